@@ -1,0 +1,214 @@
+import { Hono } from "hono";
+import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./protocol.ts";
+
+/**
+ * A simulated container host: services are records in memory and each "instance" answers the
+ * runtime's HTTP contract (/pool/health, /pool/provision, /convos/status) under
+ * `<baseUrl>/instances/<id>`. It stands in for real runtime processes when they are not
+ * wanted (unit suites, benchmarks) and carries the fault switches tests drive through
+ * `/_control/*`.
+ */
+export interface SimulatedOptions {
+  token: string;
+  /** Public base URL of this supervisor; instance URLs are built from it. */
+  baseUrl: string;
+  readyDelayMs?: number;
+  xmtpEnv?: "dev" | "production";
+}
+
+export interface Faults {
+  /** The next N creates answer 500. */
+  failCreates: number;
+  /** New services never leave `starting`. */
+  stickInStarting: boolean;
+  /** Health answers with this status and a non-JSON body. */
+  healthGarbage: boolean;
+  /** Health never answers (the pool's timeout must cut it). */
+  healthHang: boolean;
+  provisionDelayMs: number;
+  /** Provision answers with this HTTP status instead of succeeding. */
+  provisionStatus: number | null;
+  /** After a failed provision, /convos/status reports the instance as not clean. */
+  dirtyAfterFailedProvision: boolean;
+  listFails: boolean;
+}
+
+interface SimInstance {
+  service: LocalService;
+  instanceId: string;
+  variables: Record<string, string>;
+  readyAt: number;
+  conversationId: string | null;
+  inviteUrl: string | null;
+  dirty: boolean;
+  messages: string[];
+}
+
+const noFaults = (): Faults => ({
+  failCreates: 0,
+  stickInStarting: false,
+  healthGarbage: false,
+  healthHang: false,
+  provisionDelayMs: 0,
+  provisionStatus: null,
+  dirtyAfterFailedProvision: false,
+  listFails: false,
+});
+
+export function createSimulatedSupervisor(options: SimulatedOptions) {
+  const services = new Map<string, SimInstance>();
+  let faults = noFaults();
+  let seq = 0;
+  const calls: Record<string, number> = {};
+  const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
+  const inviteHost = options.xmtpEnv === "production" ? "popup.convos.org" : "dev.convos.org";
+
+  const statusOf = (inst: SimInstance): LocalServiceStatus => {
+    if (inst.service.status === "exited" || inst.service.status === "failed") return inst.service.status;
+    return !faults.stickInStarting && Date.now() >= inst.readyAt ? "running" : "starting";
+  };
+  const view = (inst: SimInstance): LocalService => ({ ...inst.service, status: statusOf(inst) });
+
+  const app = new Hono();
+  const json = (status: number, code: string, message: string) =>
+    new Response(JSON.stringify({ error: { code, message } }), { status, headers: { "content-type": "application/json" } });
+
+  // --- supervisor API --------------------------------------------------------------------
+  app.use("/services/*", async (c, next) => {
+    if (c.req.header("authorization") !== `Bearer ${options.token}`) return json(401, "unauthorized", "bad supervisor token");
+    await next();
+  });
+  app.use("/services", async (c, next) => {
+    if (c.req.header("authorization") !== `Bearer ${options.token}`) return json(401, "unauthorized", "bad supervisor token");
+    await next();
+  });
+
+  app.post("/services", async (c) => {
+    count("create");
+    const body = (await c.req.json()) as CreateServiceRequest;
+    if (faults.failCreates > 0) {
+      faults.failCreates--;
+      return json(500, "create_failed", "simulated create failure");
+    }
+    if ([...services.values()].some((s) => s.service.name === body.name)) return json(409, "exists", `service ${body.name} exists`);
+    const id = `sim-${++seq}`;
+    const inst: SimInstance = {
+      service: { id, name: body.name, url: `${options.baseUrl}/instances/${id}`, status: "starting" },
+      instanceId: body.instanceId,
+      variables: body.variables,
+      readyAt: Date.now() + (options.readyDelayMs ?? 0),
+      conversationId: null,
+      inviteUrl: null,
+      dirty: false,
+      messages: [],
+    };
+    services.set(id, inst);
+    return c.json(view(inst), 201);
+  });
+
+  app.get("/services", (c) => {
+    count("list");
+    if (faults.listFails) return json(503, "unavailable", "simulated list failure");
+    return c.json({ services: [...services.values()].map(view) });
+  });
+
+  app.delete("/services/:id", (c) => {
+    count("destroy");
+    return services.delete(c.req.param("id")) ? c.body(null, 204) : json(404, "not_found", "no such service");
+  });
+
+  // --- the instances' own HTTP surface ----------------------------------------------------
+  const instanceOf = (id: string) => {
+    const inst = services.get(id);
+    return inst && statusOf(inst) !== "exited" && statusOf(inst) !== "failed" ? inst : undefined;
+  };
+  const authorized = (inst: SimInstance, header: string | undefined) => header === `Bearer ${inst.variables.GATEWAY_TOKEN}`;
+
+  app.get("/instances/:id/pool/health", async (c) => {
+    count("health");
+    const inst = instanceOf(c.req.param("id"));
+    if (!inst) return json(502, "bad_gateway", "no such instance");
+    if (faults.healthHang) await new Promise(() => {});
+    if (faults.healthGarbage) return c.body("<html>oops</html>", 200);
+    if (statusOf(inst) !== "running") return c.json({ ready: false, reason: "gateway starting" }, 503);
+    return c.json({ ready: true, version: "sim-1", bound: inst.conversationId !== null });
+  });
+
+  app.post("/instances/:id/pool/provision", async (c) => {
+    count("provision");
+    const inst = instanceOf(c.req.param("id"));
+    if (!inst) return json(502, "bad_gateway", "no such instance");
+    if (!authorized(inst, c.req.header("authorization"))) return json(401, "unauthorized", "bad gateway token");
+    if (faults.provisionDelayMs) await new Promise((r) => setTimeout(r, faults.provisionDelayMs));
+    if (faults.provisionStatus) {
+      if (faults.dirtyAfterFailedProvision) inst.dirty = true;
+      return json(faults.provisionStatus, "simulated", `simulated provision failure ${faults.provisionStatus}`);
+    }
+    if (inst.conversationId) return json(409, "already_bound", "instance is already bound to a conversation");
+    const body = (await c.req.json()) as { joinUrl?: string; agentName?: string };
+    inst.conversationId = `conv-${inst.service.id}-${Math.random().toString(36).slice(2, 10)}`;
+    if (body.joinUrl) {
+      return c.json({ status: "joined", conversationId: inst.conversationId, inviteUrl: null, joined: true });
+    }
+    inst.inviteUrl = `https://${inviteHost}/v2?i=${inst.conversationId}sig`;
+    return c.json({ status: "created", conversationId: inst.conversationId, inviteUrl: inst.inviteUrl, joined: false });
+  });
+
+  app.get("/instances/:id/convos/status", (c) => {
+    count("status");
+    const inst = instanceOf(c.req.param("id"));
+    if (!inst) return json(502, "bad_gateway", "no such instance");
+    if (!authorized(inst, c.req.header("authorization"))) return json(401, "unauthorized", "bad gateway token");
+    return c.json({
+      conversationId: inst.conversationId,
+      inboxId: `inbox-${inst.service.id}`,
+      pending: false,
+      clean: inst.conversationId === null && !inst.dirty,
+      streaming: inst.conversationId !== null,
+    });
+  });
+
+  // --- test control -----------------------------------------------------------------------
+  app.put("/_control/faults", async (c) => {
+    faults = { ...noFaults(), ...((await c.req.json()) as Partial<Faults>) };
+    return c.json(faults);
+  });
+  app.post("/_control/services/:id/crash", (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    inst.service.status = "failed";
+    return c.json(view(inst));
+  });
+  app.post("/_control/services/:id/vanish", (c) => (services.delete(c.req.param("id")) ? c.body(null, 204) : json(404, "not_found", "no such service")));
+  app.post("/_control/services/:id/bind", async (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    inst.conversationId = ((await c.req.json()) as { conversationId: string }).conversationId;
+    return c.json(view(inst));
+  });
+  /** A service with the pool's naming prefix that no row knows: what a crash mid-create leaves. */
+  app.post("/_control/orphans", async (c) => {
+    const { name } = (await c.req.json()) as { name: string };
+    const id = `sim-${++seq}`;
+    services.set(id, {
+      service: { id, name, url: `${options.baseUrl}/instances/${id}`, status: "running" },
+      instanceId: name,
+      variables: {},
+      readyAt: 0,
+      conversationId: null,
+      inviteUrl: null,
+      dirty: false,
+      messages: [],
+    });
+    return c.json({ id }, 201);
+  });
+  app.get("/_control/state", (c) => c.json({ services: [...services.values()].map((s) => ({ ...view(s), conversationId: s.conversationId, instanceId: s.instanceId })), calls, faults }));
+  app.post("/_control/reset", (c) => {
+    services.clear();
+    faults = noFaults();
+    for (const k of Object.keys(calls)) delete calls[k];
+    return c.body(null, 204);
+  });
+
+  return { app, fetch: (req: Request) => app.fetch(req) };
+}

@@ -1,0 +1,139 @@
+import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
+import { type InstanceStatus, allowedFrom, deadlineFor, type DeadlineSettings } from "../domain/lifecycle";
+import { emptyCounts, type StatusCounts } from "../domain/replenish";
+import type { Database } from "./client";
+import { instanceEvents, instances, type InstanceRow } from "./schema";
+
+export type InstancePatch = Partial<Omit<InstanceRow, "id" | "status" | "statusReason" | "statusActor" | "statusChangedAt">>;
+
+export interface TransitionRequest {
+  id: string;
+  /** The state the caller believes the instance is in; the write happens only if it still is. */
+  from: InstanceStatus | readonly InstanceStatus[];
+  to: InstanceStatus;
+  reason: string;
+  actor: string;
+  now: number;
+  set?: InstancePatch;
+}
+
+/**
+ * Compare-and-set transition. Returns the updated row, or null when the instance was no
+ * longer in `from` (someone else moved it first). The event row is written by the status
+ * trigger inside the same statement.
+ */
+export async function transition(db: Database, t: TransitionRequest, deadlines: DeadlineSettings): Promise<InstanceRow | null> {
+  const from = (Array.isArray(t.from) ? t.from : [t.from]).filter((s) => allowedFrom(t.to).includes(s));
+  if (from.length === 0) return null;
+  const [row] = await db
+    .update(instances)
+    .set({
+      deadlineAt: deadlineFor(t.to, t.now, deadlines),
+      ...t.set,
+      status: t.to,
+      statusReason: t.reason,
+      statusActor: t.actor,
+      statusChangedAt: t.now,
+    })
+    .where(and(eq(instances.id, t.id), inArray(instances.status, from)))
+    .returning();
+  return row ?? null;
+}
+
+/** Updates columns without a state change, only while the instance is still in `status`. */
+export async function patchInState(db: Database, id: string, status: InstanceStatus, set: InstancePatch): Promise<InstanceRow | null> {
+  const [row] = await db
+    .update(instances)
+    .set(set)
+    .where(and(eq(instances.id, id), eq(instances.status, status)))
+    .returning();
+  return row ?? null;
+}
+
+export interface Reservation {
+  claimId: string;
+  agentName: string;
+  joinUrl: string | null;
+  template: string | null;
+  now: number;
+  deadlineAt: number;
+  actor: string;
+}
+
+/**
+ * Reserves the oldest-ready idle instance in one conditional statement: whoever runs it
+ * second finds that row no longer idle and takes the next one, or none.
+ */
+export async function reserveIdle(db: Database, r: Reservation): Promise<InstanceRow | null> {
+  const oldestIdle = db
+    .select({ id: instances.id })
+    .from(instances)
+    .where(eq(instances.status, "idle"))
+    .orderBy(asc(instances.readyAt), asc(instances.id))
+    .limit(1);
+  const [row] = await db
+    .update(instances)
+    .set({
+      status: "claiming",
+      statusReason: "reserved for a claim",
+      statusActor: r.actor,
+      statusChangedAt: r.now,
+      deadlineAt: r.deadlineAt,
+      claimId: r.claimId,
+      agentName: r.agentName,
+      joinUrl: r.joinUrl,
+      template: r.template,
+    })
+    .where(and(inArray(instances.id, oldestIdle), eq(instances.status, "idle")))
+    .returning();
+  return row ?? null;
+}
+
+export async function countByStatus(db: Database): Promise<StatusCounts> {
+  const rows = await db
+    .select({ status: instances.status, n: sql<number>`count(*)` })
+    .from(instances)
+    .groupBy(instances.status);
+  const counts = emptyCounts();
+  for (const r of rows) counts[r.status] = Number(r.n);
+  return counts;
+}
+
+export function listNotDeleted(db: Database): Promise<InstanceRow[]> {
+  return db.select().from(instances).where(ne(instances.status, "deleted"));
+}
+
+export function listByStatus(db: Database, status: InstanceStatus | undefined, limit: number): Promise<InstanceRow[]> {
+  const q = db.select().from(instances);
+  return (status ? q.where(eq(instances.status, status)) : q.where(ne(instances.status, "deleted")))
+    .orderBy(desc(instances.createdAt))
+    .limit(limit);
+}
+
+export async function getInstance(db: Database, id: string): Promise<InstanceRow | null> {
+  const [row] = await db.select().from(instances).where(eq(instances.id, id)).limit(1);
+  return row ?? null;
+}
+
+export function getEvents(db: Database, id: string) {
+  return db.select().from(instanceEvents).where(eq(instanceEvents.instanceId, id)).orderBy(asc(instanceEvents.id));
+}
+
+/** The latest event of each of the given instances, for lists that show "last event". */
+export async function lastEvents(db: Database, ids: string[]) {
+  if (ids.length === 0) return new Map<string, typeof instanceEvents.$inferSelect>();
+  const rows = await db
+    .select()
+    .from(instanceEvents)
+    .where(
+      inArray(
+        instanceEvents.id,
+        db
+          .select({ id: sql<number>`max(${instanceEvents.id})` })
+          .from(instanceEvents)
+          .where(inArray(instanceEvents.instanceId, ids))
+          .groupBy(instanceEvents.instanceId),
+      ),
+    );
+  return new Map(rows.map((r) => [r.instanceId, r]));
+}

@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/**
+ * The pool's side of the runtime container's HTTP contract (runtime-container/README.md):
+ * readiness, provisioning and the convos status used to decide if a failed claim left the
+ * instance clean.
+ */
+export const HealthSchema = z.object({ ready: z.boolean(), version: z.string().optional(), bound: z.boolean().optional() });
+export type Health = z.infer<typeof HealthSchema>;
+
+export const ProvisionResultSchema = z.object({
+  status: z.enum(["created", "joined", "pending_acceptance"]),
+  conversationId: z.string().min(1),
+  inviteUrl: z.string().nullable().optional(),
+  joined: z.boolean(),
+});
+export type ProvisionResult = z.infer<typeof ProvisionResultSchema>;
+
+export const ConvosStatusSchema = z.object({
+  conversationId: z.string().nullable(),
+  inboxId: z.string().nullable().optional(),
+  pending: z.boolean().optional(),
+  clean: z.boolean(),
+  streaming: z.boolean().optional(),
+});
+export type ConvosStatus = z.infer<typeof ConvosStatusSchema>;
+
+export interface ProvisionRequest {
+  agentName: string;
+  instructions: string;
+  joinUrl?: string;
+  profileImage?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export type HealthCheck = { ok: true; health: Health } | { ok: false; reason: string };
+export type ProvisionOutcome =
+  | { ok: true; result: ProvisionResult }
+  | { ok: false; kind: "already_bound" | "failed"; reason: string };
+
+export interface InstanceClientOptions {
+  fetch?: typeof fetch;
+  healthTimeoutMs?: number;
+  provisionTimeoutMs?: number;
+}
+
+export function createInstanceClient(opts: InstanceClientOptions = {}) {
+  const doFetch = opts.fetch ?? fetch;
+  const url = (base: string, path: string) => `${base.replace(/\/$/, "")}${path}`;
+
+  return {
+    async health(baseUrl: string): Promise<HealthCheck> {
+      try {
+        const res = await doFetch(url(baseUrl, "/pool/health"), { signal: AbortSignal.timeout(opts.healthTimeoutMs ?? 5_000) });
+        const body = HealthSchema.safeParse(await res.json().catch(() => null));
+        if (!body.success) return { ok: false, reason: `health answered ${res.status} with an unexpected body` };
+        if (!res.ok || !body.data.ready) return { ok: false, reason: `not ready (${res.status})` };
+        return { ok: true, health: body.data };
+      } catch (err) {
+        return { ok: false, reason: `health check failed: ${(err as Error).name === "TimeoutError" ? "timed out" : (err as Error).message}` };
+      }
+    },
+
+    async provision(baseUrl: string, token: string, req: ProvisionRequest): Promise<ProvisionOutcome> {
+      try {
+        const res = await doFetch(url(baseUrl, "/pool/provision"), {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(req),
+          signal: AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000),
+        });
+        if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
+        if (!res.ok) return { ok: false, kind: "failed", reason: `provision answered ${res.status}` };
+        const body = ProvisionResultSchema.safeParse(await res.json().catch(() => null));
+        if (!body.success) return { ok: false, kind: "failed", reason: "provision answered an unexpected body" };
+        return { ok: true, result: body.data };
+      } catch (err) {
+        return { ok: false, kind: "failed", reason: `provision failed: ${(err as Error).name === "TimeoutError" ? "timed out" : (err as Error).message}` };
+      }
+    },
+
+    async convosStatus(baseUrl: string, token: string): Promise<ConvosStatus | null> {
+      try {
+        const res = await doFetch(url(baseUrl, "/convos/status"), {
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(opts.healthTimeoutMs ?? 5_000),
+        });
+        if (!res.ok) return null;
+        const body = ConvosStatusSchema.safeParse(await res.json().catch(() => null));
+        return body.success ? body.data : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+export type InstanceClient = ReturnType<typeof createInstanceClient>;
