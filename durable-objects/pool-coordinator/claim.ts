@@ -1,0 +1,240 @@
+import { and, eq, lt } from "drizzle-orm";
+import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
+import { open } from "../../worker/crypto/sealed";
+import { sha256Hex } from "../../worker/crypto/compare";
+import { reserveIdle, transition } from "../../worker/db/instances";
+import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
+import type { PoolSettings } from "../../worker/domain/settings";
+import { newId, stableStringify } from "../../worker/lib/ids";
+import { log } from "../../worker/lib/log";
+import type { PoolContext } from "./context";
+import type { ClaimOutcome } from "./outcomes";
+
+const IDEMPOTENCY_TTL_MS = 48 * 3_600_000;
+export const EMPTY_POOL_RETRY_AFTER_SECONDS = 15;
+
+export interface ClaimTimings {
+  /** Time spent in the pool itself (reservation, bookkeeping), excluding the instance's provision call. */
+  poolMs: number;
+  provisionMs: number;
+}
+
+interface Resolved {
+  agentName: string;
+  instructions: string;
+  template: string | null;
+}
+
+async function resolveTemplate(ctx: PoolContext, request: ClaimRequest): Promise<Resolved | null> {
+  if (!request.template) {
+    return { agentName: request.agentName ?? "Assistant", instructions: request.instructions ?? "", template: null };
+  }
+  const [tpl] = await ctx.db.select().from(templates).where(eq(templates.slug, request.template)).limit(1);
+  if (!tpl) return null;
+  return {
+    agentName: request.agentName ?? tpl.name,
+    instructions: request.instructions ?? tpl.instructions ?? "",
+    template: tpl.slug,
+  };
+}
+
+/**
+ * Looks up an idempotency key. Returns the stored outcome when the same request already
+ * succeeded, a conflict when the key was used for another body, or null to go ahead.
+ */
+export async function replayIdempotent(ctx: PoolContext, key: string, bodyHash: string): Promise<ClaimOutcome | null> {
+  const [existing] = await ctx.db.select().from(claims).where(eq(claims.key, key)).limit(1);
+  if (!existing) return null;
+  if (existing.expiresAt < ctx.now()) {
+    await ctx.db.delete(claims).where(and(eq(claims.key, key), lt(claims.expiresAt, ctx.now())));
+    return null;
+  }
+  if (existing.bodyHash !== bodyHash) {
+    return { ok: false, code: "idempotency_conflict", message: "Idempotency-Key was already used with a different request body" };
+  }
+  if (existing.state === "succeeded") return { ok: true, claim: existing.result as ClaimResponse, replayed: true };
+  // A pending key whose claim is not in flight here: the coordinator restarted mid-claim.
+  // If the instance got bound, that binding is the answer; otherwise start over.
+  if (existing.instanceId) {
+    const [row] = await ctx.db.select().from(instances).where(eq(instances.id, existing.instanceId)).limit(1);
+    if (row?.status === "claimed" && row.claimId === key && row.conversationId) {
+      const claim = responseOf(row);
+      await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, key));
+      return { ok: true, claim, replayed: true };
+    }
+  }
+  await ctx.db.delete(claims).where(eq(claims.key, key));
+  return null;
+}
+
+function responseOf(row: InstanceRow): ClaimResponse {
+  return {
+    instanceId: row.id,
+    conversationId: row.conversationId!,
+    inviteUrl: row.inviteUrl,
+    joined: row.joined ?? false,
+    status: row.claimStatus ?? "created",
+    agentName: row.agentName ?? "Assistant",
+  };
+}
+
+export interface ClaimHooks {
+  /** Called when the pool had nothing idle, so the coordinator can replenish right away. */
+  onEmpty(): void;
+  inFlight: Set<string>;
+}
+
+/**
+ * One claim: reserve the oldest-ready idle instance with a single conditional update, then
+ * provision it outside the reservation. Success binds it; a 409 means the instance was
+ * already bound (tainted → crashed); any other failure asks the instance whether it is
+ * still clean (→ idle) or not (→ crashed).
+ */
+export async function runClaim(
+  ctx: PoolContext,
+  settings: PoolSettings,
+  request: ClaimRequest,
+  idempotencyKey: string | undefined,
+  actor: string,
+  hooks: ClaimHooks,
+  timings: ClaimTimings,
+): Promise<ClaimOutcome> {
+  const t0 = Date.now();
+  const resolved = await resolveTemplate(ctx, request);
+  if (!resolved) return { ok: false, code: "template_not_found", message: `template "${request.template}" does not exist` };
+
+  const claimId = idempotencyKey ?? newId("c");
+  if (idempotencyKey) {
+    const bodyHash = await sha256Hex(stableStringify(request));
+    const replay = await replayIdempotent(ctx, idempotencyKey, bodyHash);
+    if (replay) return replay;
+    const inserted = await ctx.db
+      .insert(claims)
+      .values({ key: idempotencyKey, bodyHash, state: "pending", createdAt: ctx.now(), expiresAt: ctx.now() + IDEMPOTENCY_TTL_MS })
+      .onConflictDoNothing()
+      .returning();
+    if (inserted.length === 0) {
+      // The key appeared between our read and insert: resolve against it instead.
+      const again = await replayIdempotent(ctx, idempotencyKey, bodyHash);
+      if (again) return again;
+    }
+  }
+
+  const forgetKey = async () => {
+    if (idempotencyKey) await ctx.db.delete(claims).where(and(eq(claims.key, idempotencyKey), eq(claims.state, "pending")));
+  };
+
+  const now = ctx.now();
+  let reserved: InstanceRow | null;
+  try {
+    reserved = await reserveIdle(ctx.db, {
+      claimId,
+      agentName: resolved.agentName,
+      joinUrl: request.joinUrl ?? null,
+      template: resolved.template,
+      now,
+      deadlineAt: now + settings.claimTimeoutMs,
+      actor,
+    });
+  } catch (err) {
+    if (/UNIQUE constraint failed/i.test((err as Error).message)) {
+      await forgetKey();
+      return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
+    }
+    throw err;
+  }
+  if (!reserved) {
+    await forgetKey();
+    hooks.onEmpty();
+    return {
+      ok: false,
+      code: "pool_empty",
+      message: "no idle agent is available right now; more are being started",
+      retryAfterSeconds: EMPTY_POOL_RETRY_AFTER_SECONDS,
+    };
+  }
+  if (idempotencyKey) await ctx.db.update(claims).set({ instanceId: reserved.id }).where(eq(claims.key, idempotencyKey));
+
+  hooks.inFlight.add(reserved.id);
+  try {
+    const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed!, reserved.id);
+    const tProvision = Date.now();
+    timings.poolMs += tProvision - t0;
+    const provisioned = await ctx.instances.provision(reserved.url!, token, {
+      agentName: resolved.agentName,
+      instructions: resolved.instructions,
+      ...(request.joinUrl ? { joinUrl: request.joinUrl } : {}),
+      ...(request.profileImage ? { profileImage: request.profileImage } : {}),
+      ...(request.metadata ? { metadata: request.metadata } : {}),
+    });
+    const tAfter = Date.now();
+    timings.provisionMs += tAfter - tProvision;
+
+    try {
+      if (provisioned.ok) {
+        const { result } = provisioned;
+        const bound = await transition(
+          ctx.db,
+          {
+            id: reserved.id,
+            from: "claiming",
+            to: "claimed",
+            reason: `provisioned: ${result.status}`,
+            actor,
+            now: ctx.now(),
+            set: {
+              conversationId: result.conversationId,
+              inviteUrl: result.inviteUrl ?? null,
+              joined: result.joined,
+              claimStatus: result.status,
+              claimedAt: ctx.now(),
+            },
+          },
+          settings,
+        );
+        if (!bound) {
+          // The claiming deadline fired while the instance was answering: it is bound to a
+          // conversation nobody will hear about, so it is crashed, not reusable.
+          await forgetKey();
+          return { ok: false, code: "provision_failed", message: "the claim timed out while the agent was being set up", instanceId: reserved.id };
+        }
+        const claim = responseOf(bound);
+        if (idempotencyKey) await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, idempotencyKey));
+        return { ok: true, claim, replayed: false };
+      }
+
+      await forgetKey();
+      if (provisioned.kind === "already_bound") {
+        await transition(
+          ctx.db,
+          { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
+          settings,
+        );
+        return { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id };
+      }
+      const status = await ctx.instances.convosStatus(reserved.url!, token);
+      const clean = status?.clean === true && !status.conversationId;
+      await transition(
+        ctx.db,
+        clean
+          ? {
+              id: reserved.id,
+              from: "claiming",
+              to: "idle",
+              reason: `provision failed, instance clean: ${provisioned.reason}`,
+              actor,
+              now: ctx.now(),
+              set: { claimId: null, agentName: null, joinUrl: null, template: null, lastError: provisioned.reason },
+            }
+          : { id: reserved.id, from: "claiming", to: "crashed", reason: `provision failed: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
+        settings,
+      );
+      log.warn("provision failed", { instanceId: reserved.id, reason: provisioned.reason, returnedToPool: clean });
+      return { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id };
+    } finally {
+      timings.poolMs += Date.now() - tAfter;
+    }
+  } finally {
+    hooks.inFlight.delete(reserved.id);
+  }
+}

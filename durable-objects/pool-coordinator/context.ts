@@ -1,0 +1,49 @@
+import { eq } from "drizzle-orm";
+import { database, type Database } from "../../worker/db/client";
+import { settings as settingsTable } from "../../worker/db/schema";
+import { createInstanceClient, type InstanceClient } from "../../worker/instances/client";
+import { defaultSettings, type PoolSettings, PoolSettingsSchema } from "../../worker/domain/settings";
+import { computeProvider, type ComputeProvider } from "../../worker/providers/compute";
+import { instanceResources, type InstanceResources } from "../../worker/providers/resources";
+
+/**
+ * Everything the coordinator's operations touch, built once per coordinator instance.
+ * Operations take this as data so tests of a single step can hand in their own.
+ */
+export interface PoolContext {
+  env: Env;
+  db: Database;
+  compute: ComputeProvider;
+  resources: InstanceResources;
+  instances: InstanceClient;
+  now: () => number;
+}
+
+export function createPoolContext(env: Env): PoolContext {
+  return {
+    env,
+    db: database(env.DB),
+    compute: computeProvider(env),
+    resources: instanceResources(env),
+    instances: createInstanceClient(),
+    now: Date.now,
+  };
+}
+
+const SETTINGS_KEY = "pool";
+
+export async function loadSettings(ctx: PoolContext): Promise<PoolSettings> {
+  const defaults = defaultSettings(ctx.env);
+  const [row] = await ctx.db.select().from(settingsTable).where(eq(settingsTable.key, SETTINGS_KEY)).limit(1);
+  if (!row) return defaults;
+  // Stored settings are merged over the defaults so a field added later gets its default.
+  const parsed = PoolSettingsSchema.safeParse({ ...defaults, ...(row.value as object) });
+  return parsed.success ? parsed.data : defaults;
+}
+
+export async function saveSettings(ctx: PoolContext, value: PoolSettings): Promise<void> {
+  await ctx.db
+    .insert(settingsTable)
+    .values({ key: SETTINGS_KEY, value, updatedAt: ctx.now() })
+    .onConflictDoUpdate({ target: settingsTable.key, set: { value, updatedAt: ctx.now() } });
+}

@@ -1,0 +1,375 @@
+import { DurableObject } from "cloudflare:workers";
+import { asc, inArray } from "drizzle-orm";
+import { secretsEqual } from "../../worker/crypto/compare";
+import { open } from "../../worker/crypto/sealed";
+import { countByStatus, getInstance, transition } from "../../worker/db/instances";
+import { instances, type InstanceRow } from "../../worker/db/schema";
+import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
+import type { InstanceStatus } from "../../worker/domain/lifecycle";
+import { decideReplenish } from "../../worker/domain/replenish";
+import { mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
+import { stableStringify } from "../../worker/lib/ids";
+import { log } from "../../worker/lib/log";
+import { runClaim, type ClaimTimings } from "./claim";
+import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
+import { createInstance } from "./create-instance";
+import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
+import type {
+  BreakerView,
+  ClaimInput,
+  ClaimOutcome,
+  CoordinatorStatus,
+  DrainOutcome,
+  InstanceActionOutcome,
+  ReplenishOutcome,
+  SettingsOutcome,
+  TickSummary,
+} from "./outcomes";
+import { teardown } from "./teardown";
+import { recentClaimCount, runTick } from "./tick";
+
+export type * from "./outcomes";
+
+/** A tick older than this in the same incarnation is considered hung and may be replaced. */
+const HUNG_TICK_MS = 5 * 60_000;
+
+interface TickMarker {
+  startedAt: number;
+  incarnation: string;
+}
+
+/**
+ * The single writer of the pool. Claims, operator actions and the tick all run here, so
+ * decisions see one consistent pool; because D1 and fetch awaits let other calls interleave,
+ * every write is still a compare-and-set on the state it expects.
+ */
+export class PoolCoordinator extends DurableObject<Env> {
+  private readonly pool: PoolContext;
+  private readonly incarnation = crypto.randomUUID();
+  private settingsCache: PoolSettings | null = null;
+  private breaker: BreakerState = closedBreaker;
+  private metrics: PoolMetrics = emptyMetrics();
+  private lastTick: TickSummary | null = null;
+  private tickInFlight: Promise<TickSummary> | null = null;
+  private replenishInFlight: Promise<ReplenishOutcome> | null = null;
+  private readonly inFlightClaims = new Set<string>();
+  private readonly creatingNow = new Set<string>();
+  private readonly claimsByKey = new Map<string, { body: string; promise: Promise<ClaimOutcome> }>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.pool = createPoolContext(env);
+    ctx.blockConcurrencyWhile(async () => {
+      this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
+      this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
+      this.lastTick = (await ctx.storage.get<TickSummary>("lastTick")) ?? null;
+    });
+  }
+
+  // --- claims ------------------------------------------------------------------------------
+
+  async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const started = Date.now();
+    const key = input.idempotencyKey;
+    const body = stableStringify(input.request);
+    // Concurrent requests with the same key share the first one's outcome. The map is
+    // written before any await, so two requests cannot both miss it.
+    const existing = key ? this.claimsByKey.get(key) : undefined;
+    if (existing) {
+      if (existing.body !== body) {
+        return { ok: false, code: "idempotency_conflict", message: "Idempotency-Key was already used with a different request body" };
+      }
+      const shared = await existing.promise;
+      return shared.ok ? { ...shared, replayed: true } : shared;
+    }
+
+    const timings: ClaimTimings = { poolMs: 0, provisionMs: 0 };
+    const promise = (async () => {
+      await this.armAlarm();
+      const settings = await this.settings();
+      return runClaim(
+        this.pool,
+        settings,
+        input.request,
+        key,
+        input.actor ?? "api",
+        { onEmpty: () => this.ctx.waitUntil(this.replenishNow(0, "empty pool on claim").then(() => undefined)), inFlight: this.inFlightClaims },
+        timings,
+      );
+    })();
+    if (key) this.claimsByKey.set(key, { body, promise });
+    try {
+      const outcome = await promise;
+      bump(this.metrics.claims, outcome.ok ? (outcome.replayed ? "replayed" : "success") : outcome.code);
+      if (outcome.ok && !outcome.replayed) {
+        observe(this.metrics.claimPoolSeconds, (timings.poolMs || Date.now() - started) / 1000);
+        observe(this.metrics.claimTotalSeconds, (Date.now() - started) / 1000);
+      }
+      await this.saveMetrics();
+      return outcome;
+    } finally {
+      if (key) this.claimsByKey.delete(key);
+    }
+  }
+
+  // --- operator actions --------------------------------------------------------------------
+
+  /** Creates `count` instances now, beyond the target, within `maxTotal`. */
+  async replenish(count: number): Promise<ReplenishOutcome> {
+    await this.armAlarm();
+    return this.createInstances(count, "operator replenish", "operator", true);
+  }
+
+  /** Removes up to `count` unclaimed instances, idle ones first; claimed instances are never drained. */
+  async drain(count: number): Promise<DrainOutcome> {
+    const settings = await this.settings();
+    const candidates = await this.pool.db
+      .select()
+      .from(instances)
+      .where(inArray(instances.status, ["idle", "starting", "creating"]))
+      .orderBy(asc(instances.readyAt), asc(instances.createdAt));
+    const order: Record<string, number> = { idle: 0, starting: 1, creating: 2 };
+    candidates.sort((a, b) => order[a.status]! - order[b.status]!);
+    const drained: InstanceRow[] = [];
+    for (const row of candidates) {
+      if (drained.length >= count) break;
+      if (this.creatingNow.has(row.id)) continue;
+      const moved = await transition(
+        this.pool.db,
+        { id: row.id, from: row.status as InstanceStatus, to: "deleting", reason: "drained by operator", actor: "operator", now: Date.now(), set: { nextTeardownAt: Date.now() } },
+        settings,
+      );
+      if (moved) drained.push(moved);
+    }
+    this.ctx.waitUntil(Promise.all(drained.map((row) => teardown(this.pool, row, settings, "operator"))).then(() => undefined));
+    return { requested: count, drained: drained.map((r) => r.id) };
+  }
+
+  /** Destroys one instance whatever its state (the operator's kill switch). */
+  async kill(id: string): Promise<InstanceActionOutcome> {
+    return this.remove(id, ["creating", "starting", "idle", "claiming", "claimed", "crashed", "dead"], "killed by operator", "operator");
+  }
+
+  /** Removes a crashed instance the operator has looked at. */
+  async dismiss(id: string): Promise<InstanceActionOutcome> {
+    return this.remove(id, ["crashed"], "dismissed by operator", "operator");
+  }
+
+  /** An instance asking to be destroyed (after `explode`), authenticated by its own gateway token. */
+  async selfDestruct(id: string, token: string): Promise<InstanceActionOutcome> {
+    const row = await getInstance(this.pool.db, id);
+    const expected = row?.gatewayTokenSealed ? await open(this.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, id).catch(() => "") : "";
+    if (!row || !(await secretsEqual(token, expected))) {
+      return { ok: false, code: "unauthorized", message: "unknown instance or wrong instance token" };
+    }
+    return this.remove(id, ["claimed", "crashed", "claiming", "idle"], "self-destruct requested by the instance", "instance");
+  }
+
+  async reconcile(): Promise<TickSummary> {
+    await this.armAlarm();
+    return this.tick("reconcile");
+  }
+
+  async getSettings(): Promise<PoolSettings> {
+    return this.settings();
+  }
+
+  async putSettings(patch: PoolSettingsPatch): Promise<SettingsOutcome> {
+    const merged = mergeSettings(await this.settings(), patch);
+    if (!merged.ok) return merged;
+    await saveSettings(this.pool, merged.settings);
+    this.settingsCache = merged.settings;
+    if (patch.tickIntervalMs !== undefined) await this.ctx.storage.setAlarm(Date.now() + merged.settings.tickIntervalMs);
+    return merged;
+  }
+
+  async status(): Promise<CoordinatorStatus> {
+    return { breaker: this.breakerView(), lastTick: this.lastTick, nextTickAt: await this.ctx.storage.getAlarm() };
+  }
+
+  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView }> {
+    return { ...this.metrics, breaker: this.breakerView() };
+  }
+
+  // --- the tick ----------------------------------------------------------------------------
+
+  async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    try {
+      await this.tick(info?.isRetry ? `alarm (retry ${info.retryCount})` : "alarm");
+    } catch (err) {
+      // Never throw out of the alarm: a throwing alarm is retried a few times and then
+      // dropped, which would stop the pool. Log it and let the next tick try again.
+      log.error("tick failed", { error: (err as Error).message });
+    } finally {
+      await this.armAlarm(true);
+    }
+  }
+
+  private async tick(trigger: string): Promise<TickSummary> {
+    if (this.tickInFlight) return this.tickInFlight;
+    const marker = await this.ctx.storage.get<TickMarker>("tickMarker");
+    if (marker && marker.incarnation === this.incarnation && Date.now() - marker.startedAt < HUNG_TICK_MS) {
+      return { ...emptySummary(trigger), skipped: "already_running" };
+    }
+    const run = (async () => {
+      await this.ctx.storage.put("tickMarker", { startedAt: Date.now(), incarnation: this.incarnation } satisfies TickMarker);
+      try {
+        const settings = await this.settings();
+        const summary = await runTick(
+          {
+            ctx: this.pool,
+            settings,
+            inFlightClaims: this.inFlightClaims,
+            creatingNow: this.creatingNow,
+            replenish: async () => {
+              const made = await this.replenishNow(0, "replenish to target");
+              return { created: made.created.length, failed: made.failed };
+            },
+            teardown: (row) => this.teardownCounted(row, settings),
+          },
+          trigger,
+        );
+        this.lastTick = summary;
+        this.metrics.ticks++;
+        observe(this.metrics.tickSeconds, summary.durationMs / 1000);
+        if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
+        await this.ctx.storage.put("lastTick", summary);
+        await this.saveMetrics();
+        return summary;
+      } finally {
+        await this.ctx.storage.delete("tickMarker");
+      }
+    })();
+    this.tickInFlight = run;
+    try {
+      return await run;
+    } finally {
+      this.tickInFlight = null;
+    }
+  }
+
+  /** Arms the alarm if none is set (or re-arms it after a tick). */
+  private async armAlarm(force = false): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current !== null && !force) return;
+    const settings = await this.settings();
+    await this.ctx.storage.setAlarm(Date.now() + settings.tickIntervalMs);
+  }
+
+  // --- creation and teardown ---------------------------------------------------------------
+
+  /**
+   * Brings the pool up to its target (extra = 0), or creates `extra` more on an operator's
+   * request. Concurrent callers share one run so an empty-pool burst does not multiply creates.
+   */
+  private replenishNow(extra: number, reason: string): Promise<ReplenishOutcome> {
+    if (extra === 0 && this.replenishInFlight) return this.replenishInFlight;
+    const run = this.createInstances(extra, reason, "pool", false);
+    if (extra === 0) {
+      this.replenishInFlight = run;
+      run.finally(() => (this.replenishInFlight = null)).catch(() => {});
+    }
+    return run;
+  }
+
+  private async createInstances(extra: number, reason: string, actor: string, operator: boolean): Promise<ReplenishOutcome> {
+    const settings = await this.settings();
+    const counts = await countByStatus(this.pool.db);
+    const now = Date.now();
+    let count: number;
+    let limitedBy: ReplenishOutcome["limitedBy"] = "none";
+    if (operator) {
+      const live = counts.creating + counts.starting + counts.idle + counts.claiming + counts.claimed;
+      count = Math.min(extra, Math.max(0, settings.maxTotal - live));
+      if (count < extra) limitedBy = "maxTotal";
+    } else {
+      const decision = decideReplenish({
+        counts,
+        settings,
+        recentClaims: await recentClaimCount(this.pool),
+        breakerOpen: !breakerAllows(this.breaker, now),
+      });
+      count = decision.create;
+      limitedBy = decision.limitedBy === "breaker" ? "breaker" : decision.limitedBy === "maxTotal" ? "maxTotal" : "none";
+    }
+    // A half-open breaker lets one probe through rather than a full wave.
+    if (breakerPhase(this.breaker, now) === "half-open") count = Math.min(count, 1);
+
+    const created: string[] = [];
+    let failed = 0;
+    for (let i = 0; i < count; i++) {
+      if (!operator && !breakerAllows(this.breaker, Date.now())) break;
+      {
+        const result = await createInstance(this.pool, settings, actor, reason, this.creatingNow);
+        if (result.ok) {
+          created.push(result.row.id);
+          this.metrics.creates.ok++;
+          this.breaker = recordSuccess(this.breaker);
+        } else {
+          failed++;
+          this.metrics.creates.failed++;
+          bump(this.metrics.providerErrors, this.pool.compute.name);
+          this.breaker = recordFailure(this.breaker, Date.now(), result.error, settings);
+        }
+      }
+      await this.ctx.storage.put("breaker", this.breaker);
+    }
+    await this.saveMetrics();
+    return { requested: operator ? extra : count, created, failed, limitedBy };
+  }
+
+  private async teardownCounted(row: InstanceRow, settings: PoolSettings): Promise<boolean> {
+    const ok = await teardown(this.pool, row, settings, "tick");
+    ok ? this.metrics.teardowns.ok++ : this.metrics.teardowns.failed++;
+    return ok;
+  }
+
+  private async remove(id: string, from: InstanceStatus[], reason: string, actor: string): Promise<InstanceActionOutcome> {
+    const row = await getInstance(this.pool.db, id);
+    if (!row || row.status === "deleted") return { ok: false, code: "not_found", message: `instance ${id} does not exist` };
+    if (row.status === "deleting") return { ok: true, id, status: "deleting" };
+    if (!from.includes(row.status as InstanceStatus)) {
+      return { ok: false, code: "invalid_state", message: `instance ${id} is ${row.status}; this action needs one of: ${from.join(", ")}` };
+    }
+    const settings = await this.settings();
+    const moved = await transition(this.pool.db, { id, from: row.status as InstanceStatus, to: "deleting", reason, actor, now: Date.now(), set: { nextTeardownAt: Date.now() } }, settings);
+    if (!moved) return { ok: false, code: "invalid_state", message: `instance ${id} changed state meanwhile; try again` };
+    this.ctx.waitUntil(teardown(this.pool, moved, settings, actor).then(() => undefined));
+    return { ok: true, id, status: "deleting" };
+  }
+
+  // --- state -------------------------------------------------------------------------------
+
+  private async settings(): Promise<PoolSettings> {
+    this.settingsCache ??= await loadSettings(this.pool);
+    return this.settingsCache;
+  }
+
+  private breakerView(): BreakerView {
+    const { consecutiveFailures, openedAt, openUntil, lastError } = this.breaker;
+    return { phase: breakerPhase(this.breaker, Date.now()), consecutiveFailures, openedAt, openUntil, lastError };
+  }
+
+  private saveMetrics(): Promise<void> {
+    return this.ctx.storage.put("metrics", this.metrics);
+  }
+}
+
+function emptySummary(trigger: string): TickSummary {
+  return {
+    trigger,
+    startedAt: Date.now(),
+    durationMs: 0,
+    observed: null,
+    listError: null,
+    readied: 0,
+    failed: 0,
+    crashed: 0,
+    recoveredClaims: 0,
+    orphansDeleted: 0,
+    created: 0,
+    createFailures: 0,
+    tornDown: 0,
+    healthChecks: 0,
+  };
+}

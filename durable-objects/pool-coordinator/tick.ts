@@ -1,0 +1,221 @@
+import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { open } from "../../worker/crypto/sealed";
+import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
+import { claims, instances, type InstanceRow } from "../../worker/db/schema";
+import { failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
+import type { PoolSettings } from "../../worker/domain/settings";
+import { mapLimit } from "../../worker/lib/concurrency";
+import { log } from "../../worker/lib/log";
+import type { ServiceObservation } from "../../worker/providers/compute/types";
+import type { PoolContext } from "./context";
+import type { TickSummary } from "./outcomes";
+
+const HEALTH_CONCURRENCY = 8;
+/** Idle instances are re-checked on a slower cadence than starting ones. */
+export const IDLE_HEALTH_INTERVAL_MS = 5 * 60_000;
+/** Consecutive failed idle checks before an idle instance is given up on. */
+export const IDLE_HEALTH_FAILURES = 3;
+const ACTOR = "tick";
+
+export interface TickDeps {
+  ctx: PoolContext;
+  settings: PoolSettings;
+  /** Claims being provisioned right now by this coordinator: their deadline is not ours to enforce yet. */
+  inFlightClaims: ReadonlySet<string>;
+  /** Creates running right now, so an adopted service is not mistaken for a leftover. */
+  creatingNow: ReadonlySet<string>;
+  replenish(): Promise<{ created: number; failed: number }>;
+  teardown(row: InstanceRow): Promise<boolean>;
+}
+
+/**
+ * One reconcile pass (SPEC §5): observe the provider once, advance readiness, enforce
+ * failures and deadlines, delete orphans, replenish, clean up. Each step decides from data
+ * and writes with compare-and-set, so a row that moved meanwhile is simply skipped.
+ */
+export async function runTick(deps: TickDeps, trigger: string): Promise<TickSummary> {
+  const { ctx, settings } = deps;
+  const startedAt = ctx.now();
+  const summary: TickSummary = {
+    trigger,
+    startedAt,
+    durationMs: 0,
+    observed: null,
+    listError: null,
+    readied: 0,
+    failed: 0,
+    crashed: 0,
+    recoveredClaims: 0,
+    orphansDeleted: 0,
+    created: 0,
+    createFailures: 0,
+    tornDown: 0,
+    healthChecks: 0,
+  };
+
+  // 1. Observe: one list of the pool's services.
+  let services: Map<string, ServiceObservation> | null = null;
+  try {
+    const list = await ctx.compute.list();
+    services = new Map(list.map((s) => [s.name, s]));
+    summary.observed = list.length;
+  } catch (err) {
+    summary.listError = (err as Error).message.slice(0, 300);
+    log.warn("provider list failed; skipping provider-based checks this tick", { error: summary.listError });
+  }
+
+  const rows = await listNotDeleted(ctx.db);
+  const now = ctx.now();
+  const fail = async (row: InstanceRow, reason: string) => {
+    const to = failureStatus(row.status as InstanceStatus);
+    const moved = await transition(ctx.db, { id: row.id, from: row.status as InstanceStatus, to, reason, actor: ACTOR, now: ctx.now() }, settings);
+    if (moved) to === "crashed" ? summary.crashed++ : summary.failed++;
+  };
+
+  const toCheckStarting: InstanceRow[] = [];
+  const toCheckIdle: InstanceRow[] = [];
+  const expiredClaims: InstanceRow[] = [];
+
+  // 2–3. Readiness candidates, failures and deadlines.
+  for (const row of rows) {
+    const svc = services?.get(row.serviceName);
+    const gone = services !== null && row.serviceId !== null && !svc;
+    const broken = svc?.state === "failed" || svc?.state === "removed";
+    if (svc && svc.rawStatus !== row.deploymentStatus && row.status !== "deleting") {
+      await ctx.db.update(instances).set({ deploymentStatus: svc.rawStatus }).where(eq(instances.id, row.id));
+    }
+    const pastDeadline = row.deadlineAt !== null && row.deadlineAt < now;
+
+    switch (row.status) {
+      case "creating":
+        if (deps.creatingNow.has(row.id)) break;
+        if (svc && !row.serviceId) {
+          // A create that died after the provider made the service: adopt it.
+          await transition(
+            ctx.db,
+            { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url ?? null } },
+            settings,
+          );
+        } else if (pastDeadline) await fail(row, "creation deadline passed");
+        break;
+      case "starting":
+        if (gone) await fail(row, "service vanished");
+        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
+        else if (pastDeadline) await fail(row, "did not become ready before the deadline");
+        else if (row.url && (services === null || svc?.state === "running" || svc?.state === "sleeping")) toCheckStarting.push(row);
+        break;
+      case "idle":
+        if (gone) await fail(row, "service vanished");
+        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
+        else if (row.url && (row.lastHealthAt ?? 0) + IDLE_HEALTH_INTERVAL_MS <= now) toCheckIdle.push(row);
+        break;
+      case "claiming":
+        if (deps.inFlightClaims.has(row.id)) break;
+        if (gone || broken) await fail(row, gone ? "service vanished during claim" : `deployment ${svc!.rawStatus} during claim`);
+        else if (pastDeadline) expiredClaims.push(row);
+        break;
+      case "claimed":
+        if (gone) await fail(row, "service vanished");
+        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
+        break;
+    }
+  }
+
+  // Health checks, bounded and with short timeouts; the check itself changes nothing on the instance.
+  await mapLimit([...toCheckStarting, ...toCheckIdle], HEALTH_CONCURRENCY, async (row) => {
+    summary.healthChecks++;
+    const check = await ctx.instances.health(row.url!);
+    if (row.status === "starting") {
+      if (check.ok) {
+        const ready = await transition(
+          ctx.db,
+          {
+            id: row.id,
+            from: "starting",
+            to: "idle",
+            reason: "health check ready",
+            actor: ACTOR,
+            now: ctx.now(),
+            set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: check.health.version ?? null },
+          },
+          settings,
+        );
+        if (ready) summary.readied++;
+      }
+      return;
+    }
+    if (check.ok) {
+      await patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: 0 });
+    } else if (row.healthFailures + 1 >= IDLE_HEALTH_FAILURES) {
+      await fail(row, `idle health failed ${IDLE_HEALTH_FAILURES} times: ${check.reason}`);
+    } else {
+      await patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: row.healthFailures + 1, lastError: check.reason });
+    }
+  });
+
+  // Half-done claims: the coordinator that reserved them is gone. Ask the instance.
+  for (const row of expiredClaims) {
+    const token = row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
+    const status = token && row.url ? await ctx.instances.convosStatus(row.url, token) : null;
+    const clean = status?.clean === true && !status.conversationId;
+    const moved = await transition(
+      ctx.db,
+      clean
+        ? { id: row.id, from: "claiming", to: "idle", reason: "claim deadline passed, instance clean", actor: ACTOR, now: ctx.now(), set: { claimId: null, agentName: null, joinUrl: null, template: null } }
+        : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor: ACTOR, now: ctx.now() },
+      settings,
+    );
+    if (moved) {
+      summary.recoveredClaims++;
+      if (row.claimId) await ctx.db.delete(claims).where(and(eq(claims.key, row.claimId), eq(claims.state, "pending")));
+    }
+  }
+
+  // Orphans: services with our prefix that no live row owns.
+  if (services) {
+    const owned = new Set(rows.filter((r) => r.status !== "deleted").map((r) => r.serviceName));
+    for (const svc of services.values()) {
+      if (owned.has(svc.name)) continue;
+      try {
+        await ctx.compute.destroy(svc.serviceId);
+        summary.orphansDeleted++;
+        log.info("orphan service deleted", { service: svc.name });
+      } catch (err) {
+        log.warn("orphan delete failed", { service: svc.name, error: (err as Error).message });
+      }
+    }
+  }
+
+  // 4. Replenish.
+  const made = await deps.replenish();
+  summary.created = made.created;
+  summary.createFailures = made.failed;
+
+  // 5. Cleanup: dead instances start their teardown; deleting ones retry when their backoff is over.
+  const dead = await ctx.db.select().from(instances).where(eq(instances.status, "dead"));
+  for (const row of dead) {
+    await transition(ctx.db, { id: row.id, from: "dead", to: "deleting", reason: "cleanup of dead instance", actor: ACTOR, now: ctx.now(), set: { teardownAttempts: 0, nextTeardownAt: ctx.now() } }, settings);
+  }
+  const due = await ctx.db
+    .select()
+    .from(instances)
+    .where(and(eq(instances.status, "deleting"), sql`coalesce(${instances.nextTeardownAt}, 0) <= ${ctx.now()}`));
+  await mapLimit(due, 4, async (row) => {
+    if (await deps.teardown(row)) summary.tornDown++;
+  });
+
+  await ctx.db.delete(claims).where(lt(claims.expiresAt, ctx.now()));
+  summary.durationMs = ctx.now() - startedAt;
+  return summary;
+}
+
+/** Claims in the recent window, which the replenish buffer follows. */
+export async function recentClaimCount(ctx: PoolContext, windowMs = 15 * 60_000): Promise<number> {
+  const [row] = await ctx.db
+    .select({ n: sql<number>`count(*)` })
+    .from(instances)
+    .where(gt(instances.claimedAt, ctx.now() - windowMs));
+  return Number(row?.n ?? 0);
+}
+
+export { countByStatus };

@@ -1,0 +1,108 @@
+import { z } from "zod";
+import { ErrorBodySchema } from "../http/errors";
+import { VERSION } from "../version";
+import {
+  AgentsQuerySchema,
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  CountRequestSchema,
+  CountsSchema,
+  InstanceEventSchema,
+  InstanceViewSchema,
+  PoolSettingsSchema,
+  SettingsPutSchema,
+  TemplateSchema,
+} from "./schemas";
+
+/**
+ * The route table the OpenAPI document is generated from. Bodies come from the same zod
+ * schemas the routes validate with, so the document cannot drift from the code.
+ */
+interface RouteDoc {
+  method: "get" | "post" | "put" | "delete";
+  path: string;
+  summary: string;
+  auth: "none" | "pool" | "instance";
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  response?: z.ZodType;
+  responseType?: string;
+  errors?: number[];
+}
+
+const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+
+export const ROUTES: RouteDoc[] = [
+  { method: "get", path: "/healthz", summary: "Liveness of the Worker", auth: "none", response: z.object({ ok: z.boolean(), version: z.string() }) },
+  { method: "get", path: "/api/pool/counts", summary: "Instances per status and the breaker phase", auth: "none", response: z.object({ counts: CountsSchema, breaker: z.string() }) },
+  { method: "get", path: "/api/pool/info", summary: "Environment, XMTP network, version, providers, breaker, last tick", auth: "none" },
+  { method: "get", path: "/api/pool/templates", summary: "Published agent templates", auth: "none", response: z.object({ templates: z.array(TemplateSchema) }) },
+  { method: "get", path: "/api/pool/templates/{slug}", summary: "One template", auth: "none", response: TemplateSchema, errors: [400, 404] },
+  { method: "get", path: "/api/openapi.json", summary: "This document", auth: "none" },
+  {
+    method: "post",
+    path: "/api/pool/claim",
+    summary: "Claim an idle agent: it creates a conversation (or joins joinUrl) and returns the invite URL. Header Idempotency-Key makes retries safe.",
+    auth: "pool",
+    body: ClaimRequestSchema,
+    response: ClaimResponseSchema,
+    errors: [400, 401, 404, 409, 413, 415, 422, 502, 503],
+  },
+  { method: "post", path: "/api/pool/replenish", summary: "Create up to count more instances now", auth: "pool", body: CountRequestSchema, errors: [400, 401] },
+  { method: "post", path: "/api/pool/drain", summary: "Remove up to count unclaimed instances, idle first", auth: "pool", body: CountRequestSchema, errors: [400, 401] },
+  { method: "post", path: "/api/pool/reconcile", summary: "Run a reconcile tick now", auth: "pool", errors: [401] },
+  { method: "get", path: "/api/pool/agents", summary: "Instances, optionally by status (includes invite URLs: private)", auth: "pool", query: AgentsQuerySchema, errors: [400, 401] },
+  {
+    method: "get",
+    path: "/api/pool/instances/{id}",
+    summary: "One instance with its event history",
+    auth: "pool",
+    response: InstanceViewSchema.extend({ events: z.array(InstanceEventSchema) }),
+    errors: [400, 401, 404],
+  },
+  { method: "delete", path: "/api/pool/instances/{id}", summary: "Kill an instance", auth: "pool", errors: [400, 401, 404, 409] },
+  { method: "delete", path: "/api/pool/crashed/{id}", summary: "Dismiss a crashed instance", auth: "pool", errors: [400, 401, 404, 409] },
+  { method: "post", path: "/api/pool/instances/{id}/self-destruct", summary: "An instance asks to be destroyed (bearer: its own gateway token)", auth: "instance", errors: [401, 404] },
+  { method: "get", path: "/api/pool/settings", summary: "Pool settings", auth: "pool", response: PoolSettingsSchema },
+  { method: "put", path: "/api/pool/settings", summary: "Change pool settings", auth: "pool", body: SettingsPutSchema, response: PoolSettingsSchema, errors: [400, 401] },
+  { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: "pool", responseType: "text/plain" },
+];
+
+export function openApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
+    const query = r.query
+      ? Object.entries(r.query.shape).map(([name, schema]) => ({ name, in: "query", required: false, schema: json(schema as z.ZodType) }))
+      : [];
+    const responses: Record<string, unknown> = {
+      "200": {
+        description: "OK",
+        content: { [r.responseType ?? "application/json"]: { schema: r.response ? json(r.response) : { type: r.responseType ? "string" : "object" } } },
+      },
+    };
+    for (const code of r.errors ?? []) {
+      responses[String(code)] = { description: "Error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+    }
+    paths[r.path] ??= {};
+    paths[r.path]![r.method] = {
+      summary: r.summary,
+      ...(r.auth !== "none" ? { security: [{ [r.auth === "pool" ? "poolKey" : "instanceToken"]: [] }] } : {}),
+      ...(params.length || query.length ? { parameters: [...params, ...query] } : {}),
+      ...(r.body ? { requestBody: { required: false, content: { "application/json": { schema: json(r.body) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "Convos Agent Pool", version: VERSION },
+    paths,
+    components: {
+      securitySchemes: {
+        poolKey: { type: "http", scheme: "bearer", description: "POOL_API_KEY" },
+        instanceToken: { type: "http", scheme: "bearer", description: "the instance's own gateway token" },
+      },
+      schemas: { Error: json(ErrorBodySchema) },
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import { Hono } from "hono";
+import { LATENCY_BUCKETS_SECONDS, type Histogram } from "../../durable-objects/pool-coordinator/metrics";
+import { coordinator } from "../coordinator";
+import { database } from "../db/client";
+import { countByStatus } from "../db/instances";
+import { requirePoolKey } from "../http/auth";
+
+/** GET /metrics in the Prometheus text exposition format (bearer). */
+export const metricsRoutes = new Hono<{ Bindings: Env }>();
+
+metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
+  const [counts, m] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).getMetrics()]);
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  const histogram = (name: string, help: string, h: Histogram) =>
+    metric(name, "histogram", help, [
+      ...LATENCY_BUCKETS_SECONDS.map((le, i) => `${name}_bucket{le="${le}"} ${h.buckets[i] ?? 0}`),
+      `${name}_bucket{le="+Inf"} ${h.count}`,
+      `${name}_sum ${h.sum}`,
+      `${name}_count ${h.count}`,
+    ]);
+
+  metric("pool_instances", "gauge", "Instances per status.", Object.entries(counts).map(([s, n]) => `pool_instances{status="${s}"} ${n}`));
+  metric("pool_claims_total", "counter", "Claims by outcome.", Object.entries(m.claims).map(([o, n]) => `pool_claims_total{outcome="${o}"} ${n}`));
+  histogram("pool_claim_pool_seconds", "Time a successful claim spent in the pool itself, excluding the instance's provision call.", m.claimPoolSeconds);
+  histogram("pool_claim_seconds", "Total time of a successful claim.", m.claimTotalSeconds);
+  histogram("pool_tick_seconds", "Reconcile tick duration.", m.tickSeconds);
+  metric("pool_instance_creates_total", "counter", "Instance creates by result.", [
+    `pool_instance_creates_total{result="ok"} ${m.creates.ok}`,
+    `pool_instance_creates_total{result="failed"} ${m.creates.failed}`,
+  ]);
+  metric("pool_teardowns_total", "counter", "Teardowns by result.", [
+    `pool_teardowns_total{result="ok"} ${m.teardowns.ok}`,
+    `pool_teardowns_total{result="failed"} ${m.teardowns.failed}`,
+  ]);
+  metric("pool_provider_errors_total", "counter", "Provider errors by provider.", Object.entries(m.providerErrors).map(([p, n]) => `pool_provider_errors_total{provider="${p}"} ${n}`));
+  metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
+  metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
+  return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+});

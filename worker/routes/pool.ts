@@ -1,0 +1,122 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { ClaimOutcome, InstanceActionOutcome } from "../../durable-objects/pool-coordinator/outcomes";
+import { AgentsQuerySchema, ClaimRequestSchema, CountRequestSchema, IdempotencyKeySchema, InstanceIdSchema, SettingsPutSchema } from "../api/schemas";
+import { coordinator } from "../coordinator";
+import { database } from "../db/client";
+import { getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
+import { checkInviteUrl, isXmtpEnv } from "../domain/invite-url";
+import { requirePoolKey } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { jsonBody, parse } from "../http/validate";
+import { instanceView } from "../instances/view";
+
+/** The private pool API (bearer POOL_API_KEY). */
+export const poolRoutes = new Hono<{ Bindings: Env }>();
+
+/** Instances authenticate self-destruct with their own gateway token, not the pool key. */
+poolRoutes.post("/instances/:id/self-destruct", async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  const token = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim();
+  if (!token) throw new ApiError(401, "unauthorized", "missing bearer token (the instance's own gateway token)");
+  return actionResponse(await coordinator(c.env).selfDestruct(id, token));
+});
+
+poolRoutes.use("*", requirePoolKey());
+
+poolRoutes.post("/claim", async (c) => {
+  const request = await jsonBody(c, ClaimRequestSchema);
+  const keyHeader = c.req.header("idempotency-key");
+  const idempotencyKey = keyHeader === undefined ? undefined : parse(IdempotencyKeySchema, keyHeader, "invalid_idempotency_key");
+  validateJoinUrl(c.env, request.joinUrl);
+  const outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "api" });
+  return claimResponse(outcome);
+});
+
+poolRoutes.post("/replenish", async (c) => {
+  const { count } = await jsonBody(c, CountRequestSchema);
+  return c.json(await coordinator(c.env).replenish(count));
+});
+
+poolRoutes.post("/drain", async (c) => {
+  const { count } = await jsonBody(c, CountRequestSchema);
+  return c.json(await coordinator(c.env).drain(count));
+});
+
+poolRoutes.post("/reconcile", async (c) => {
+  await jsonBody(c, z.object({}).strict());
+  return c.json(await coordinator(c.env).reconcile());
+});
+
+poolRoutes.get("/agents", async (c) => {
+  const query = parse(AgentsQuerySchema, c.req.query(), "invalid_query");
+  const db = database(c.env.DB);
+  const rows = await listByStatus(db, query.status, query.limit);
+  const last = await lastEvents(db, rows.map((r) => r.id));
+  return c.json({
+    agents: rows.map((row) => {
+      const e = last.get(row.id);
+      return { ...instanceView(row), lastEvent: e ? { at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor } : null };
+    }),
+  });
+});
+
+poolRoutes.get("/instances/:id", async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  const db = database(c.env.DB);
+  const row = await getInstance(db, id);
+  if (!row) throw new ApiError(404, "not_found", `instance ${id} does not exist`);
+  const events = await getEvents(db, id);
+  return c.json({
+    ...instanceView(row),
+    events: events.map((e) => ({ at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor })),
+  });
+});
+
+poolRoutes.delete("/instances/:id", async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  return actionResponse(await coordinator(c.env).kill(id));
+});
+
+poolRoutes.delete("/crashed/:id", async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  return actionResponse(await coordinator(c.env).dismiss(id));
+});
+
+poolRoutes.get("/settings", async (c) => c.json(await coordinator(c.env).getSettings()));
+
+poolRoutes.put("/settings", async (c) => {
+  const patch = await jsonBody(c, SettingsPutSchema);
+  const outcome = await coordinator(c.env).putSettings(patch);
+  if (!outcome.ok) throw new ApiError(400, "invalid_settings", outcome.message, [{ path: outcome.field, message: outcome.message }]);
+  return c.json(outcome.settings);
+});
+
+export function validateJoinUrl(env: Env, joinUrl: string | undefined): void {
+  if (joinUrl === undefined) return;
+  const xmtpEnv = isXmtpEnv(env.XMTP_ENV) ? env.XMTP_ENV : "dev";
+  const check = checkInviteUrl(joinUrl, xmtpEnv);
+  if (!check.ok) throw new ApiError(400, "invalid_join_url", check.message, [{ path: "joinUrl", message: check.message }]);
+}
+
+export function claimResponse(outcome: ClaimOutcome): Response {
+  if (outcome.ok) return Response.json(outcome.claim, { headers: outcome.replayed ? { "Idempotent-Replayed": "true" } : {} });
+  switch (outcome.code) {
+    case "pool_empty":
+      throw new ApiError(503, outcome.code, outcome.message, undefined, { "Retry-After": String(outcome.retryAfterSeconds) });
+    case "idempotency_conflict":
+      throw new ApiError(422, outcome.code, outcome.message);
+    case "join_in_progress":
+      throw new ApiError(409, outcome.code, outcome.message);
+    case "template_not_found":
+      throw new ApiError(404, outcome.code, outcome.message);
+    case "provision_failed":
+      throw new ApiError(502, outcome.code, outcome.message, { instanceId: outcome.instanceId });
+  }
+}
+
+function actionResponse(outcome: InstanceActionOutcome): Response {
+  if (outcome.ok) return Response.json(outcome, { status: 202 });
+  const status = outcome.code === "not_found" ? 404 : outcome.code === "unauthorized" ? 401 : 409;
+  throw new ApiError(status, outcome.code, outcome.message);
+}

@@ -1,0 +1,69 @@
+import { and, asc, desc, eq } from "drizzle-orm";
+import { Hono } from "hono";
+import { SlugSchema } from "../api/schemas";
+import { coordinator } from "../coordinator";
+import { database } from "../db/client";
+import { countByStatus } from "../db/instances";
+import { templates, type TemplateRow } from "../db/schema";
+import { ApiError } from "../http/errors";
+import { parse } from "../http/validate";
+import { instanceResources } from "../providers/resources";
+import { VERSION } from "../version";
+
+/** Public, read-only routes: nothing here reveals an invite URL, a token or a key. */
+export const publicRoutes = new Hono<{ Bindings: Env }>();
+
+publicRoutes.get("/healthz", (c) => c.json({ ok: true, version: VERSION }));
+
+publicRoutes.get("/api/pool/counts", async (c) => {
+  const [counts, status] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).status()]);
+  return c.json({ counts, breaker: status.breaker.phase });
+});
+
+publicRoutes.get("/api/pool/info", async (c) => {
+  const status = await coordinator(c.env).status();
+  return c.json({
+    environment: c.env.POOL_ENVIRONMENT,
+    xmtpEnv: c.env.XMTP_ENV,
+    version: VERSION,
+    providers: { compute: c.env.COMPUTE_PROVIDER, enabled: instanceResources(c.env).enabled },
+    breaker: status.breaker,
+    lastTick: status.lastTick,
+    nextTickAt: status.nextTickAt,
+  });
+});
+
+publicRoutes.get("/api/pool/templates", async (c) => {
+  const rows = await database(c.env.DB)
+    .select()
+    .from(templates)
+    .where(eq(templates.published, true))
+    .orderBy(desc(templates.featured), asc(templates.name));
+  return c.json({ templates: rows.map(templateView) });
+});
+
+publicRoutes.get("/api/pool/templates/:slug", async (c) => {
+  const slug = parse(SlugSchema, c.req.param("slug"), "invalid_slug");
+  const [row] = await database(c.env.DB)
+    .select()
+    .from(templates)
+    .where(and(eq(templates.slug, slug), eq(templates.published, true)))
+    .limit(1);
+  if (!row) throw new ApiError(404, "not_found", `template "${slug}" does not exist`);
+  return c.json(templateView(row));
+});
+
+export function templateView(row: TemplateRow) {
+  return {
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    category: row.category,
+    emoji: row.emoji,
+    skills: row.skills,
+    instructions: row.instructions,
+    notionPageId: row.notionPageId,
+    featured: row.featured,
+    published: row.published,
+  };
+}
