@@ -10,8 +10,8 @@ import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./p
  */
 export interface SimulatedOptions {
   token: string;
-  /** Public base URL of this supervisor; instance URLs are built from it. */
-  baseUrl: string;
+  /** Public base URL of this supervisor (a function when the port is known only after listening). */
+  baseUrl: string | (() => string);
   readyDelayMs?: number;
   xmtpEnv?: "dev" | "production";
 }
@@ -61,6 +61,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
   let seq = 0;
   const calls: Record<string, number> = {};
   const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
+  const base = () => (typeof options.baseUrl === "function" ? options.baseUrl() : options.baseUrl);
   const inviteHost = options.xmtpEnv === "production" ? "popup.convos.org" : "dev.convos.org";
 
   const statusOf = (inst: SimInstance): LocalServiceStatus => {
@@ -93,7 +94,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     if ([...services.values()].some((s) => s.service.name === body.name)) return json(409, "exists", `service ${body.name} exists`);
     const id = `sim-${++seq}`;
     const inst: SimInstance = {
-      service: { id, name: body.name, url: `${options.baseUrl}/instances/${id}`, status: "starting" },
+      service: { id, name: body.name, url: `${base()}/instances/${id}`, status: "starting" },
       instanceId: body.instanceId,
       variables: body.variables,
       readyAt: Date.now() + (options.readyDelayMs ?? 0),
@@ -191,7 +192,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     const { name } = (await c.req.json()) as { name: string };
     const id = `sim-${++seq}`;
     services.set(id, {
-      service: { id, name, url: `${options.baseUrl}/instances/${id}`, status: "running" },
+      service: { id, name, url: `${base()}/instances/${id}`, status: "running" },
       instanceId: name,
       variables: {},
       readyAt: 0,

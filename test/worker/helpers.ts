@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { Faults } from "../../local/supervisor/simulated";
+import type { InstanceStatus } from "../../worker/domain/lifecycle";
 
 export const POOL_KEY = "test-pool-key-0123456789abcdef";
 const SUPERVISOR = "http://supervisor.test";
@@ -56,7 +57,7 @@ export async function supervisorControl(path: string, body?: unknown): Promise<R
   return fetch(`${SUPERVISOR}/_control${path}`, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
-export async function counts(): Promise<Record<string, number>> {
+export async function counts(): Promise<Record<InstanceStatus, number>> {
   return (await json(api("/api/pool/counts", { auth: false }))).body.counts;
 }
 
