@@ -1,0 +1,58 @@
+// The instance's one conversation, persisted next to CONVOS_HOME so a restarted gateway
+// resumes the same conversation instead of looking unbound (and being handed out twice).
+import fs from "node:fs";
+import path from "node:path";
+
+export type Binding = {
+  conversationId: string | null;
+  inviteUrl: string | null;
+  inviteSlug: string | null;
+  inboxId: string | null;
+  /** A join request is out and the creator has not accepted it yet. */
+  pending: boolean;
+  joinUrl: string | null;
+  profileName: string | null;
+  boundAt: string | null;
+  /** Set once anything user-specific happened; never cleared except by reset. */
+  used: boolean;
+  exploded: boolean;
+};
+
+export const EMPTY_BINDING: Binding = {
+  conversationId: null,
+  inviteUrl: null,
+  inviteSlug: null,
+  inboxId: null,
+  pending: false,
+  joinUrl: null,
+  profileName: null,
+  boundAt: null,
+  used: false,
+  exploded: false,
+};
+
+export class BindingStore {
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  load(): Binding {
+    try {
+      return { ...EMPTY_BINDING, ...JSON.parse(fs.readFileSync(this.file, "utf8")) };
+    } catch {
+      return { ...EMPTY_BINDING };
+    }
+  }
+
+  save(binding: Binding): void {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(binding, null, 2), { mode: 0o600 });
+    fs.renameSync(tmp, this.file);
+  }
+
+  clear(): void {
+    fs.rmSync(this.file, { force: true });
+  }
+}
