@@ -1,0 +1,98 @@
+// Entry point of an agent instance: `node runtime-container/src/main.ts` (Node 24).
+// Lays out the state volume, starts and supervises the gateway, serves $PORT, and on
+// SIGTERM stops everything it started.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { resolveConvosBin } from "../plugins/convos/src/settings.ts";
+import { readRuntimeEnv } from "./env.ts";
+import { createFrontApp } from "./front-app.ts";
+import { GatewaySupervisor } from "./gateway-supervisor.ts";
+import { PluginClient } from "./plugin-client.ts";
+import { ReadinessProbe } from "./readiness.ts";
+import { createFrontServer } from "./server.ts";
+import { prepareState, resolveGatewayPort, stateLayout } from "./state-layout.ts";
+
+const startedAt = Date.now();
+const log = (line: string) => process.stdout.write(`[runtime] ${line}\n`);
+
+async function main(): Promise<void> {
+  const env = readRuntimeEnv();
+  const layout = stateLayout(env.stateDir);
+  const gatewayPort = await resolveGatewayPort(env.gatewayPort);
+  const convosCli = env.convosCli ?? resolveConvosBin();
+  prepareState(env, layout, gatewayPort, convosCli);
+
+  const gatewayEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    GATEWAY_TOKEN: env.gatewayToken,
+    STATE_DIR: env.stateDir,
+    XMTP_ENV: env.xmtpEnv,
+    OPENCLAW_STATE_DIR: layout.openclawStateDir,
+    OPENCLAW_CONFIG_PATH: layout.openclawConfigPath,
+    CONVOS_HOME: layout.convosHome,
+    CONVOS_CLI: convosCli,
+    WORKSPACE_DIR: layout.workspaceDir,
+  };
+  const gatewayArgs = env.gatewayMode === "openclaw"
+    ? [env.openclawEntry as string, "gateway", "run"]
+    : [path.join(path.dirname(fileURLToPath(import.meta.url)), "stub-gateway.ts")];
+  const supervisor = new GatewaySupervisor({
+    command: process.execPath,
+    args: gatewayArgs,
+    env: gatewayEnv,
+    cwd: layout.stateDir,
+    initialBackoffMs: env.gatewayBackoffMs,
+    log,
+  });
+  const plugin = new PluginClient(() => `http://127.0.0.1:${gatewayPort}`, env.gatewayToken);
+  const readiness = new ReadinessProbe(supervisor, plugin);
+  const app = createFrontApp({
+    version: env.version,
+    xmtpEnv: env.xmtpEnv,
+    gatewayToken: env.gatewayToken,
+    workspaceDir: layout.workspaceDir,
+    plugin,
+    readiness,
+    pool: { poolUrl: env.poolUrl, instanceId: env.instanceId, gatewayToken: env.gatewayToken },
+    log,
+  });
+  const server = createFrontServer(app as never, () => ({ host: "127.0.0.1", port: gatewayPort }));
+
+  log(`version ${env.version}; gateway: ${env.gatewayMode} (${env.gatewayModeReason}) on 127.0.0.1:${gatewayPort}; XMTP ${env.xmtpEnv}; state ${env.stateDir}`);
+  log(`convos CLI: ${convosCli}`);
+  const missing = Object.entries(env.providers).filter(([, on]) => !on).map(([name]) => name);
+  if (missing.length) log(`not configured (their skills will say so): ${missing.join(", ")}`);
+  if (!env.gatewayTokenConfigured) log("GATEWAY_TOKEN is not set: using a random token, so /pool/provision and /convos/* cannot be called from outside");
+
+  supervisor.start();
+  server.listen(env.port, () => log(`front server listening on :${env.port}`));
+
+  // Log the first moment the instance is ready: that is the boot time the pool waits for.
+  const readyTimer = setInterval(async () => {
+    const r = await readiness.check();
+    if (r.ready) {
+      clearInterval(readyTimer);
+      log(`ready ${Date.now() - startedAt} ms after start`);
+    }
+  }, 250);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(readyTimer);
+    log(`${signal}: stopping`);
+    server.close();
+    server.closeAllConnections();
+    await supervisor.stop();
+    log("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err) => {
+  process.stderr.write(`[runtime] failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,45 @@
+// "Ready" means: the gateway process runs and the convos plugin inside it answers its status
+// route. Answers are cached briefly so health polling stays cheap and side-effect free.
+import type { GatewaySupervisor } from "./gateway-supervisor.ts";
+import type { PluginClient } from "./plugin-client.ts";
+
+export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean };
+export type Readiness = { ready: true; status: ConvosStatus } | { ready: false; reason: string };
+
+export class ReadinessProbe {
+  private cached: { at: number; value: Readiness } | null = null;
+  private inflight: Promise<Readiness> | null = null;
+  private readonly supervisor: GatewaySupervisor;
+  private readonly plugin: PluginClient;
+  private readonly cacheMs: number;
+  constructor(supervisor: GatewaySupervisor, plugin: PluginClient, cacheMs = 500) {
+    this.supervisor = supervisor;
+    this.plugin = plugin;
+    this.cacheMs = cacheMs;
+  }
+
+  invalidate(): void {
+    this.cached = null;
+  }
+
+  async check(): Promise<Readiness> {
+    if (this.supervisor.state !== "running") return { ready: false, reason: `gateway ${this.supervisor.state}` };
+    if (this.cached && Date.now() - this.cached.at < this.cacheMs) return this.cached.value;
+    this.inflight ??= this.probe().finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  private async probe(): Promise<Readiness> {
+    let value: Readiness;
+    try {
+      const reply = await this.plugin.call<ConvosStatus>("GET", "/convos/status", undefined, 2000);
+      value = reply.status === 200 ? { ready: true, status: reply.body } : { ready: false, reason: `convos plugin answered ${reply.status}` };
+    } catch {
+      value = { ready: false, reason: "gateway is starting (convos plugin not answering yet)" };
+    }
+    // A gateway that died while we asked is not ready, whatever the answer said.
+    if (this.supervisor.state !== "running") value = { ready: false, reason: `gateway ${this.supervisor.state}` };
+    this.cached = { at: Date.now(), value };
+    return value;
+  }
+}

@@ -1,0 +1,98 @@
+// Where an instance keeps its state (one volume: STATE_DIR) and how it is laid out on boot:
+// the OpenClaw config rendered from the template, the workspace seeded from the image.
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { RUNTIME_ROOT, type RuntimeEnv } from "./env.ts";
+
+export type StateLayout = {
+  stateDir: string;
+  openclawStateDir: string;
+  openclawConfigPath: string;
+  workspaceDir: string;
+  convosHome: string;
+  bindingFile: string;
+  templateDir: string;
+  skillsDir: string;
+  pluginDir: string;
+};
+
+export function stateLayout(stateDir: string): StateLayout {
+  return {
+    stateDir,
+    openclawStateDir: path.join(stateDir, "openclaw"),
+    openclawConfigPath: path.join(stateDir, "openclaw", "openclaw.json"),
+    workspaceDir: path.join(stateDir, "workspace"),
+    convosHome: path.join(stateDir, "convos"),
+    bindingFile: path.join(stateDir, "convos-binding.json"),
+    templateDir: path.join(RUNTIME_ROOT, "openclaw"),
+    skillsDir: path.join(RUNTIME_ROOT, "openclaw", "skills"),
+    pluginDir: path.join(RUNTIME_ROOT, "plugins", "convos"),
+  };
+}
+
+/** Replaces {{NAME}} placeholders inside JSON string values; unknown names are an error. */
+export function renderTemplate(template: string, vars: Record<string, string>): string {
+  return template.replace(/\{\{([A-Z0-9_]+)\}\}/gu, (_, name: string) => {
+    if (!(name in vars)) throw new Error(`openclaw config template uses unknown placeholder {{${name}}}`);
+    // JSON-escape without the surrounding quotes: the placeholder already sits in a string.
+    return JSON.stringify(vars[name]).slice(1, -1);
+  });
+}
+
+export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatewayPort: number, convosCli: string): string {
+  const template = fs.readFileSync(path.join(layout.templateDir, "openclaw.template.json"), "utf8");
+  const rendered = renderTemplate(template, {
+    GATEWAY_PORT: String(gatewayPort),
+    WORKSPACE_DIR: layout.workspaceDir,
+    PLUGIN_DIR: layout.pluginDir,
+    SKILLS_DIR: layout.skillsDir,
+    XMTP_ENV: env.xmtpEnv,
+    PRIMARY_MODEL: env.primaryModel,
+    CONVOS_HOME: layout.convosHome,
+    BINDING_FILE: layout.bindingFile,
+    CONVOS_CLI: convosCli,
+  });
+  // The port is numeric in the config; the template keeps it quoted so it stays valid JSON.
+  const parsed = JSON.parse(rendered);
+  parsed.gateway.port = gatewayPort;
+  return JSON.stringify(parsed, null, 2) + "\n";
+}
+
+/**
+ * Copies workspace files the image ships into the state volume, without overwriting: the
+ * agent edits its own USER.md and memory, and those edits must survive a restart.
+ */
+export function seedWorkspace(layout: StateLayout): string[] {
+  const source = path.join(layout.templateDir, "workspace");
+  fs.mkdirSync(layout.workspaceDir, { recursive: true });
+  const copied: string[] = [];
+  for (const name of fs.readdirSync(source)) {
+    const target = path.join(layout.workspaceDir, name);
+    if (fs.existsSync(target)) continue;
+    fs.cpSync(path.join(source, name), target, { recursive: true });
+    copied.push(name);
+  }
+  return copied;
+}
+
+export function prepareState(env: RuntimeEnv, layout: StateLayout, gatewayPort: number, convosCli: string): void {
+  for (const dir of [layout.stateDir, layout.openclawStateDir, layout.convosHome]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  seedWorkspace(layout);
+  // Secrets are not in this file: the template references ${GATEWAY_TOKEN} and OpenClaw
+  // resolves it from the environment, so nothing sensitive lands on the volume.
+  fs.writeFileSync(layout.openclawConfigPath, renderOpenclawConfig(env, layout, gatewayPort, convosCli), { mode: 0o600 });
+}
+
+/** Resolves port 0 to a free loopback port (several local instances on one machine). */
+export async function resolveGatewayPort(port: number): Promise<number> {
+  if (port !== 0) return port;
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port: free } = server.address() as net.AddressInfo;
+      server.close(() => resolve(free));
+    });
+  });
+}
