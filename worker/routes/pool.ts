@@ -22,9 +22,10 @@ poolRoutes.post("/instances/:id/self-destruct", async (c) => {
   return actionResponse(await coordinator(c.env).selfDestruct(id, token));
 });
 
-poolRoutes.use("*", requirePoolKey());
+// Auth sits on each route rather than on "*", so an unknown path is a 404, not a 401.
+const auth = requirePoolKey();
 
-poolRoutes.post("/claim", async (c) => {
+poolRoutes.post("/claim", auth, async (c) => {
   const request = await jsonBody(c, ClaimRequestSchema);
   const keyHeader = c.req.header("idempotency-key");
   const idempotencyKey = keyHeader === undefined ? undefined : parse(IdempotencyKeySchema, keyHeader, "invalid_idempotency_key");
@@ -33,22 +34,22 @@ poolRoutes.post("/claim", async (c) => {
   return claimResponse(outcome);
 });
 
-poolRoutes.post("/replenish", async (c) => {
+poolRoutes.post("/replenish", auth, async (c) => {
   const { count } = await jsonBody(c, CountRequestSchema);
   return c.json(await coordinator(c.env).replenish(count));
 });
 
-poolRoutes.post("/drain", async (c) => {
+poolRoutes.post("/drain", auth, async (c) => {
   const { count } = await jsonBody(c, CountRequestSchema);
   return c.json(await coordinator(c.env).drain(count));
 });
 
-poolRoutes.post("/reconcile", async (c) => {
+poolRoutes.post("/reconcile", auth, async (c) => {
   await jsonBody(c, z.object({}).strict());
   return c.json(await coordinator(c.env).reconcile());
 });
 
-poolRoutes.get("/agents", async (c) => {
+poolRoutes.get("/agents", auth, async (c) => {
   const query = parse(AgentsQuerySchema, c.req.query(), "invalid_query");
   const db = database(c.env.DB);
   const rows = await listByStatus(db, query.status, query.limit);
@@ -61,7 +62,7 @@ poolRoutes.get("/agents", async (c) => {
   });
 });
 
-poolRoutes.get("/instances/:id", async (c) => {
+poolRoutes.get("/instances/:id", auth, async (c) => {
   const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
   const db = database(c.env.DB);
   const row = await getInstance(db, id);
@@ -73,19 +74,19 @@ poolRoutes.get("/instances/:id", async (c) => {
   });
 });
 
-poolRoutes.delete("/instances/:id", async (c) => {
+poolRoutes.delete("/instances/:id", auth, async (c) => {
   const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
   return actionResponse(await coordinator(c.env).kill(id));
 });
 
-poolRoutes.delete("/crashed/:id", async (c) => {
+poolRoutes.delete("/crashed/:id", auth, async (c) => {
   const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
   return actionResponse(await coordinator(c.env).dismiss(id));
 });
 
-poolRoutes.get("/settings", async (c) => c.json(await coordinator(c.env).getSettings()));
+poolRoutes.get("/settings", auth, async (c) => c.json(await coordinator(c.env).getSettings()));
 
-poolRoutes.put("/settings", async (c) => {
+poolRoutes.put("/settings", auth, async (c) => {
   const patch = await jsonBody(c, SettingsPutSchema);
   const outcome = await coordinator(c.env).putSettings(patch);
   if (!outcome.ok) throw new ApiError(400, "invalid_settings", outcome.message, [{ path: outcome.field, message: outcome.message }]);
@@ -100,7 +101,12 @@ export function validateJoinUrl(env: Env, joinUrl: string | undefined): void {
 }
 
 export function claimResponse(outcome: ClaimOutcome): Response {
-  if (outcome.ok) return Response.json(outcome.claim, { headers: outcome.replayed ? { "Idempotent-Replayed": "true" } : {} });
+  if (outcome.ok) {
+    const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
+    // The pool's own part vs the instance's provision call (benchmarks, operators' devtools).
+    if (outcome.timings) headers["Server-Timing"] = `pool;dur=${outcome.timings.poolMs}, provision;dur=${outcome.timings.provisionMs}`;
+    return Response.json(outcome.claim, { headers });
+  }
   switch (outcome.code) {
     case "pool_empty":
       throw new ApiError(503, outcome.code, outcome.message, undefined, { "Retry-After": String(outcome.retryAfterSeconds) });
