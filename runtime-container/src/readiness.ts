@@ -3,7 +3,7 @@
 import type { GatewaySupervisor } from "./gateway-supervisor.ts";
 import type { PluginClient } from "./plugin-client.ts";
 
-export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean };
+export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean; agentAttached?: boolean };
 export type Readiness = { ready: true; status: ConvosStatus } | { ready: false; reason: string };
 
 export class ReadinessProbe {
@@ -33,7 +33,11 @@ export class ReadinessProbe {
     let value: Readiness;
     try {
       const reply = await this.plugin.call<ConvosStatus>("GET", "/convos/status", undefined, 2000);
-      value = reply.status === 200 ? { ready: true, status: reply.body } : { ready: false, reason: `convos plugin answered ${reply.status}` };
+      if (reply.status !== 200) value = { ready: false, reason: `convos plugin answered ${reply.status}` };
+      // The plugin answers before OpenClaw has started its channels; until the agent is
+      // attached, a conversation could be created that nobody answers.
+      else if (reply.body.agentAttached === false) value = { ready: false, reason: "gateway is starting its channels" };
+      else value = { ready: true, status: reply.body };
     } catch {
       value = { ready: false, reason: "gateway is starting (convos plugin not answering yet)" };
     }

@@ -1,5 +1,6 @@
 // The `convos` channel as OpenClaw sees it: one account, one group conversation, outbound
 // text through the running `agent serve` process, and a message tool limited to send/react.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
 import { CHANNEL_ID, dispatchInbound } from "./inbound-dispatch.ts";
 import { AGENT_ACTIONS, runAgentAction } from "./message-actions.ts";
@@ -46,7 +47,11 @@ async function startAccount(ctx: StartContext): Promise<void> {
     ctx.log?.error?.("convos: channel runtime unavailable; inbound messages cannot reach the agent");
     return;
   }
-  const unsubscribe = service.onInbound((msg) => {
+  // Inbound events surface in whatever async context spawned `agent serve` — often an HTTP
+  // request (create/join) that OpenClaw has since closed, which makes it refuse new agent
+  // work as "draining". Dispatch from the channel account's own context instead.
+  const inAccountContext = AsyncLocalStorage.snapshot();
+  const unsubscribe = service.onInbound((msg) => inAccountContext(() => {
     dispatchInbound(msg, {
       channelRuntime: channelRuntime as never,
       // The live snapshot follows config hot-reloads; the start-time config is the fallback.
@@ -55,7 +60,7 @@ async function startAccount(ctx: StartContext): Promise<void> {
       accountId: ctx.accountId,
       log: ctx.log,
     }).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
-  });
+  }));
   ctx.setStatus?.({ accountId: ctx.accountId, running: true, lastStartAt: Date.now() });
   ctx.log?.info?.("convos: channel started");
   await new Promise<void>((resolve) => {

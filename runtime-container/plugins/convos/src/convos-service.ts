@@ -74,6 +74,8 @@ export type ConvosStatus = {
   exploded: boolean;
   inviteUrl: string | null;
   streamError: string | null;
+  /** True once something consumes inbound messages (the OpenClaw channel account is running). */
+  agentAttached: boolean;
 };
 
 type CreateOutput = { conversationId: string; inboxId: string; invite: { slug: string; url: string } };
@@ -94,6 +96,8 @@ export class ConvosService {
   private inboundHandlers = new Set<(msg: InboundMessage) => void>();
   private eventHandlers = new Set<(event: ServeEvent) => void>();
   private readonly sentIds = new Set<string>();
+  /** Messages that arrived before the agent attached (gateway still starting its channels). */
+  private readonly unclaimed: InboundMessage[] = [];
   private closed = false;
 
   constructor(opts: ConvosServiceOptions) {
@@ -105,7 +109,17 @@ export class ConvosService {
   /** Registers an inbound-message consumer; returns the unsubscribe function. */
   onInbound(handler: (msg: InboundMessage) => void): () => void {
     this.inboundHandlers.add(handler);
+    for (const msg of this.unclaimed.splice(0)) handler(msg);
     return () => this.inboundHandlers.delete(handler);
+  }
+
+  private deliverInbound(msg: InboundMessage): void {
+    if (this.inboundHandlers.size === 0) {
+      this.unclaimed.push(msg);
+      if (this.unclaimed.length > 200) this.unclaimed.shift();
+      return;
+    }
+    for (const handler of this.inboundHandlers) handler(msg);
   }
 
   onServeEvent(handler: (event: ServeEvent) => void): () => void {
@@ -130,6 +144,7 @@ export class ConvosService {
       exploded: this.binding.exploded,
       inviteUrl: this.binding.inviteUrl,
       streamError: this.serve?.gaveUp ?? null,
+      agentAttached: this.inboundHandlers.size > 0,
     };
   }
 
@@ -266,9 +281,7 @@ export class ConvosService {
       const msg = toInbound(conversationId, event as Extract<ServeEvent, { event: "message" }>);
       const ownInbox = this.binding.inboxId ?? this.serve?.inboxId;
       // The CLI already drops our own messages; this also covers ids we sent through one-shot commands.
-      if (msg && msg.senderId !== ownInbox && !this.sentIds.has(msg.messageId)) {
-        for (const handler of this.inboundHandlers) handler(msg);
-      }
+      if (msg && msg.senderId !== ownInbox && !this.sentIds.has(msg.messageId)) this.deliverInbound(msg);
     }
     for (const handler of this.eventHandlers) handler(event);
   }
