@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { adminRoutes } from "./admin/routes";
 import { openApiDocument } from "./api/openapi";
 import { ApiError, errorBody, errorResponse } from "./http/errors";
 import { log } from "./lib/log";
@@ -23,6 +24,7 @@ app.use(
 app.route("/", publicRoutes);
 app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
+app.route("/admin", adminRoutes);
 app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

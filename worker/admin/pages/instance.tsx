@@ -1,0 +1,137 @@
+import { raw } from "hono/html";
+import type { FC } from "hono/jsx";
+import type { InstanceView } from "../../api/schemas";
+import { statusLabel, utcTime } from "../format";
+import { type Flash, Layout, type PageContext } from "../layout";
+import { Ago, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
+import type { LastEvent } from "./overview";
+
+export interface InstancePageData {
+  now: number;
+  view: InstanceView;
+  /** The invite the instance was asked to join, when it joined rather than created. */
+  joinUrl: string | null;
+  events: LastEvent[];
+  links: ProviderLink[];
+  /** Server-rendered QR of the invite (inline SVG of our own making: paths only, no text). */
+  qr: string | null;
+}
+
+const KILLABLE = new Set(["creating", "starting", "idle", "claiming", "claimed", "dead"]);
+
+export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?: Flash | null }> = ({ ctx, data, flash }) => {
+  const v = data.view;
+  const invite = v.inviteUrl ?? data.joinUrl;
+  return (
+    <Layout ctx={ctx} title={v.agentName ? `${v.agentName} (${v.id})` : v.id} flash={flash} refreshSeconds={15}>
+      <p class="small">
+        <a href="/admin">← Overview</a>
+      </p>
+      <h1>
+        {v.agentName ?? "Unnamed instance"} <span class="mono muted">{v.id}</span>
+      </h1>
+      {invite ? (
+        <section class="card" id="invite">
+          <h2>{v.inviteUrl ? "Invite" : "Joined conversation"}</h2>
+          <div class="invite">
+            {data.qr ? (
+              <div class="qr" role="img" aria-label="QR code of the invite URL" data-testid="invite-qr">
+                {raw(data.qr)}
+              </div>
+            ) : null}
+            <div>
+              <p class="mono" data-testid="invite-url">
+                <a href={invite} rel="noopener noreferrer">
+                  {invite}
+                </a>
+              </p>
+              <p class="hint">Scan with the Convos app or open the link on a phone.</p>
+            </div>
+          </div>
+        </section>
+      ) : null}
+      <div class="grid">
+        <section class="card" id="instance-fields" data-live>
+          <h2>Instance</h2>
+          <dl class="fields">
+            <dt>Status</dt>
+            <dd>
+              <StatusBadge status={v.status} /> for <Ago at={v.statusChangedAt} now={data.now} />
+              {v.statusReason ? <span class="muted small"> · {v.statusReason}</span> : null}
+            </dd>
+            <Field label="Deadline" value={v.deadlineAt ? utcTime(v.deadlineAt) : null} />
+            <Field label="Created" value={utcTime(v.createdAt)} />
+            <Field label="Ready since" value={v.readyAt ? utcTime(v.readyAt) : null} />
+            <Field label="Provider" value={v.provider} />
+            <Field label="Service" value={v.serviceName} mono />
+            <Field label="Service id" value={v.serviceId} mono />
+            <Field label="URL" value={v.url} mono />
+            <Field label="Deployment" value={v.deploymentStatus} />
+            <Field label="Runtime version" value={v.runtimeVersion} />
+            <Field label="Last error" value={v.lastError} mono />
+            <Field label="Template" value={v.template} />
+            <Field label="Conversation" value={v.conversationId} mono />
+            <Field label="Claim" value={v.claimStatus ? `${v.claimStatus}${v.joined ? " (joined)" : ""}` : null} />
+            <Field label="Claimed" value={v.claimedAt ? utcTime(v.claimedAt) : null} />
+            <Field label="OpenRouter key" value={v.resources.openrouterKey ? "yes (usage in OpenRouter)" : "none"} />
+            <Field label="AgentMail inbox" value={v.resources.agentmailInbox ?? "none"} />
+            <Field label="Phone number" value={v.resources.phoneNumber ?? "none"} />
+            <dt>Links</dt>
+            <dd>
+              {data.links.length === 0 ? <span class="muted">—</span> : null}
+              {data.links.map((l, i) => (
+                <>
+                  {i > 0 ? " · " : ""}
+                  <a href={l.href} rel="noopener noreferrer" target="_blank">
+                    {l.label}
+                  </a>
+                </>
+              ))}
+            </dd>
+          </dl>
+          <div class="form-actions">
+            {v.status === "crashed" ? <InstanceActionForm ctx={ctx} view={v} action="dismiss" /> : null}
+            {KILLABLE.has(v.status) ? <InstanceActionForm ctx={ctx} view={v} action="kill" /> : null}
+          </div>
+        </section>
+        <section class="card" id="events" data-live>
+          <h2>Event history</h2>
+          <div class="table-wrap">
+            <table data-testid="events">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Transition</th>
+                  <th>Reason</th>
+                  <th>By</th>
+                </tr>
+              </thead>
+              <tbody>
+                {data.events.map((e) => (
+                  <tr>
+                    <td class="small">
+                      <time datetime={new Date(e.at).toISOString()}>{utcTime(e.at)}</time>
+                    </td>
+                    <td>
+                      {e.from ? `${statusLabel(e.from)} → ` : ""}
+                      {statusLabel(e.to)}
+                    </td>
+                    <td class="small">{e.reason ?? ""}</td>
+                    <td class="small">{e.actor ?? ""}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      </div>
+    </Layout>
+  );
+};
+
+const Field: FC<{ label: string; value: string | null | undefined; mono?: boolean }> = ({ label, value, mono }) => (
+  <>
+    <dt>{label}</dt>
+    <dd class={mono && value ? "mono" : undefined}>{value ?? <span class="muted">—</span>}</dd>
+  </>
+);

@@ -1,0 +1,517 @@
+import { asc } from "drizzle-orm";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { NONCE, secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
+import { ClaimRequestSchema, CountRequestSchema, InstanceIdSchema, InstanceStatusSchema } from "../api/schemas";
+import { coordinator } from "../coordinator";
+import { secretsEqual } from "../crypto/compare";
+import { database } from "../db/client";
+import { countByStatus, getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
+import { templates } from "../db/schema";
+import { PoolSettingsSchema } from "../domain/settings";
+import { ApiError } from "../http/errors";
+import { clearRateLimit, clientAddress, hitRateLimit } from "../http/rate-limit";
+import { instanceView } from "../instances/view";
+import { log } from "../lib/log";
+import { validateJoinUrl } from "../routes/pool";
+import { qrSvg } from "../ui/qr";
+import { ADMIN_CSS, ADMIN_JS } from "./assets";
+import { ADMIN_NAV, type Flash, type PageContext, parseAdminUrls } from "./layout";
+import { type FormState, providerLinks } from "./pages/common";
+import { InstancePage } from "./pages/instance";
+import { LoginPage } from "./pages/login";
+import { ConfirmPage, MessagePage } from "./pages/message";
+import { type OverviewData, OverviewPage } from "./pages/overview";
+import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
+import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, sign, verify } from "./session";
+
+/** Failed logins allowed per client address per window, before even a right key is refused. */
+export const LOGIN_LIMIT = 5;
+export const LOGIN_WINDOW_MS = 60_000;
+const FLASH_COOKIE = "__Host-pool_admin_flash";
+
+type AdminEnv = {
+  Bindings: Env;
+  Variables: { session: Session | null; csrf: string | null; secureHeadersNonce?: string; form: Record<string, string> };
+};
+type AdminContext = Context<AdminEnv>;
+
+/** The operator dashboard at /admin: server-rendered pages, every action a plain form post. */
+export const adminRoutes = new Hono<AdminEnv>();
+
+adminRoutes.use(
+  "*",
+  secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: [NONCE],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+    },
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+  }),
+);
+
+adminRoutes.get("/assets/admin.css", (c) => c.body(ADMIN_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=300" }));
+adminRoutes.get("/assets/admin.js", (c) => c.body(ADMIN_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=300" }));
+
+// Pages carry invite URLs and CSRF tokens: no cache may keep them.
+adminRoutes.use("*", async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
+});
+
+adminRoutes.use("*", async (c, next) => {
+  const session = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
+  c.set("session", session);
+  c.set("csrf", session ? await csrfToken(c.env.SESSION_SECRET, session) : null);
+  await next();
+});
+
+const originCheck = csrf();
+
+/**
+ * Every post passes hono/csrf (Origin / Sec-Fetch-Site must be this site); every post of a
+ * logged-in operator must also carry the session's own token, so a forged form fails even
+ * from a same-site page.
+ */
+adminRoutes.use("*", async (c, next) => {
+  if (c.req.method !== "POST") return next();
+  try {
+    await originCheck(c, async () => {});
+  } catch (err) {
+    if (err instanceof HTTPException) return csrfRejected(c, "the form was posted from another site");
+    throw err;
+  }
+  const form = await readForm(c);
+  c.set("form", form);
+  const session = c.get("session");
+  if (session && c.req.path !== "/admin/login") {
+    if (!form._csrf || !(await csrfTokenValid(c.env.SESSION_SECRET, session, form._csrf))) return csrfRejected(c, "the form's security token is missing or belongs to another session");
+  }
+  await next();
+});
+
+// --- login ---------------------------------------------------------------------------------
+
+adminRoutes.get("/login", async (c) => {
+  if (c.get("session")) return c.redirect("/admin", 303);
+  return c.html(<LoginPage ctx={pageContext(c)} notice={c.req.query("loggedOut") === "1" ? "You are logged out." : undefined} />);
+});
+
+adminRoutes.post("/login", async (c) => {
+  const key = c.get("form").key ?? "";
+  const limiterKey = `admin-login:${clientAddress(c.req.raw.headers)}`;
+  // Counted before the key is checked, and cleared by a success: a client with 5 failures
+  // in the window is refused even the right key until the window ends.
+  const limit = await hitRateLimit(c.env.DB, limiterKey, LOGIN_LIMIT, LOGIN_WINDOW_MS);
+  if (!limit.allowed) {
+    c.header("retry-after", String(limit.retryAfterSeconds));
+    log.warn("admin login rate-limited", { client: clientAddress(c.req.raw.headers) });
+    return c.html(
+      <LoginPage ctx={pageContext(c)} error={`Too many failed attempts from your address. Try again in ${limit.retryAfterSeconds} seconds.`} />,
+      429,
+    );
+  }
+  if (!key || !(await secretsEqual(key, c.env.POOL_API_KEY))) {
+    const left = limit.remaining;
+    return c.html(
+      <LoginPage
+        ctx={pageContext(c)}
+        error={key ? `Wrong pool key. ${left === 0 ? "No attempts" : left === 1 ? "1 attempt" : `${left} attempts`} left this minute.` : "Enter the pool key."}
+      />,
+      key ? 401 : 400,
+    );
+  }
+  await clearRateLimit(c.env.DB, limiterKey);
+  const session = newSession();
+  setCookie(c, SESSION_COOKIE, await encodeSession(c.env.SESSION_SECRET, session), {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: Math.floor(SESSION_TTL_MS / 1000),
+  });
+  return c.redirect("/admin", 303);
+});
+
+adminRoutes.post("/logout", (c) => {
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+  return c.redirect("/admin/login?loggedOut=1", 303);
+});
+
+// Everything below needs a session.
+adminRoutes.use("*", async (c, next) => {
+  if (c.get("session")) return next();
+  if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/admin/login", 303);
+  return c.html(
+    <MessagePage ctx={pageContext(c)} title="Please log in again" back={{ href: "/admin/login", label: "Log in" }}>
+      <p>Your session has expired or you are not logged in, so nothing was changed.</p>
+    </MessagePage>,
+    401,
+  );
+});
+
+// --- overview and its actions --------------------------------------------------------------
+
+adminRoutes.get("/", async (c) => {
+  const raw = c.req.query("status");
+  let filter: OverviewData["filter"] = null;
+  if (raw !== undefined && raw !== "") {
+    const parsed = InstanceStatusSchema.safeParse(raw === "ready" ? "idle" : raw);
+    if (!parsed.success) return messagePage(c, 400, "Unknown status filter", `"${raw}" is not an instance status.`);
+    filter = parsed.data;
+  }
+  return renderOverview(c, { filter }, 200, await takeFlash(c));
+});
+
+adminRoutes.get("/instances", (c) => c.redirect("/admin", 303));
+
+adminRoutes.post("/launch", async (c) => {
+  const form = c.get("form");
+  const values = pick(form, ["agentName", "instructions", "template"]);
+  return claimFromForm(c, "launch", values, form.idempotencyKey);
+});
+
+adminRoutes.post("/join", async (c) => {
+  const form = c.get("form");
+  const values = pick(form, ["joinUrl", "agentName", "instructions"]);
+  if (!values.joinUrl) return renderOverview(c, { join: { values, errors: { joinUrl: "Enter the Convos invite URL to join." } } }, 400);
+  try {
+    validateJoinUrl(c.env, values.joinUrl);
+  } catch (err) {
+    if (err instanceof ApiError) return renderOverview(c, { join: { values, errors: { joinUrl: err.message } } }, 400);
+    throw err;
+  }
+  return claimFromForm(c, "join", values, form.idempotencyKey);
+});
+
+adminRoutes.post("/replenish", async (c) => {
+  const count = parseCount(c.get("form").count);
+  if (!count.ok) return renderOverview(c, { actionErrors: { replenish: `Replenish: ${count.message}` } }, 400);
+  const out = await coordinator(c.env).replenish(count.value);
+  const limited = out.limitedBy === "maxTotal" ? " (limited by maxTotal)" : out.limitedBy === "breaker" ? " (the breaker is open)" : "";
+  const failed = out.failed > 0 ? `; ${out.failed} failed` : "";
+  return redirectWithFlash(c, "/admin", {
+    kind: out.failed > 0 && out.created.length === 0 ? "error" : "ok",
+    text: `Replenish: asked for ${out.requested}, created ${out.created.length}${failed}${limited}.`,
+  });
+});
+
+adminRoutes.post("/drain", async (c) => {
+  const count = parseCount(c.get("form").count);
+  if (!count.ok) return renderOverview(c, { actionErrors: { drain: `Drain: ${count.message}` } }, 400);
+  const out = await coordinator(c.env).drain(count.value);
+  return redirectWithFlash(c, "/admin", {
+    kind: "ok",
+    text:
+      out.drained.length === 0
+        ? `Drain: nothing to drain (only ready, starting and creating instances are drained).`
+        : `Drain: removing ${out.drained.length} of ${out.requested} requested (${out.drained.join(", ")}).`,
+  });
+});
+
+adminRoutes.post("/reconcile", async (c) => {
+  const t = await coordinator(c.env).reconcile();
+  if (t.skipped) return redirectWithFlash(c, "/admin", { kind: "ok", text: "A tick is already running; it will finish on its own." });
+  return redirectWithFlash(c, "/admin", {
+    kind: t.listError ? "error" : "ok",
+    text: `Reconciled in ${t.durationMs} ms: readied ${t.readied}, created ${t.created}, failed ${t.failed + t.createFailures}, crashed ${t.crashed}, torn down ${t.tornDown}${t.listError ? `; provider list failed: ${t.listError}` : ""}.`,
+  });
+});
+
+// --- instances -----------------------------------------------------------------------------
+
+adminRoutes.get("/instances/:id", async (c) => {
+  const id = instanceId(c);
+  if (!id) return messagePage(c, 400, "Not an instance id", "Instance ids are lowercase letters, digits and dashes.");
+  const db = database(c.env.DB);
+  const row = await getInstance(db, id);
+  if (!row) return messagePage(c, 404, "No such instance", `Instance ${id} does not exist.`);
+  const view = instanceView(row);
+  const events = await getEvents(db, id);
+  const invite = view.inviteUrl ?? row.joinUrl;
+  return c.html(
+    <InstancePage
+      ctx={pageContext(c)}
+      flash={await takeFlash(c)}
+      data={{
+        now: Date.now(),
+        view,
+        joinUrl: row.joinUrl,
+        events: events.map((e) => ({ at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor })),
+        links: providerLinks(view, c.env),
+        qr: invite ? qrSvg(invite) : null,
+      }}
+    />,
+  );
+});
+
+adminRoutes.get("/instances/:id/qr.svg", async (c) => {
+  const id = instanceId(c);
+  const row = id ? await getInstance(database(c.env.DB), id) : null;
+  const invite = row?.inviteUrl ?? row?.joinUrl;
+  if (!invite) return c.text("no invite for this instance", 404);
+  return c.body(qrSvg(invite), 200, { "content-type": "image/svg+xml" });
+});
+
+for (const action of ["kill", "dismiss"] as const) {
+  adminRoutes.post(`/instances/:id/${action}`, async (c) => {
+    const id = instanceId(c);
+    if (!id) return messagePage(c, 400, "Not an instance id", "Instance ids are lowercase letters, digits and dashes.");
+    const row = await getInstance(database(c.env.DB), id);
+    if (!row || row.status === "deleted") return messagePage(c, 404, "No such instance", `Instance ${id} does not exist.`);
+    if (c.get("form").confirmed !== "yes") return c.html(<ConfirmPage ctx={pageContext(c)} view={instanceView(row)} action={action} />);
+    const stub = coordinator(c.env);
+    const out = action === "kill" ? await stub.kill(id) : await stub.dismiss(id);
+    if (!out.ok) return messagePage(c, out.code === "not_found" ? 404 : 409, action === "kill" ? "Could not kill" : "Could not dismiss", out.message);
+    const name = row.agentName ? `${row.agentName} (${id})` : id;
+    return redirectWithFlash(c, "/admin", { kind: "ok", text: `${action === "kill" ? "Killed" : "Dismissed"} ${name}: it is being deleted.` });
+  });
+}
+
+// --- settings ------------------------------------------------------------------------------
+
+adminRoutes.get("/settings", async (c) => {
+  const settings = await coordinator(c.env).getSettings();
+  return c.html(<SettingsPage ctx={pageContext(c)} settings={settings} flash={await takeFlash(c)} />);
+});
+
+adminRoutes.post("/settings", async (c) => {
+  const form = c.get("form");
+  const stub = coordinator(c.env);
+  const current = await stub.getSettings();
+  const values: Record<string, string> = {};
+  const errors: Record<string, string> = {};
+  const patch: Record<string, number> = {};
+  for (const f of SETTINGS_FIELDS) {
+    const raw = (form[f.key] ?? "").trim();
+    values[f.key] = raw;
+    if (raw === "") {
+      errors[f.key] = "Required.";
+      continue;
+    }
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+      errors[f.key] = "Must be a whole number.";
+      continue;
+    }
+    const field = PoolSettingsSchema.shape[f.key].safeParse(n);
+    if (!field.success) errors[f.key] = describe(field.error);
+    else patch[f.key] = n;
+  }
+  if (Object.keys(errors).length > 0) {
+    return c.html(<SettingsPage ctx={pageContext(c)} settings={current} form={{ values, errors, error: "Nothing was saved: fix the fields marked below." }} />, 400);
+  }
+  const out = await stub.putSettings(patch);
+  if (!out.ok) {
+    return c.html(
+      <SettingsPage ctx={pageContext(c)} settings={current} form={{ values, errors: { [out.field]: out.message }, error: "Nothing was saved: fix the fields marked below." }} />,
+      400,
+    );
+  }
+  return redirectWithFlash(c, "/admin/settings", { kind: "ok", text: "Settings saved." });
+});
+
+adminRoutes.get("/", (c) => c.redirect("/admin", 303));
+
+adminRoutes.all("*", (c) => messagePage(c, 404, "Page not found", `There is no admin page at ${c.req.path}.`));
+
+adminRoutes.onError((err, c) => {
+  log.error("admin error", { path: c.req.path, error: err.message });
+  return c.html(
+    <MessagePage ctx={pageContext(c as AdminContext)} title="Something went wrong">
+      <p>The request failed on our side and may not have been applied. Reload the overview to see the current state.</p>
+    </MessagePage>,
+    500,
+  );
+});
+
+// --- helpers -------------------------------------------------------------------------------
+
+function pageContext(c: AdminContext): PageContext {
+  return {
+    environment: c.env.POOL_ENVIRONMENT || "unknown",
+    xmtpEnv: c.env.XMTP_ENV || "dev",
+    envLinks: parseAdminUrls(c.env.ADMIN_URLS, c.env.POOL_ENVIRONMENT),
+    nonce: c.get("secureHeadersNonce") ?? "",
+    csrf: c.get("csrf") ?? null,
+    path: c.req.path,
+    nav: ADMIN_NAV,
+  };
+}
+
+async function readForm(c: AdminContext): Promise<Record<string, string>> {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return {};
+  const body = await c.req.parseBody();
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+function csrfRejected(c: AdminContext, why: string) {
+  return c.html(
+    <MessagePage ctx={pageContext(c)} title="Form rejected">
+      <p>Nothing was changed: {why}. Reload the page and submit the form again.</p>
+    </MessagePage>,
+    403,
+  );
+}
+
+function messagePage(c: AdminContext, status: ContentfulStatusCode, title: string, text: string) {
+  return c.html(
+    <MessagePage ctx={pageContext(c)} title={title}>
+      <p>{text}</p>
+    </MessagePage>,
+    status,
+  );
+}
+
+function instanceId(c: AdminContext): string | null {
+  const parsed = InstanceIdSchema.safeParse(c.req.param("id"));
+  return parsed.success ? parsed.data : null;
+}
+
+function pick(form: Record<string, string>, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (form[k] !== undefined) out[k] = form[k];
+  return out;
+}
+
+function parseCount(raw: string | undefined): { ok: true; value: number } | { ok: false; message: string } {
+  const n = Number((raw ?? "").trim() || "1");
+  const parsed = CountRequestSchema.safeParse({ count: n });
+  if (!parsed.success || !/^\d*$/.test((raw ?? "").trim())) return { ok: false, message: "enter a whole number from 1 to 20." };
+  return { ok: true, value: parsed.data.count };
+}
+
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "Invalid value.";
+  if (issue.code === "too_small") return `Must be at least ${String(issue.minimum)}.`;
+  if (issue.code === "too_big") return `Must be at most ${String(issue.maximum)}.`;
+  return issue.message;
+}
+
+/** Launch and join share one path: validate like the API, claim as "admin", show the invite. */
+async function claimFromForm(c: AdminContext, which: "launch" | "join", values: Record<string, string>, idempotencyKey: string | undefined) {
+  const request: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) if (v.trim() !== "") request[k] = v;
+  const parsed = ClaimRequestSchema.safeParse(request);
+  if (!parsed.success) {
+    const errors: Record<string, string> = {};
+    for (const issue of parsed.error.issues) {
+      const field = String(issue.path[0] ?? "form");
+      errors[field] ??= issue.code === "too_big" ? `At most ${String(issue.maximum)} characters.` : issue.message;
+    }
+    return renderOverview(c, { [which]: { values, errors } }, 400);
+  }
+  const key = idempotencyKey && /^[A-Za-z0-9-]{8,64}$/.test(idempotencyKey) ? `admin-${idempotencyKey}` : undefined;
+  const outcome = await coordinator(c.env).claim({ request: parsed.data, idempotencyKey: key, actor: "admin" });
+  if (outcome.ok) {
+    const what = which === "join" ? (outcome.claim.status === "pending_acceptance" ? "is waiting to be accepted into" : "joined") : "created";
+    const text =
+      which === "join"
+        ? `${outcome.claim.agentName} ${what} the conversation.`
+        : `${outcome.claim.agentName} created a conversation: share the invite below.`;
+    return redirectWithFlash(c, `/admin/instances/${outcome.claim.instanceId}`, { kind: "ok", text });
+  }
+  const [status, field] = claimFailure(outcome);
+  const state: FormState = { values, errors: {}, error: outcome.message };
+  if (field) state.errors[field] = outcome.message;
+  return renderOverview(c, { [which]: state }, status);
+}
+
+function claimFailure(outcome: Extract<ClaimOutcome, { ok: false }>): [ContentfulStatusCode, string | null] {
+  switch (outcome.code) {
+    case "pool_empty":
+      return [503, null];
+    case "idempotency_conflict":
+      return [422, null];
+    case "join_in_progress":
+      return [409, "joinUrl"];
+    case "template_not_found":
+      return [404, "template"];
+    case "provision_failed":
+      return [502, null];
+  }
+}
+
+async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {
+  const db = database(c.env.DB);
+  const stub = coordinator(c.env);
+  const filter = extra.filter ?? null;
+  const [counts, st, settings, rows, tpl] = await Promise.all([
+    countByStatus(db),
+    stub.status(),
+    stub.getSettings(),
+    listByStatus(db, filter ?? undefined, 200),
+    db.select({ slug: templates.slug, name: templates.name }).from(templates).orderBy(asc(templates.name)),
+  ]);
+  const last = await lastEvents(
+    db,
+    rows.map((r) => r.id),
+  );
+  const data: OverviewData = {
+    now: Date.now(),
+    counts,
+    filter,
+    instances: rows.map((row) => {
+      const view = instanceView(row);
+      const e = last.get(row.id);
+      return {
+        view,
+        lastEvent: e ? { at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor } : null,
+        links: providerLinks(view, c.env),
+      };
+    }),
+    breaker: st.breaker,
+    lastTick: st.lastTick,
+    nextTickAt: st.nextTickAt,
+    settings,
+    templates: tpl,
+    idempotencyKey: crypto.randomUUID(),
+    ...extra,
+  };
+  return c.html(<OverviewPage ctx={pageContext(c)} data={data} flash={flash} />, status);
+}
+
+/** Post/redirect/get: the outcome survives one redirect in a short-lived signed cookie. */
+async function redirectWithFlash(c: AdminContext, to: string, flash: Flash) {
+  const payload = btoa(encodeURIComponent(JSON.stringify(flash)));
+  setCookie(c, FLASH_COOKIE, `${payload}.${await sign(c.env.SESSION_SECRET, `flash:${payload}`)}`, {
+    httpOnly: true,
+    secure: true,
+    sameSite: "Strict",
+    path: "/",
+    maxAge: 60,
+  });
+  return c.redirect(to, 303);
+}
+
+async function takeFlash(c: AdminContext): Promise<Flash | null> {
+  // The background refresh must not eat a message the operator has not seen yet.
+  if (c.req.header("x-admin-refresh")) return null;
+  const value = getCookie(c, FLASH_COOKIE);
+  if (!value) return null;
+  deleteCookie(c, FLASH_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+  const [payload, signature] = value.split(".");
+  if (!payload || !signature || !(await verify(c.env.SESSION_SECRET, `flash:${payload}`, signature))) return null;
+  try {
+    const flash = JSON.parse(decodeURIComponent(atob(payload))) as Flash;
+    return (flash.kind === "ok" || flash.kind === "error") && typeof flash.text === "string" ? { kind: flash.kind, text: flash.text.slice(0, 500) } : null;
+  } catch {
+    return null;
+  }
+}
