@@ -1,0 +1,258 @@
+// The convos plugin's core against the fake convos CLI: what a conversation owner would
+// notice — the agent joins or creates the chat, hears messages, answers, reacts, and
+// explodes the chat when told to, asking the pool to destroy the instance.
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConvosService, type InboundMessage } from "../../runtime-container/plugins/convos/src/convos-service.ts";
+import { CLI_SCHEMA, FAKE_CONVOS, fakeConvos, readTranscript, tempDir, waitFor } from "./support.ts";
+
+process.env.FAKE_CONVOS_SCHEMA = CLI_SCHEMA;
+
+type PoolCall = { path: string; auth: string | undefined; body: string };
+let pool: http.Server;
+let poolUrl: string;
+const poolCalls: PoolCall[] = [];
+
+beforeAll(async () => {
+  pool = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      poolCalls.push({ path: req.url ?? "", auth: req.headers.authorization, body });
+      res.writeHead(202, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((r) => pool.listen(0, "127.0.0.1", r));
+  poolUrl = `http://127.0.0.1:${(pool.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise<void>((r) => pool.close(() => r())));
+
+const services: ConvosService[] = [];
+afterEach(async () => {
+  await Promise.all(services.splice(0).map((s) => s.shutdown()));
+});
+
+function makeService(overrides: Partial<ConstructorParameters<typeof ConvosService>[0]> = {}) {
+  const dir = tempDir("convos-service");
+  const home = path.join(dir, "convos");
+  const workspaceDir = path.join(dir, "workspace");
+  const service = new ConvosService({
+    bin: FAKE_CONVOS,
+    home,
+    env: "dev",
+    stateFile: path.join(dir, "binding.json"),
+    workspaceDir,
+    pool: { poolUrl, instanceId: "inst-1", gatewayToken: "tok-1" },
+    serveBackoff: { initialMs: 50, maxMs: 400 },
+    pendingPollMs: 100,
+    ...overrides,
+  });
+  services.push(service);
+  return { service, home, dir, workspaceDir };
+}
+
+async function streaming(service: ConvosService) {
+  await waitFor(() => service.status().streaming, "agent serve ready");
+}
+
+describe("creating a conversation", () => {
+  it("creates the chat, returns a dev invite URL and starts streaming it", async () => {
+    const { service, home } = makeService();
+    expect(service.status()).toMatchObject({ conversationId: null, clean: true, pending: false, streaming: false });
+    const created = await service.create({ name: "Trip to Lisbon", profileName: "Ava", permissions: "all-members" });
+    expect(created.inviteUrl).toMatch(/^https:\/\/dev\.convos\.org\/v2\?i=/u);
+    await streaming(service);
+    expect(service.status()).toMatchObject({ conversationId: created.conversationId, clean: false, pending: false, streaming: true });
+    expect(service.status().inboxId).toMatch(/^[0-9a-f]{64}$/u);
+    const serve = readTranscript(home).find((e) => e.kind === "command" && e.command === "agent:serve");
+    expect(serve?.args).toEqual([created.conversationId]);
+    expect(serve?.flags).toMatchObject({ heartbeat: "30", json: true, env: "dev", "profile-name": "Ava" });
+  });
+
+  it("refuses a second create or join with 409: one conversation per instance", async () => {
+    const { service } = makeService();
+    await service.create({ name: "One" });
+    await expect(service.create({ name: "Two" })).rejects.toMatchObject({ status: 409, code: "already_bound" });
+    await expect(service.join({ inviteUrl: "https://dev.convos.org/v2?i=abc" })).rejects.toMatchObject({ status: 409 });
+  });
+
+  it("refuses an invite or create for the other XMTP environment", async () => {
+    const { service } = makeService();
+    await expect(service.create({ env: "production" })).rejects.toMatchObject({ status: 400, code: "env_mismatch" });
+    expect(service.status().clean).toBe(true);
+  });
+
+  it("survives a restart: a new process resumes the bound conversation", async () => {
+    const { service, dir, home } = makeService();
+    const { conversationId } = await service.create({ name: "Persistent" });
+    await service.shutdown();
+    const again = new ConvosService({ ...service.opts, stateFile: path.join(dir, "binding.json"), home });
+    services.push(again);
+    expect(again.status()).toMatchObject({ conversationId, clean: false });
+    again.resume();
+    await streaming(again);
+    await expect(again.create({})).rejects.toMatchObject({ status: 409 });
+  });
+});
+
+describe("joining from an invite", () => {
+  it("joins when the creator accepts at once", async () => {
+    const { service } = makeService();
+    const result = await service.join({ inviteUrl: "https://dev.convos.org/v2?i=someslug", profileName: "Ava" });
+    expect(result.status).toBe("joined");
+    expect(result.conversationId).toMatch(/^[0-9a-f]{32}$/u);
+    await streaming(service);
+  });
+
+  it("reports pending_acceptance, then binds once the creator accepts", async () => {
+    const { service, home } = makeService();
+    fs.mkdirSync(home, { recursive: true });
+    fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_JOIN_MODE: "pending" }));
+    const result = await service.join({ inviteUrl: "https://dev.convos.org/v2?i=waiting" });
+    expect(result).toEqual({ status: "pending_acceptance", conversationId: null });
+    expect(service.status()).toMatchObject({ pending: true, clean: false, conversationId: null });
+    fakeConvos(home, ["fake-accept"]);
+    await waitFor(() => service.status().conversationId, "pending join to bind", 5000);
+    expect(service.status().pending).toBe(false);
+    await streaming(service);
+  });
+
+  it("rejects an invalid invite with 400 and stays clean for the pool", async () => {
+    const { service } = makeService();
+    await expect(service.join({ inviteUrl: "https://dev.convos.org/v2?i=invalid-signature" })).rejects.toMatchObject({
+      status: 400,
+      code: "invalid_invite",
+      message: "Invalid invite signature",
+    });
+    expect(service.status()).toMatchObject({ clean: true, conversationId: null });
+  });
+});
+
+describe("the conversation stream", () => {
+  it("maps inbound messages with sender, id, body and timestamp, and drops the agent's own", async () => {
+    const { service, home } = makeService();
+    const seen: InboundMessage[] = [];
+    service.onInbound((m) => seen.push(m));
+    const { conversationId } = await service.create({ name: "Chat" });
+    await streaming(service);
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "What's the plan for Saturday?", "--sender-name", "Maya", "--sender-inbox-id", "a".repeat(64), "--id", "msg-1"]);
+    // An echo of the agent's own inbox must never reach the agent again.
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "my own words", "--sender-inbox-id", service.status().inboxId!]);
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "second", "--sender-inbox-id", "b".repeat(64)]);
+    await waitFor(() => seen.length >= 2, "two inbound messages");
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toMatchObject({ conversationId, messageId: "msg-1", senderId: "a".repeat(64), senderName: "Maya", body: "What's the plan for Saturday?", contentType: "text" });
+    expect(Math.abs(seen[0]!.timestamp.getTime() - Date.now())).toBeLessThan(10_000);
+    expect(seen[1]).toMatchObject({ body: "second", senderName: null });
+  });
+
+  it("holds messages that arrive before the agent attaches and hands them over on attach", async () => {
+    const { service, home } = makeService();
+    const { conversationId } = await service.create({});
+    await streaming(service);
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "early bird"]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(service.status().agentAttached).toBe(false);
+    const seen: string[] = [];
+    service.onInbound((m) => seen.push(m.body));
+    expect(seen).toEqual(["early bird"]);
+  });
+
+  it("sends and reacts through the agent serve stdin protocol", async () => {
+    const { service, home } = makeService();
+    const { conversationId } = await service.create({});
+    await streaming(service);
+    const sent = await service.send("Saturday: hike at 9, lunch at 1.");
+    expect(sent.messageId).toMatch(/^[0-9a-f]{32}$/u);
+    await service.react("msg-42", "👀");
+    await service.react("msg-42", "👀", "remove");
+    const t = readTranscript(home);
+    expect(t).toContainEqual(expect.objectContaining({ kind: "sent", conversationId, text: "Saturday: hike at 9, lunch at 1." }));
+    expect(t.filter((e) => e.kind === "reaction").map((e) => [e.messageId, e.emoji, e.action])).toEqual([
+      ["msg-42", "👀", "add"],
+      ["msg-42", "👀", "remove"],
+    ]);
+    // Nothing was sent through one-shot commands: the long-lived process carries it all.
+    expect(t.filter((e) => e.kind === "command").map((e) => e.command)).toEqual(["conversations:create", "agent:serve"]);
+  });
+
+  it("renames and locks through the stream", async () => {
+    const { service, home } = makeService();
+    await service.create({ name: "Old" });
+    await streaming(service);
+    await service.rename("New name");
+    await service.lock(false);
+    await service.lock(true);
+    expect(readTranscript(home).filter((e) => ["rename", "lock", "unlock"].includes(e.kind)).map((e) => e.kind)).toEqual(["rename", "lock", "unlock"]);
+  });
+
+  it("restarts agent serve with backoff after a crash mid-stream, and keeps delivering", async () => {
+    const { service, home } = makeService();
+    const seen: string[] = [];
+    service.onInbound((m) => seen.push(m.body));
+    const { conversationId } = await service.create({});
+    await streaming(service);
+    fakeConvos(home, ["fake-inject", conversationId, "--event", "crash"]);
+    await waitFor(() => !service.status().streaming, "stream to drop");
+    await streaming(service);
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "still there?"]);
+    await waitFor(() => seen.includes("still there?"), "message after restart");
+    expect(readTranscript(home).filter((e) => e.kind === "serve_started")).toHaveLength(2);
+  });
+
+  it("gives up restarting when the CLI says the conversation is gone", async () => {
+    const { service, home } = makeService();
+    await service.create({});
+    await streaming(service);
+    fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_SERVE_FAIL: "not-found" }));
+    fakeConvos(home, ["fake-inject", service.status().conversationId!, "--event", "crash"]);
+    await waitFor(() => service.status().streamError, "stream to give up");
+    expect(service.status().streamError).toMatch(/Conversation not found/u);
+    const starts = readTranscript(home).filter((e) => e.kind === "command" && e.command === "agent:serve").length;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readTranscript(home).filter((e) => e.kind === "command" && e.command === "agent:serve").length).toBe(starts);
+    await expect(service.send("hello?")).rejects.toMatchObject({ status: 503 });
+  });
+
+  it("reports a slow-starting CLI as not streaming until it is ready", async () => {
+    const { service, home } = makeService();
+    await service.create({});
+    await streaming(service);
+    fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_SLOW_START_MS: 600 }));
+    fakeConvos(home, ["fake-inject", service.status().conversationId!, "--event", "crash"]);
+    await waitFor(() => !service.status().streaming, "stream to drop");
+    await expect(service.send("too early")).rejects.toMatchObject({ status: 503, code: "stream_unavailable" });
+    await streaming(service);
+    await expect(service.send("now")).resolves.toHaveProperty("messageId");
+  });
+});
+
+describe("explode and reset", () => {
+  it("explode removes everyone, leaves the instance unbound and asks the pool to destroy it", async () => {
+    const { service, home } = makeService();
+    const { conversationId } = await service.create({});
+    await streaming(service);
+    poolCalls.length = 0;
+    const result = await service.explode();
+    expect(result.selfDestruct.requested).toBe(true);
+    expect(readTranscript(home)).toContainEqual(expect.objectContaining({ kind: "explode", conversationId }));
+    expect(service.status()).toMatchObject({ conversationId: null, exploded: true, streaming: false, clean: false });
+    expect(poolCalls).toEqual([{ path: "/api/pool/instances/inst-1/self-destruct", auth: "Bearer tok-1", body: expect.stringContaining("exploded") }]);
+    await expect(service.create({})).rejects.toMatchObject({ status: 409 });
+  });
+
+  it("reset wipes the identity and binding so the instance is clean again", async () => {
+    const { service, home, workspaceDir } = makeService();
+    await service.create({});
+    fs.mkdirSync(workspaceDir, { recursive: true });
+    fs.writeFileSync(path.join(workspaceDir, "INSTRUCTIONS.md"), "old instructions\n");
+    await streaming(service);
+    await service.reset();
+    expect(service.status()).toMatchObject({ conversationId: null, clean: true, streaming: false });
+    expect(fs.existsSync(path.join(workspaceDir, "INSTRUCTIONS.md"))).toBe(false);
+    expect(readTranscript(home).at(-1)?.kind).toBe("reset");
+    await expect(service.create({ name: "fresh" })).resolves.toHaveProperty("conversationId");
+  });
+});
