@@ -137,7 +137,7 @@ export async function runClaim(
       actor,
     });
   } catch (err) {
-    if (/UNIQUE constraint failed/i.test((err as Error).message)) {
+    if (isUniqueViolation(err)) {
       await forgetKey();
       return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
     }
@@ -237,4 +237,12 @@ export async function runClaim(
   } finally {
     hooks.inFlight.delete(reserved.id);
   }
+}
+
+/** drizzle wraps D1's error; the constraint message is on the cause. */
+function isUniqueViolation(err: unknown): boolean {
+  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (/UNIQUE constraint failed/i.test(e.message ?? "")) return true;
+  }
+  return false;
 }

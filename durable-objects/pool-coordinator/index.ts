@@ -9,6 +9,7 @@ import type { InstanceStatus } from "../../worker/domain/lifecycle";
 import { decideReplenish } from "../../worker/domain/replenish";
 import { mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
 import { stableStringify } from "../../worker/lib/ids";
+import { mapLimit } from "../../worker/lib/concurrency";
 import { log } from "../../worker/lib/log";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
@@ -32,6 +33,7 @@ export type * from "./outcomes";
 
 /** A tick older than this in the same incarnation is considered hung and may be replaced. */
 const HUNG_TICK_MS = 5 * 60_000;
+const CREATE_CONCURRENCY = 4;
 
 interface TickMarker {
   startedAt: number;
@@ -52,6 +54,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   private lastTick: TickSummary | null = null;
   private tickInFlight: Promise<TickSummary> | null = null;
   private replenishInFlight: Promise<ReplenishOutcome> | null = null;
+  private lastEmptyReplenishAt = 0;
   private readonly inFlightClaims = new Set<string>();
   private readonly creatingNow = new Set<string>();
   private readonly claimsByKey = new Map<string, { body: string; promise: Promise<ClaimOutcome> }>();
@@ -93,7 +96,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         input.request,
         key,
         input.actor ?? "api",
-        { onEmpty: () => this.ctx.waitUntil(this.replenishNow(0, "empty pool on claim").then(() => undefined)), inFlight: this.inFlightClaims },
+        { onEmpty: () => this.replenishOnEmpty(), inFlight: this.inFlightClaims },
         timings,
       );
     })();
@@ -106,7 +109,8 @@ export class PoolCoordinator extends DurableObject<Env> {
         observe(this.metrics.claimTotalSeconds, (Date.now() - started) / 1000);
       }
       await this.saveMetrics();
-      return outcome;
+      // Timings ride along for the Server-Timing header; the shared (idempotent) promise stays untouched.
+      return outcome.ok && !outcome.replayed ? { ...outcome, timings: { ...timings } } : outcome;
     } finally {
       if (key) this.claimsByKey.delete(key);
     }
@@ -272,6 +276,17 @@ export class PoolCoordinator extends DurableObject<Env> {
     return run;
   }
 
+  /**
+   * An empty pool replenishes at once rather than at the next tick; a burst of 503s shares
+   * one replenish (and its D1 reads) per second instead of starting one each.
+   */
+  private replenishOnEmpty(): void {
+    const now = Date.now();
+    if (now - this.lastEmptyReplenishAt < 1_000) return;
+    this.lastEmptyReplenishAt = now;
+    this.ctx.waitUntil(this.replenishNow(0, "empty pool on claim").then(() => undefined));
+  }
+
   private async createInstances(extra: number, reason: string, actor: string, operator: boolean): Promise<ReplenishOutcome> {
     const settings = await this.settings();
     const counts = await countByStatus(this.pool.db);
@@ -297,23 +312,23 @@ export class PoolCoordinator extends DurableObject<Env> {
 
     const created: string[] = [];
     let failed = 0;
-    for (let i = 0; i < count; i++) {
-      if (!operator && !breakerAllows(this.breaker, Date.now())) break;
-      {
-        const result = await createInstance(this.pool, settings, actor, reason, this.creatingNow);
-        if (result.ok) {
-          created.push(result.row.id);
-          this.metrics.creates.ok++;
-          this.breaker = recordSuccess(this.breaker);
-        } else {
-          failed++;
-          this.metrics.creates.failed++;
-          bump(this.metrics.providerErrors, this.pool.compute.name);
-          this.breaker = recordFailure(this.breaker, Date.now(), result.error, settings);
-        }
+    // Creates run a few at a time: a host's create call takes seconds, and a wave done one
+    // by one would hold the tick for minutes.
+    await mapLimit(Array.from({ length: count }), CREATE_CONCURRENCY, async () => {
+      if (!operator && !breakerAllows(this.breaker, Date.now())) return;
+      const result = await createInstance(this.pool, settings, actor, reason, this.creatingNow);
+      if (result.ok) {
+        created.push(result.row.id);
+        this.metrics.creates.ok++;
+        this.breaker = recordSuccess(this.breaker);
+      } else {
+        failed++;
+        this.metrics.creates.failed++;
+        bump(this.metrics.providerErrors, this.pool.compute.name);
+        this.breaker = recordFailure(this.breaker, Date.now(), result.error, settings);
       }
       await this.ctx.storage.put("breaker", this.breaker);
-    }
+    });
     await this.saveMetrics();
     return { requested: operator ? extra : count, created, failed, limitedBy };
   }

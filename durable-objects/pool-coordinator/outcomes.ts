@@ -7,7 +7,7 @@ import type { PoolSettings } from "../../worker/domain/settings";
  * so every expected failure is a value here and the Worker maps `code` to an HTTP answer.
  */
 export type ClaimOutcome =
-  | { ok: true; claim: ClaimResponse; replayed: boolean }
+  | { ok: true; claim: ClaimResponse; replayed: boolean; timings?: { poolMs: number; provisionMs: number } }
   | { ok: false; code: "pool_empty"; message: string; retryAfterSeconds: number }
   | { ok: false; code: "idempotency_conflict"; message: string }
   | { ok: false; code: "join_in_progress"; message: string }
