@@ -43,10 +43,14 @@ wss.on("connection", (ws) => {
   ws.on("message", (data, isBinary) => ws.send(data, { binary: isBinary }));
 });
 
-server.listen(port, "127.0.0.1", () => {
-  log(`listening on 127.0.0.1:${port}`);
-  service.resume();
-});
+// Tests use STUB_GATEWAY_START_DELAY_MS to hold the gateway in its "starting" phase the
+// way a real OpenClaw boot (10-60 s) does.
+setTimeout(() => {
+  server.listen(port, "127.0.0.1", () => {
+    log(`listening on 127.0.0.1:${port}`);
+    service.resume();
+  });
+}, Number(process.env.STUB_GATEWAY_START_DELAY_MS) || 0);
 
 let stopping = false;
 async function shutdown(): Promise<void> {

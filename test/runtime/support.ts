@@ -2,6 +2,7 @@
 // and a handle on a spawned `node runtime-container/src/main.ts`.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -176,4 +177,11 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
     },
   };
   return handle;
+}
+
+/** A WebSocket client that works on every Node the tests may run under (ws from the runtime package). */
+export function openWebSocket(url: string, headers: Record<string, string> = {}): import("node:events").EventEmitter & { send: (d: string) => void; close: () => void } {
+  const require = createRequire(path.join(RUNTIME_DIR, "package.json"));
+  const WebSocketClient = require("ws") as new (url: string, opts: { headers: Record<string, string> }) => never;
+  return new WebSocketClient(url, { headers });
 }

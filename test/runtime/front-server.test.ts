@@ -1,0 +1,180 @@
+// The front server as the pool sees it: `node runtime-container/src/main.ts` on $PORT, with
+// the stand-in gateway (the real OpenClaw gateway has its own suite) and the fake CLI.
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
+
+const running: RuntimeHandle[] = [];
+async function runtime(opts: Parameters<typeof startRuntime>[0] = {}) {
+  const r = await startRuntime(opts);
+  running.push(r);
+  return r;
+}
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((r) => r.stop()));
+});
+
+describe("health", () => {
+  it("says 503 with a reason while the gateway starts, then 200 with version and bound", async () => {
+    const r = await runtime({ env: { STUB_GATEWAY_START_DELAY_MS: "1500" } });
+    await waitFor(async () => (await r.health()).status === 503, "front server up");
+    const early = await r.health();
+    expect(early.body).toMatchObject({ ready: false });
+    expect(String(early.body.reason)).toMatch(/gateway/u);
+    await r.waitReady();
+    expect((await r.health()).body).toEqual({ ready: true, version: "0.1.0", bound: false });
+  });
+
+  it("has no side effects: polling health never creates or touches a conversation", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    for (let i = 0; i < 20; i++) await r.health();
+    expect(readTranscript(r.convosHome)).toEqual([]);
+  });
+});
+
+describe("provision", () => {
+  it("creates the conversation, writes the instructions and returns the invite", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: "You plan our Lisbon trip.", metadata: { plan: "pro" } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "created", joined: false });
+    expect(res.body.conversationId).toMatch(/^[0-9a-f]{32}$/u);
+    expect(res.body.inviteUrl).toMatch(/^https:\/\/dev\.convos\.org\/v2\?i=/u);
+    expect(fs.readFileSync(path.join(r.stateDir, "workspace", "INSTRUCTIONS.md"), "utf8")).toBe("You plan our Lisbon trip.\n");
+    const created = readTranscript(r.convosHome).find((e) => e.kind === "command" && e.command === "conversations:create");
+    expect(created?.flags).toMatchObject({ name: "Ava", "profile-name": "Ava", metadata: ["plan=pro"] });
+    expect((await r.health()).body).toMatchObject({ ready: true, bound: true });
+    const status = await r.call("GET", "/convos/status");
+    expect(status.body).toMatchObject({ conversationId: res.body.conversationId, pending: false, clean: false });
+    // One conversation per instance: a second provision is a 409 and changes nothing.
+    const again = await r.call("POST", "/pool/provision", { agentName: "Bob" });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe("already_bound");
+    expect(readTranscript(r.convosHome).filter((e) => e.command === "conversations:create")).toHaveLength(1);
+  });
+
+  it("joins from an invite URL", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    const joinUrl = "https://dev.convos.org/v2?i=abcdef123";
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: joinUrl });
+    expect(res.body.conversationId).toMatch(/^[0-9a-f]{32}$/u);
+  });
+
+  it("reports pending_acceptance when the creator has not accepted yet", async () => {
+    const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending" } });
+    await r.waitReady();
+    const res = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=slow" });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "pending_acceptance", joined: false, conversationId: null });
+    expect((await r.call("GET", "/convos/status")).body).toMatchObject({ pending: true, clean: false });
+    expect((await r.call("POST", "/pool/provision", {})).status).toBe(409);
+  });
+
+  it("rejects a bad or missing token with 401 and bad input with 400 naming the field", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    expect((await r.call("POST", "/pool/provision", {}, null)).status).toBe(401);
+    const wrong = await r.call("POST", "/pool/provision", {}, "not-the-token");
+    expect(wrong.status).toBe(401);
+    expect(wrong.body).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+    const long = await r.call("POST", "/pool/provision", { agentName: "x".repeat(101) });
+    expect(long.status).toBe(400);
+    expect(long.body.error.message).toMatch(/^agentName/u);
+    expect((await r.call("POST", "/pool/provision", "{not json")).status).toBe(400);
+    expect((await r.call("POST", "/pool/provision", { surprise: true })).status).toBe(400);
+    const prod = await r.call("POST", "/pool/provision", { joinUrl: "https://popup.convos.org/v2?i=abc" });
+    expect(prod.status).toBe(400);
+    expect(prod.body.error.message).toMatch(/production invite.*XMTP dev/u);
+    const invalid = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=invalid-sig" });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.code).toBe("invalid_invite");
+    // None of that bound the instance.
+    expect((await r.call("GET", "/convos/status")).body).toMatchObject({ clean: true, conversationId: null });
+  });
+
+  it("answers 503 while the gateway is not ready", async () => {
+    const r = await runtime({ env: { STUB_GATEWAY_START_DELAY_MS: "3000" } });
+    await waitFor(async () => (await r.health()).status === 503, "front server up");
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("not_ready");
+  });
+});
+
+describe("supervision", () => {
+  it("restarts a crashed gateway, becomes ready again and resumes the conversation", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    const { body } = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "streaming");
+    const gatewayPid = descendants(r.child.pid!).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("stub-gateway"));
+    expect(gatewayPid).toBeDefined();
+    process.kill(gatewayPid!, "SIGKILL");
+    await waitFor(async () => (await r.health()).status === 503, "health to notice the crash");
+    await r.waitReady();
+    expect(alive(gatewayPid!)).toBe(false);
+    await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "streaming again");
+    expect((await r.call("GET", "/convos/status")).body.conversationId).toBe(body.conversationId);
+    expect(r.output()).toMatch(/gateway exited \(SIGKILL\); restarting in \d+ ms/u);
+    // The agent still hears the chat after the restart.
+    fakeConvos(r.convosHome, ["fake-inject", body.conversationId, "--text", "are you back?"]);
+    await waitFor(() => readTranscript(r.convosHome).some((e) => e.kind === "sent" && e.text === "echo: are you back?"), "stub echo reply");
+  });
+
+  it("stops the gateway and every process under it on SIGTERM", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "streaming");
+    const tree = descendants(r.child.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(2); // stub gateway + convos agent serve
+    expect(await r.stop()).toBe(0);
+    await waitFor(() => tree.every((pid) => !alive(pid)), "children to exit", 5000);
+  });
+});
+
+describe("proxy", () => {
+  it("forwards other paths to the gateway, WebSockets included", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    const notFound = await r.call("GET", "/some/gateway/page", undefined, null);
+    expect(notFound.status).toBe(404);
+    expect(notFound.body.error.message).toMatch(/stub gateway/u);
+    const ws = openWebSocket(`ws://127.0.0.1:${r.port}/ws`);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      ws.on("open", () => ws.send("ping through the proxy"));
+      ws.on("message", (data: Buffer) => resolve(data.toString()));
+      ws.on("error", reject);
+    });
+    ws.close();
+    expect(echoed).toBe("ping through the proxy");
+  });
+});
+
+describe("self-destruct", () => {
+  let pool: http.Server | undefined;
+  afterAll(() => pool?.close());
+
+  it("asks the pool to destroy this instance when called from inside the instance", async () => {
+    const calls: Array<{ url: string; auth?: string }> = [];
+    pool = http.createServer((req, res) => {
+      calls.push({ url: req.url ?? "", auth: req.headers.authorization });
+      req.resume();
+      res.writeHead(202).end("{}");
+    });
+    await new Promise<void>((resolve) => pool!.listen(0, "127.0.0.1", resolve));
+    const poolUrl = `http://127.0.0.1:${(pool.address() as { port: number }).port}`;
+    const r = await runtime({ env: { POOL_URL: poolUrl, INSTANCE_ID: "inst-42" } });
+    await r.waitReady();
+    const res = await r.call("POST", "/pool/self-destruct", undefined, null);
+    expect(res.status).toBe(202);
+    expect(calls).toEqual([{ url: "/api/pool/instances/inst-42/self-destruct", auth: `Bearer ${r.token}` }]);
+  });
+});
