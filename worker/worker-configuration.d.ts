@@ -17,6 +17,10 @@ interface __BaseEnv_Env {
 	BREAKER_THRESHOLD: string;
 	BREAKER_BACKOFF_MS: string;
 	ADMIN_URLS: string;
+	RAILWAY_RATE_PER_HOUR: string;
+	RAILWAY_RATE_PER_SECOND: string;
+	OPENROUTER_KEY_LIMIT_USD: string;
+	OPENCLAW_PRIMARY_MODEL: string;
 	POOL_API_KEY: string;
 	POOL_ENCRYPTION_KEY: string;
 	SESSION_SECRET: string;
@@ -56,6 +60,10 @@ declare namespace Cloudflare {
 		BREAKER_THRESHOLD: string;
 		BREAKER_BACKOFF_MS: string;
 		ADMIN_URLS: string;
+		RAILWAY_RATE_PER_HOUR: string;
+		RAILWAY_RATE_PER_SECOND: string;
+		OPENROUTER_KEY_LIMIT_USD: string;
+		OPENCLAW_PRIMARY_MODEL: string;
 		POOL_API_KEY: string;
 		POOL_ENCRYPTION_KEY: string;
 		SESSION_SECRET: string;
@@ -90,6 +98,10 @@ declare namespace Cloudflare {
 		BREAKER_THRESHOLD: string;
 		BREAKER_BACKOFF_MS: string;
 		ADMIN_URLS: string;
+		RAILWAY_RATE_PER_HOUR: string;
+		RAILWAY_RATE_PER_SECOND: string;
+		OPENROUTER_KEY_LIMIT_USD: string;
+		OPENCLAW_PRIMARY_MODEL: string;
 		POOL_API_KEY: string;
 		POOL_ENCRYPTION_KEY: string;
 		SESSION_SECRET: string;
@@ -124,6 +136,10 @@ declare namespace Cloudflare {
 		BREAKER_THRESHOLD: string;
 		BREAKER_BACKOFF_MS: string;
 		ADMIN_URLS: string;
+		RAILWAY_RATE_PER_HOUR: string;
+		RAILWAY_RATE_PER_SECOND: string;
+		OPENROUTER_KEY_LIMIT_USD: string;
+		OPENCLAW_PRIMARY_MODEL: string;
 		POOL_API_KEY: string;
 		POOL_ENCRYPTION_KEY: string;
 		SESSION_SECRET: string;

@@ -1,4 +1,5 @@
 import { createSimulatedSupervisor } from "../../local/supervisor/simulated.ts";
+import { createProviderFakes } from "./fakes/index.ts";
 
 /**
  * Everything outside the Worker that tests cannot reach, answered in-process by fakes that
@@ -13,12 +14,14 @@ export type HostHandler = (request: Request) => Promise<Response> | Response;
 export function createFakeCloud() {
   const supervisor = createSimulatedSupervisor({ token: TEST_SUPERVISOR_TOKEN, baseUrl: TEST_SUPERVISOR_URL, xmtpEnv: "dev" });
   const hosts = new Map<string, HostHandler>([["supervisor.test", supervisor.fetch]]);
+  for (const [host, handler] of Object.entries(createProviderFakes().hosts)) hosts.set(host, handler);
 
   return {
     hosts,
     async fetch(request: Request): Promise<Response> {
       const host = new URL(request.url).hostname;
-      const handler = hosts.get(host);
+      // "*.suffix" entries answer every subdomain (instances' public domains).
+      const handler = hosts.get(host) ?? hosts.get(`*.${host.split(".").slice(1).join(".")}`);
       if (!handler) {
         return new Response(JSON.stringify({ error: { code: "no_fake", message: `no fake answers for ${host}` } }), { status: 502 });
       }

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { Faults } from "../../local/supervisor/simulated";
+import { FAKES_CONTROL } from "../support/fakes/credentials";
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
 
 export const POOL_KEY = "test-pool-key-0123456789abcdef";
@@ -42,6 +43,7 @@ export async function setFaults(faults: Partial<Faults>): Promise<void> {
 
 export async function resetFakes(): Promise<void> {
   await fetch(`${SUPERVISOR}/_control/reset`, { method: "POST" });
+  await fetch(`${FAKES_CONTROL}/reset`, { method: "POST" });
 }
 
 export interface SupervisorState {
@@ -65,4 +67,33 @@ export async function counts(): Promise<Record<InstanceStatus, number>> {
 export async function fillPool(n: number): Promise<void> {
   await api("/api/pool/settings", { method: "PUT", json: { minIdle: n, maxTotal: Math.max(n, 10), maxCreatesPerTick: Math.min(100, n) } });
   for (let i = 0; i < 5 && (await counts()).idle < n; i++) await tick();
+}
+
+// --- provider fakes (test/support/fakes) ----------------------------------------------------
+
+export type FakeProvider = "railway" | "openrouter" | "agentmail" | "telnyx" | "notion";
+
+export interface FakeFault {
+  op: string;
+  status?: number;
+  retryAfter?: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+  times?: number;
+  body?: unknown;
+}
+
+/** Makes a provider fake answer `op` with a failure (see test/support/fakes/faults.ts). */
+export async function setProviderFaults(provider: FakeProvider, rules: FakeFault[]): Promise<void> {
+  await fetch(`${FAKES_CONTROL}/faults/${provider}`, { method: "PUT", body: JSON.stringify(rules), headers: { "content-type": "application/json" } });
+}
+
+/** Everything the provider fakes hold: services, keys, inboxes, numbers and each call made. */
+export async function providerState(): Promise<any> {
+  return (await fetch(`${FAKES_CONTROL}/state`)).json();
+}
+
+export async function providerControl(path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${FAKES_CONTROL}${path}`, { method: "POST", body: JSON.stringify(body ?? {}), headers: { "content-type": "application/json" } });
+  return res.json();
 }

@@ -161,7 +161,8 @@ describe("admin CSRF protection", () => {
     expect(a.csrf).not.toBe(b.csrf);
     const settings = (await a.get("/admin/settings")).html;
     const minIdleBefore = /id="setting-minIdle"[^>]*value="(\d+)"/.exec(settings)?.[1];
-    for (const form of [{ minIdle: "7" }, { _csrf: b.csrf, minIdle: "7" }, { _csrf: "", minIdle: "7" }]) {
+    const forms: Record<string, string>[] = [{ minIdle: "7" }, { _csrf: b.csrf, minIdle: "7" }, { _csrf: "", minIdle: "7" }];
+    for (const form of forms) {
       const res = await admin("/admin/settings", { cookie: a.cookie, form });
       expect(res.status).toBe(403);
       expect(text(await res.text())).toContain("security token");

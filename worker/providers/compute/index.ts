@@ -1,4 +1,5 @@
 import { createLocalProvider } from "./local";
+import { railwayFromEnv } from "./railway";
 import { type ComputeProvider, ProviderError } from "./types";
 
 export type { ComputeProvider } from "./types";
@@ -13,6 +14,8 @@ export function computeProvider(env: Env, fetcher: typeof fetch = fetch): Comput
         prefix: env.SERVICE_PREFIX,
         fetch: fetcher,
       });
+    case "railway":
+      return railwayFromEnv(env, fetcher);
     default:
       throw new ProviderError(env.COMPUTE_PROVIDER || "compute", `unknown COMPUTE_PROVIDER "${env.COMPUTE_PROVIDER}"`);
   }

@@ -1,0 +1,173 @@
+import type { z } from "zod";
+import { TokenBucket } from "../http";
+import {
+  createRailwayClient,
+  PROJECT_SERVICES,
+  ProjectServicesSchema,
+  RailwayGraphQLError,
+  type RailwayClientOptions,
+  SERVICE_CREATE,
+  SERVICE_DELETE,
+  SERVICE_DOMAIN_CREATE,
+  ServiceCreateSchema,
+  ServiceDeleteSchema,
+  ServiceDomainCreateSchema,
+} from "../railway/client";
+import { log } from "../../lib/log";
+import { type ComputeProvider, type DeploymentState, ProviderError, type ServiceObservation, type ServiceSpec } from "./types";
+
+type ProjectServices = z.infer<typeof ProjectServicesSchema>;
+
+/** Port of the runtime container's front server; the public domain targets it. */
+export const RUNTIME_PORT = 8080;
+const PAGE_SIZE = 100;
+/** A project with more pages than this is not a pool we should be listing in one tick. */
+const MAX_PAGES = 20;
+
+/**
+ * Railway's DeploymentStatus → what the pool does with it. Unknown future values read as
+ * `deploying` so a new word never kills instances; the creating/starting deadlines still apply.
+ * SKIPPED means Railway skipped a redeploy, not that the running one stopped; NEEDS_APPROVAL waits
+ * on a human. Both stay `deploying` and fall to the deadline if nothing else happens.
+ */
+export const RAILWAY_STATE: Record<string, DeploymentState> = {
+  BUILDING: "deploying",
+  DEPLOYING: "deploying",
+  INITIALIZING: "deploying",
+  QUEUED: "deploying",
+  WAITING: "deploying",
+  NEEDS_APPROVAL: "deploying",
+  SKIPPED: "deploying",
+  SUCCESS: "running",
+  // Railway's app sleeping pauses an idle service and wakes it on the next request.
+  SLEEPING: "sleeping",
+  FAILED: "failed",
+  CRASHED: "failed",
+  REMOVED: "removed",
+  REMOVING: "removed",
+};
+
+export function railwayState(status: string | null | undefined): DeploymentState {
+  return (status && RAILWAY_STATE[status]) || "deploying";
+}
+
+export interface RailwayProviderOptions extends Omit<RailwayClientOptions, "limiter"> {
+  projectId: string;
+  environmentId: string;
+  /** `registry/image@sha256:…`: instances boot a prebuilt image, never a build. */
+  image: string;
+  prefix: string;
+  limiter?: TokenBucket;
+  pageSize?: number;
+}
+
+export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProvider & { limiter: TokenBucket } {
+  const limiter = opts.limiter ?? new TokenBucket({ perSecond: 10, perHour: 1000 });
+  const client = createRailwayClient({ ...opts, limiter });
+
+  const destroy = async (serviceId: string) => {
+    try {
+      await client.gql(SERVICE_DELETE, "ServiceDelete", { id: serviceId }, ServiceDeleteSchema, true);
+    } catch (err) {
+      if (err instanceof RailwayGraphQLError && err.kind === "not_found") return;
+      throw err;
+    }
+  };
+
+  return {
+    name: "railway",
+    limiter,
+
+    async create(spec: ServiceSpec) {
+      if (!/@sha256:[0-9a-f]{64}$/.test(opts.image)) {
+        throw new ProviderError("railway", "RAILWAY_RUNTIME_IMAGE must be pinned by digest (image@sha256:<64 hex>)");
+      }
+      const created = await client.gql(
+        SERVICE_CREATE,
+        "ServiceCreate",
+        {
+          input: {
+            projectId: opts.projectId,
+            environmentId: opts.environmentId,
+            name: spec.name,
+            source: { image: opts.image },
+            variables: { PORT: String(RUNTIME_PORT), ...spec.variables },
+          },
+        },
+        ServiceCreateSchema,
+        // Not repeated after an ambiguous failure: a second service would be created. A
+        // service that did get made is found by name (adopted or deleted as an orphan).
+        false,
+      );
+      const serviceId = created.serviceCreate.id;
+      try {
+        const domain = await client.gql(
+          SERVICE_DOMAIN_CREATE,
+          "ServiceDomainCreate",
+          { input: { serviceId, environmentId: opts.environmentId, targetPort: RUNTIME_PORT } },
+          ServiceDomainCreateSchema,
+          false,
+        );
+        return { serviceId, url: `https://${domain.serviceDomainCreate.domain}` };
+      } catch (err) {
+        // The caller never learns this service id, so it is ours to remove now; if that fails
+        // too, the tick's orphan sweep finds it by name.
+        await destroy(serviceId).catch((cleanup) =>
+          log.warn("railway service left behind after a failed domain create", { service: spec.name, error: (cleanup as Error).message }),
+        );
+        throw err;
+      }
+    },
+
+    async list() {
+      const out: ServiceObservation[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const data: ProjectServices = await client.gql(PROJECT_SERVICES, "ProjectServices", { projectId: opts.projectId, first: opts.pageSize ?? PAGE_SIZE, after }, ProjectServicesSchema, true);
+        const services = data.project.services;
+        for (const { node } of services.edges) {
+          if (!node.name.startsWith(`${opts.prefix}-`)) continue;
+          const instance = node.serviceInstances.edges.find((e) => e.node.environmentId === opts.environmentId)?.node;
+          // A pool service without an instance in our environment is not deployed here at all.
+          const raw = instance ? (instance.latestDeployment?.status ?? "NO_DEPLOYMENT") : "NO_INSTANCE";
+          const domain = instance?.domains.serviceDomains[0]?.domain;
+          out.push({
+            serviceId: node.id,
+            name: node.name,
+            state: instance ? railwayState(instance.latestDeployment?.status) : "removed",
+            rawStatus: raw,
+            url: domain ? `https://${domain}` : undefined,
+          });
+        }
+        if (!services.pageInfo.hasNextPage || !services.pageInfo.endCursor) return out;
+        after = services.pageInfo.endCursor;
+      }
+      throw new ProviderError("railway", `project has more than ${MAX_PAGES} pages of services; refusing a partial list`);
+    },
+
+    destroy,
+  };
+}
+
+/** Builds the provider from the Worker's configuration; missing settings are a clear error. */
+export function railwayFromEnv(env: Env, fetcher?: typeof fetch): ComputeProvider {
+  const missing = (["RAILWAY_API_TOKEN", "RAILWAY_PROJECT_ID", "RAILWAY_ENVIRONMENT_ID", "RAILWAY_RUNTIME_IMAGE"] as const).filter((k) => !env[k]);
+  if (missing.length) throw new ProviderError("railway", `COMPUTE_PROVIDER is railway but ${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} not set`);
+  return createRailwayProvider({
+    token: env.RAILWAY_API_TOKEN,
+    projectId: env.RAILWAY_PROJECT_ID,
+    environmentId: env.RAILWAY_ENVIRONMENT_ID,
+    image: env.RAILWAY_RUNTIME_IMAGE,
+    prefix: env.SERVICE_PREFIX,
+    fetch: fetcher,
+    limiter: new TokenBucket({
+      perSecond: positive(env.RAILWAY_RATE_PER_SECOND, 10),
+      perHour: positive(env.RAILWAY_RATE_PER_HOUR, 1000),
+    }),
+  });
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
