@@ -3,11 +3,13 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { adminRoutes } from "./admin/routes";
 import { openApiDocument } from "./api/openapi";
+import { catalogRoutes } from "./catalog/routes";
 import { ApiError, errorBody, errorResponse } from "./http/errors";
 import { log } from "./lib/log";
 import { metricsRoutes } from "./routes/metrics";
 import { poolRoutes } from "./routes/pool";
 import { publicRoutes } from "./routes/public";
+import { templateRoutes } from "./routes/templates";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -24,6 +26,8 @@ app.use(
 app.route("/", publicRoutes);
 app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
+app.route("/api/pool", templateRoutes);
+app.route("/", catalogRoutes);
 app.route("/admin", adminRoutes);
 app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
 

@@ -107,13 +107,13 @@ export type RuntimeHandle = {
   stop: () => Promise<number | null>;
 };
 
-export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "stub" | "openclaw"; stateDir?: string } = {}): Promise<RuntimeHandle> {
+export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "stub" | "openclaw"; stateDir?: string; cwd?: string; args?: string[] } = {}): Promise<RuntimeHandle> {
   const port = await freePort();
   const stateDir = opts.stateDir ?? tempDir("runtime-state");
   const token = "test-gateway-token-0123456789";
   let output = "";
-  const child = spawn(node24(), [path.join(RUNTIME_DIR, "src", "main.ts")], {
-    cwd: REPO_ROOT,
+  const child = spawn(node24(), opts.args ?? [path.join(RUNTIME_DIR, "src", "main.ts")], {
+    cwd: opts.cwd ?? REPO_ROOT,
     env: {
       ...process.env,
       PORT: String(port),
@@ -127,6 +127,7 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
       GATEWAY_RESTART_BACKOFF_MS: "200",
       CONVOS_SERVE_BACKOFF_MS: "100",
       ...opts.env,
+      PORT: String(port),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
