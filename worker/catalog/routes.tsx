@@ -1,0 +1,360 @@
+import { Hono, type Context, type MiddlewareHandler } from "hono";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
+import { SlugSchema, type ClaimRequest } from "../api/schemas";
+import { coordinator } from "../coordinator";
+import type { TemplateRow } from "../db/schema";
+import { INVITE_HOSTS, isXmtpEnv } from "../domain/invite-url";
+import { ApiError } from "../http/errors";
+import { clientAddress, hitRateLimit } from "../http/rate-limit";
+import { log } from "../lib/log";
+import { validateJoinUrl } from "../routes/pool";
+import { challengeVerifier } from "./challenge";
+import { catalogConfig, type RateRule } from "./config";
+import { claimInstructions } from "./instructions";
+import { siteOg, templateOg } from "./og";
+import { BusyPage, CatalogPage, categoryKey, JoinedPage, MessagePage, StartedPage, TemplatePage, type ClaimForms, type PageEnv, type RetryForm } from "./pages";
+import { findTemplate, publishedTemplates } from "./store";
+import { CATALOG_CSS } from "./style";
+
+/**
+ * The public face of the pool: the catalog (`/`), a page per template (`/a/:slug`) with its
+ * Open Graph image, and the Start and Join forms. Claims are made here, server-side, by the
+ * coordinator: the pool key never reaches a browser and no invite URL is ever cached.
+ */
+type Vars = { nonce: string };
+type C = Context<{ Bindings: Env; Variables: Vars }>;
+
+export const catalogRoutes = new Hono<{ Bindings: Env; Variables: Vars }>();
+
+const cssHash = (async () => {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(CATALOG_CSS));
+  return `'sha256-${btoa(String.fromCharCode(...new Uint8Array(digest)))}'`;
+})();
+
+/** Security headers of every catalog page: a CSP that allows our stylesheet by hash and script only by nonce. */
+const pageHeaders: MiddlewareHandler<{ Bindings: Env; Variables: Vars }> = async (c, next) => {
+  const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))));
+  c.set("nonce", nonce);
+  const challenge = challengeVerifier(catalogConfig(c.env).challenge, c.env);
+  const extra = (list: string[] | undefined) => (list?.length ? ` ${list.join(" ")}` : "");
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'${extra(challenge?.csp.scriptSrc)}`,
+    `style-src ${await cssHash}`,
+    "img-src 'self' data:",
+    `connect-src 'self'${extra(challenge?.csp.connectSrc)}`,
+    ...(challenge?.csp.frameSrc.length ? [`frame-src ${challenge.csp.frameSrc.join(" ")}`] : []),
+    "form-action 'self'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ];
+  c.header("Content-Security-Policy", csp.join("; "));
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("X-Frame-Options", "DENY");
+  // Not no-referrer: with it, browsers send `Origin: null` on form posts and the CSRF check fails.
+  c.header("Referrer-Policy", "strict-origin-when-cross-origin");
+  c.header("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()");
+  c.header("Cross-Origin-Opener-Policy", "same-origin");
+  if (new URL(c.req.url).protocol === "https:") c.header("Strict-Transport-Security", "max-age=31536000; includeSubDomains");
+  await next();
+};
+
+// Middleware on exact paths: a "*" here would also wrap the JSON API once mounted at "/".
+catalogRoutes.use("/", pageHeaders);
+catalogRoutes.use("/a/:slug", pageHeaders);
+catalogRoutes.use("/a/:slug/*", pageHeaders);
+// Form posts must come from our own pages (Origin / Sec-Fetch-Site check).
+catalogRoutes.use("/a/:slug/start", csrf());
+catalogRoutes.use("/a/:slug/join", csrf());
+
+function pageEnv(c: C): PageEnv {
+  const xmtpEnv = isXmtpEnv(c.env.XMTP_ENV) ? c.env.XMTP_ENV : "dev";
+  return {
+    origin: new URL(c.req.url).origin,
+    nonce: c.get("nonce") ?? "",
+    environment: c.env.POOL_ENVIRONMENT,
+    inviteHost: INVITE_HOSTS[xmtpEnv],
+    xmtpEnv,
+    challenge: challengeVerifier(catalogConfig(c.env).challenge, c.env),
+  };
+}
+
+function page(c: C, body: unknown, status: ContentfulStatusCode = 200, headers: Record<string, string> = {}) {
+  // Pages that carry form attempts or invite URLs are per-visitor: never cached anywhere.
+  return c.html(body as string, status, { "Cache-Control": "no-store", ...headers });
+}
+
+catalogRoutes.get("/", async (c) => {
+  const all = await publishedTemplates(c.env.DB);
+  const category = c.req.query("category")?.trim().toLowerCase().slice(0, 64) || null;
+  const skill = c.req.query("skill")?.trim().slice(0, 64) || null;
+  const shown = all.filter((t) => (category === null || categoryKey(t.category) === category) && (skill === null || t.skills.includes(skill)));
+  // The catalog itself holds nothing per-visitor: let browsers and the edge keep it briefly.
+  return c.html(<CatalogPage env={pageEnv(c)} all={all} shown={shown} filters={{ category, skill }} />, 200, {
+    "Cache-Control": "public, max-age=30",
+  });
+});
+
+catalogRoutes.get("/og.svg", async (c) => {
+  const all = await publishedTemplates(c.env.DB);
+  return svg(siteOg(all.length));
+});
+
+catalogRoutes.get("/a/:slug", async (c) => {
+  const t = await publishedBySlug(c);
+  if (!t) return notFound(c);
+  return page(c, <TemplatePage env={pageEnv(c)} t={t} forms={{ startAttempt: newAttempt(), joinAttempt: newAttempt() }} />);
+});
+
+catalogRoutes.get("/a/:slug/og.svg", async (c) => {
+  const t = await publishedBySlug(c);
+  if (!t) return c.text("no such agent", 404, { "Cache-Control": "no-store" });
+  return svg(templateOg(t));
+});
+
+// A bookmarked or reloaded result URL has nothing to show without its form: back to the agent.
+catalogRoutes.get("/a/:slug/start", (c) => c.redirect(`/a/${encodeURIComponent(c.req.param("slug"))}`, 303));
+catalogRoutes.get("/a/:slug/join", (c) => c.redirect(`/a/${encodeURIComponent(c.req.param("slug"))}`, 303));
+
+catalogRoutes.post("/a/:slug/start", (c) => claimFromForm(c, "start"));
+catalogRoutes.post("/a/:slug/join", (c) => claimFromForm(c, "join"));
+
+catalogRoutes.onError((err, c) => {
+  const env = pageEnv(c as C);
+  if (err instanceof HTTPException && err.status === 403) {
+    return page(
+      c as C,
+      <MessagePage env={env} title="This form has expired" emoji="🔒">
+        <p>For your safety we only accept forms sent from this site. Go back to the agent's page and try again.</p>
+      </MessagePage>,
+      403,
+    );
+  }
+  log.error("catalog page failed", { path: new URL(c.req.url).pathname, error: err.message });
+  return page(
+    c as C,
+    <MessagePage env={env} title="Something went wrong" emoji="🛠️">
+      <p>That's on us. Please try again in a moment.</p>
+    </MessagePage>,
+    500,
+  );
+});
+
+async function publishedBySlug(c: C): Promise<TemplateRow | null> {
+  const parsed = SlugSchema.safeParse(c.req.param("slug"));
+  if (!parsed.success) return null;
+  return findTemplate(c.env.DB, parsed.data, { publishedOnly: true });
+}
+
+function notFound(c: C) {
+  return page(
+    c,
+    <MessagePage env={pageEnv(c)} title="We couldn't find that agent" emoji="🔎">
+      <p>It may have been renamed or retired. Have a look at the others.</p>
+    </MessagePage>,
+    404,
+  );
+}
+
+function svg(body: string): Response {
+  return new Response(body, {
+    headers: {
+      "Content-Type": "image/svg+xml; charset=utf-8",
+      "Cache-Control": "public, max-age=3600",
+      // An SVG opened directly is a document: it gets no script and no outside resources.
+      "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}
+
+const ATTEMPT = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** One id per rendered form: a resubmitted form (reload, double tap) replays the same claim instead of taking a second agent. */
+function newAttempt(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function sha256Short(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * IPv6 clients usually own a whole /64: counting per address would let one of them rotate
+ * through billions of "clients".
+ */
+export function clientBucket(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head = "", tail = ""] = address.toLowerCase().split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = address.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
+
+type RateVerdict = { ok: true } | { ok: false; scope: "client" | "global" | "closed"; retryAfterSeconds: number };
+
+async function checkRateLimits(c: C, perClient: RateRule, global: RateRule): Promise<RateVerdict> {
+  if (perClient.limit === 0 || global.limit === 0) return { ok: false, scope: "closed", retryAfterSeconds: 3600 };
+  // The client first: a client over its limit must not also use up everyone's global budget.
+  const mine = await hitRateLimit(c.env.DB, `catalog:client:${clientBucket(clientAddress(c.req.raw.headers))}`, perClient.limit, perClient.windowMs);
+  if (!mine.allowed) return { ok: false, scope: "client", retryAfterSeconds: mine.retryAfterSeconds };
+  const all = await hitRateLimit(c.env.DB, "catalog:global", global.limit, global.windowMs);
+  if (!all.allowed) return { ok: false, scope: "global", retryAfterSeconds: all.retryAfterSeconds };
+  return { ok: true };
+}
+
+function minutes(seconds: number): string {
+  if (seconds < 90) return "a minute";
+  return `${Math.ceil(seconds / 60)} minutes`;
+}
+
+async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
+  const t = await publishedBySlug(c);
+  if (!t) return notFound(c);
+  const env = pageEnv(c);
+  const form = await formFields(c);
+  const attempt = ATTEMPT.test(form.attempt ?? "") ? form.attempt! : newAttempt();
+  const joinUrl = kind === "join" ? (form.joinUrl ?? "").trim() : undefined;
+  const freshForms = (): ClaimForms => ({ startAttempt: newAttempt(), joinAttempt: newAttempt() });
+  const errorOnForm = (message: string, status: ContentfulStatusCode) =>
+    page(
+      c,
+      <TemplatePage
+        env={env}
+        t={t}
+        forms={{ ...freshForms(), ...(kind === "join" ? { joinError: message, joinValue: joinUrl } : { startError: message }) }}
+      />,
+      status,
+    );
+
+  if (kind === "join") {
+    if (!joinUrl) return errorOnForm("Paste the invite link of your conversation first.", 400);
+    try {
+      validateJoinUrl(c.env, joinUrl);
+    } catch (err) {
+      if (err instanceof ApiError) return errorOnForm(friendlyJoinError(err.message, env.inviteHost), 400);
+      throw err;
+    }
+  }
+
+  const config = catalogConfig(c.env);
+  const verdict = await checkRateLimits(c, config.perClient, config.global);
+  if (!verdict.ok) {
+    const retryAfter = { "Retry-After": String(verdict.retryAfterSeconds) };
+    if (verdict.scope === "closed") {
+      return page(
+        c,
+        <MessagePage env={env} t={t} title="Starting agents is paused" emoji="⏸️">
+          <p>Agents can't be started from this page right now. Please check back later.</p>
+        </MessagePage>,
+        503,
+        retryAfter,
+      );
+    }
+    return page(
+      c,
+      <MessagePage env={env} t={t} title={verdict.scope === "client" ? "Slow down a little" : "Lots of people are starting agents"} emoji="🚦">
+        <p>
+          {verdict.scope === "client"
+            ? `You've started several agents in a short time. You can start another in ${minutes(verdict.retryAfterSeconds)}.`
+            : `So many agents were started in the last few minutes that we're pausing new ones briefly. Please try again in ${minutes(verdict.retryAfterSeconds)}.`}
+        </p>
+      </MessagePage>,
+      429,
+      retryAfter,
+    );
+  }
+
+  if (env.challenge) {
+    const check = await env.challenge.verify({ form, clientIp: clientAddress(c.req.raw.headers), attemptId: attempt });
+    if (!check.ok) return errorOnForm(check.message, check.reason === "failed" ? 403 : 503);
+  }
+
+  const resolved = await claimInstructions(c.env, t);
+  if (!resolved.ok) {
+    return page(
+      c,
+      <MessagePage env={env} t={t} title="This agent isn't available right now" emoji="🛠️">
+        <p>{resolved.message}</p>
+      </MessagePage>,
+      503,
+      { "Retry-After": "300" },
+    );
+  }
+
+  const request: ClaimRequest = {
+    template: t.slug,
+    ...(resolved.instructions !== undefined ? { instructions: resolved.instructions } : {}),
+    ...(joinUrl ? { joinUrl } : {}),
+  };
+  // The join URL is part of the key: correcting a pasted link on the same page is a new claim.
+  const idempotencyKey = `catalog-${kind}-${attempt}${joinUrl ? `-${await sha256Short(joinUrl)}` : ""}`;
+  const outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "catalog" });
+  return claimPage(c, env, t, kind, outcome, { action: `/a/${t.slug}/${kind}`, fields: { attempt, ...(joinUrl ? { joinUrl } : {}) } });
+}
+
+function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", outcome: ClaimOutcome, retry: Omit<RetryForm, "label">): Response {
+  if (outcome.ok) {
+    log.info("catalog claim", { template: t.slug, kind, instanceId: outcome.claim.instanceId, replayed: outcome.replayed });
+    return kind === "start" ? page(c, <StartedPage env={env} t={t} claim={outcome.claim} />) : page(c, <JoinedPage env={env} t={t} claim={outcome.claim} />);
+  }
+  const label = kind === "start" ? `Start ${t.name} now` : `Add ${t.name} now`;
+  switch (outcome.code) {
+    case "pool_empty":
+      return page(c, <BusyPage env={env} t={t} retry={{ ...retry, label }} retryAfterSeconds={outcome.retryAfterSeconds} />, 503, {
+        "Retry-After": String(outcome.retryAfterSeconds),
+      });
+    case "join_in_progress":
+      return page(
+        c,
+        <MessagePage env={env} t={t} title="An agent is already on its way" emoji="🚶">
+          <p>An agent is joining this conversation right now. Give it a minute, then check the conversation in Convos.</p>
+        </MessagePage>,
+        409,
+      );
+    case "idempotency_conflict":
+      return page(
+        c,
+        <MessagePage env={env} t={t} title="This form was already used" emoji="↩️">
+          <p>That form already started an agent. Go back to the agent's page to start a new one.</p>
+        </MessagePage>,
+        409,
+      );
+    case "template_not_found":
+      return notFound(c);
+    case "provision_failed":
+      return page(
+        c,
+        <MessagePage env={env} t={t} title="We couldn't set up your agent" emoji="🛠️" retry={{ action: retry.action, fields: { ...retry.fields, attempt: newAttempt() }, label: "Try again" }}>
+          <p>Something went wrong while the agent was getting ready. Trying again usually works.</p>
+        </MessagePage>,
+        502,
+      );
+  }
+}
+
+/** Turns the API's validation message into one a person can act on. */
+function friendlyJoinError(message: string, inviteHost: string): string {
+  if (/is a (dev|production) invite/.test(message)) {
+    return `That invite is for a different Convos network. Agents here can join conversations whose links start with https://${inviteHost}/.`;
+  }
+  return `That doesn't look like a Convos invite link. It should look like https://${inviteHost}/v2?i=…`;
+}
+
+async function formFields(c: C): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let body: Record<string, unknown> = {};
+  try {
+    body = await c.req.parseBody();
+  } catch {
+    return out;
+  }
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v.slice(0, 4096);
+  return out;
+}
