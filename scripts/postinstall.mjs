@@ -10,7 +10,9 @@ if (major < 24) {
   console.error(`postinstall: expected the pinned Node 24 first on PATH, got ${process.version}`);
   process.exit(1);
 }
-const verb = existsSync("runtime-container/package-lock.json") ? "ci" : "install";
+// `install`, not `ci`: it honours the lock file and tolerates the optional platform packages
+// a lock written on another OS leaves out.
+const verb = "install";
 console.log(`postinstall: npm ${verb} in runtime-container (Node ${process.version})`);
 const r = spawnSync("npm", [verb, "--prefix", "runtime-container", "--no-audit", "--no-fund"], { stdio: "inherit" });
 process.exit(r.status ?? 1);
