@@ -51,7 +51,7 @@ dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;marg
 dialog{border:0;border-radius:var(--radius);padding:1.25rem;max-width:min(92vw,380px)}dialog::backdrop{background:rgba(17,24,39,.55)}
 dialog img{width:100%;height:auto}
 @media (max-width:640px){main{padding:.6rem}.card{padding:.75rem}.envs{margin-left:0}
-.hide-sm{display:none}th,td{padding:.4rem .3rem}dl.fields{grid-template-columns:1fr}dl.fields dt{margin-top:.35rem}}
+.hide-sm{display:none}th,td{padding:.4rem .3rem}dl.fields{grid-template-columns:minmax(6rem,38%) 1fr;gap:.3rem .6rem}}
 `;
 
 export const ADMIN_JS = `

@@ -18,6 +18,7 @@ import { ApiError } from "../http/errors";
 import { clearRateLimit, clientAddress, hitRateLimit } from "../http/rate-limit";
 import { instanceView } from "../instances/view";
 import { log } from "../lib/log";
+import { openRouterFromEnv } from "../providers/openrouter";
 import { validateJoinUrl } from "../routes/pool";
 import { qrSvg } from "../ui/qr";
 import { ADMIN_CSS, ADMIN_JS } from "./assets";
@@ -252,6 +253,7 @@ adminRoutes.get("/instances/:id", async (c) => {
         events: events.map((e) => ({ at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor })),
         links: providerLinks(view, c.env),
         qr: invite ? qrSvg(invite) : null,
+        openrouter: await openRouterSummary(c.env, row.openrouterKeyHash),
       }}
     />,
   );
@@ -323,9 +325,7 @@ adminRoutes.post("/settings", async (c) => {
   return redirectWithFlash(c, "/admin/settings", { kind: "ok", text: "Settings saved." });
 });
 
-adminRoutes.get("/", (c) => c.redirect("/admin", 303));
-
-adminRoutes.all("*", (c) => messagePage(c, 404, "Page not found", `There is no admin page at ${c.req.path}.`));
+adminRoutes.all("*", (c) => (c.req.path === "/admin/" ? c.redirect("/admin", 303) : null) ?? messagePage(c, 404, "Page not found", `There is no admin page at ${c.req.path}.`));
 
 adminRoutes.onError((err, c) => {
   log.error("admin error", { path: c.req.path, error: err.message });
@@ -338,6 +338,22 @@ adminRoutes.onError((err, c) => {
 });
 
 // --- helpers -------------------------------------------------------------------------------
+
+/** The instance's OpenRouter spend, read live; a slow or failing OpenRouter must not break the page. */
+async function openRouterSummary(env: Env, keyHash: string | null): Promise<string> {
+  if (!keyHash) return "no key";
+  const client = openRouterFromEnv(env, { timeoutMs: 3_000, retries: 0 });
+  if (!client) return "key recorded; usage not known (OpenRouter is not configured)";
+  try {
+    const usage = await client.usage(keyHash);
+    if (!usage) return "key recorded; OpenRouter no longer knows it";
+    const limit = usage.limit === null ? "no limit" : `limit $${usage.limit.toFixed(2)}${usage.limitReset ? ` per ${usage.limitReset.replace(/ly$/, "")}` : ""}`;
+    return `$${usage.usageMonthly.toFixed(2)} this month, $${usage.usageTotal.toFixed(2)} in total (${limit})${usage.disabled ? " · disabled" : ""}`;
+  } catch (err) {
+    log.warn("openrouter usage unavailable", { error: (err as Error).message });
+    return "key recorded; usage unavailable right now";
+  }
+}
 
 function pageContext(c: AdminContext): PageContext {
   return {

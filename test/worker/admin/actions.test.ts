@@ -119,6 +119,7 @@ describe("admin actions", () => {
     expect(page.html).not.toMatch(/api\.qrserver|chart\.googleapis|quickchart/);
     expect(text(page.html)).toContain("Ada created a conversation: share the invite below.");
     expect(text(page.html)).toContain("Event history");
+    expect(text(page.html)).toContain("OpenRouter no key");
 
     const id = location.split("/").pop()!;
     const svg = await op.get(`/admin/instances/${id}/qr.svg`);

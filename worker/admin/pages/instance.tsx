@@ -15,6 +15,8 @@ export interface InstancePageData {
   links: ProviderLink[];
   /** Server-rendered QR of the invite (inline SVG of our own making: paths only, no text). */
   qr: string | null;
+  /** OpenRouter spend of the instance's key, when known. */
+  openrouter: string;
 }
 
 const KILLABLE = new Set(["creating", "starting", "idle", "claiming", "claimed", "dead"]);
@@ -73,7 +75,7 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
             <Field label="Conversation" value={v.conversationId} mono />
             <Field label="Claim" value={v.claimStatus ? `${v.claimStatus}${v.joined ? " (joined)" : ""}` : null} />
             <Field label="Claimed" value={v.claimedAt ? utcTime(v.claimedAt) : null} />
-            <Field label="OpenRouter key" value={v.resources.openrouterKey ? "yes (usage in OpenRouter)" : "none"} />
+            <Field label="OpenRouter" value={data.openrouter} />
             <Field label="AgentMail inbox" value={v.resources.agentmailInbox ?? "none"} />
             <Field label="Phone number" value={v.resources.phoneNumber ?? "none"} />
             <dt>Links</dt>

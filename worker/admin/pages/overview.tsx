@@ -298,7 +298,7 @@ const InstanceTable: FC<{ ctx: PageContext; data: OverviewData }> = ({ ctx, data
               <th>Instance</th>
               <th>Status</th>
               <th>Agent</th>
-              <th>Age</th>
+              <th class="hide-sm">Age</th>
               <th>In state</th>
               <th class="hide-sm">Last event</th>
               <th class="hide-sm">Links</th>
@@ -315,7 +315,7 @@ const InstanceTable: FC<{ ctx: PageContext; data: OverviewData }> = ({ ctx, data
                   <StatusBadge status={view.status} />
                 </td>
                 <td>{view.agentName ?? <span class="muted">—</span>}</td>
-                <td>
+                <td class="hide-sm">
                   <Ago at={view.createdAt} now={data.now} />
                 </td>
                 <td>
