@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { TemplateCreateSchema, TemplatePatchSchema, TemplateReplaceSchema } from "../catalog/store";
 import { ErrorBodySchema } from "../http/errors";
 import { VERSION } from "../version";
 import {
@@ -19,7 +20,7 @@ import {
  * schemas the routes validate with, so the document cannot drift from the code.
  */
 interface RouteDoc {
-  method: "get" | "post" | "put" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
   summary: string;
   auth: "none" | "pool" | "instance";
@@ -32,12 +33,20 @@ interface RouteDoc {
 
 const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
 
+const StoredTemplateSchema = TemplateSchema.extend({ createdAt: z.number(), updatedAt: z.number() });
+
 export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/healthz", summary: "Liveness of the Worker", auth: "none", response: z.object({ ok: z.boolean(), version: z.string() }) },
   { method: "get", path: "/api/pool/counts", summary: "Instances per status and the breaker phase", auth: "none", response: z.object({ counts: CountsSchema, breaker: z.string() }) },
   { method: "get", path: "/api/pool/info", summary: "Environment, XMTP network, version, providers, breaker, last tick", auth: "none" },
   { method: "get", path: "/api/pool/templates", summary: "Published agent templates", auth: "none", response: z.object({ templates: z.array(TemplateSchema) }) },
   { method: "get", path: "/api/pool/templates/{slug}", summary: "One template", auth: "none", response: TemplateSchema, errors: [400, 404] },
+  { method: "post", path: "/api/pool/templates", summary: "Create a template (inline instructions and/or a Notion page id)", auth: "pool", body: TemplateCreateSchema, response: StoredTemplateSchema, errors: [400, 401, 409, 413, 415] },
+  { method: "put", path: "/api/pool/templates/{slug}", summary: "Replace a template", auth: "pool", body: TemplateReplaceSchema, response: StoredTemplateSchema, errors: [400, 401, 404, 413, 415] },
+  { method: "patch", path: "/api/pool/templates/{slug}", summary: "Change some fields of a template", auth: "pool", body: TemplatePatchSchema, response: StoredTemplateSchema, errors: [400, 401, 404, 413, 415] },
+  { method: "delete", path: "/api/pool/templates/{slug}", summary: "Delete a template", auth: "pool", response: z.object({ deleted: z.string() }), errors: [400, 401, 404] },
+  { method: "get", path: "/api/pool/catalog/templates", summary: "All templates, drafts (unpublished) included", auth: "pool", response: z.object({ templates: z.array(StoredTemplateSchema) }), errors: [401] },
+  { method: "get", path: "/api/pool/catalog/templates/{slug}", summary: "One template, draft or published", auth: "pool", response: StoredTemplateSchema, errors: [400, 401, 404] },
   { method: "get", path: "/api/openapi.json", summary: "This document", auth: "none" },
   {
     method: "post",

@@ -41,10 +41,9 @@ const fields = {
 
 const needsInstructions = (t: { instructions?: string | null; notionPageId?: string | null }) =>
   Boolean(t.instructions?.trim()) || Boolean(t.notionPageId);
-const INSTRUCTIONS_REQUIRED = {
-  message: "a template needs instructions or a notionPageId (or both: the Notion page wins, the inline text is the fallback)",
-  path: ["instructions"],
-};
+const INSTRUCTIONS_REQUIRED = "a template needs instructions or a notionPageId (or both: the Notion page wins, the inline text is the fallback)";
+// A fresh object per schema: zod takes ownership of (and rewrites) the params it is given.
+const instructionsRequired = () => ({ message: INSTRUCTIONS_REQUIRED, path: ["instructions"] });
 
 /** POST body: a new template. Optional fields get the defaults an operator would expect. */
 export const TemplateCreateSchema = z
@@ -58,7 +57,7 @@ export const TemplateCreateSchema = z
     published: fields.published.default(true),
   })
   .strict()
-  .refine(needsInstructions, INSTRUCTIONS_REQUIRED);
+  .refine(needsInstructions, instructionsRequired());
 export type TemplateCreate = z.infer<typeof TemplateCreateSchema>;
 
 /** PUT body: the whole template except its slug, which is the URL. */
@@ -72,7 +71,7 @@ export const TemplateReplaceSchema = z
     published: fields.published.default(true),
   })
   .strict()
-  .refine(needsInstructions, INSTRUCTIONS_REQUIRED);
+  .refine(needsInstructions, instructionsRequired());
 
 /** PATCH body: any subset; the merged template must still have instructions. */
 export const TemplatePatchSchema = z.object(fields).partial().strict();
@@ -126,7 +125,7 @@ export async function updateTemplate(d1: D1Database, slug: string, patch: Templa
   const current = await findTemplate(d1, slug, { publishedOnly: false });
   if (!current) return { ok: false, code: "not_found", message: `template "${slug}" does not exist` };
   const merged = { ...current, ...patch };
-  if (!needsInstructions(merged)) return { ok: false, code: "invalid", message: INSTRUCTIONS_REQUIRED.message, field: "instructions" };
+  if (!needsInstructions(merged)) return { ok: false, code: "invalid", message: INSTRUCTIONS_REQUIRED, field: "instructions" };
   const [row] = await database(d1)
     .update(templates)
     .set({ ...patch, updatedAt: now })
