@@ -87,6 +87,8 @@ export function createFakeAgentMail(opts: { apiKey: string; domains: string[] })
           faults.record(op, res.status, epoch);
           return res;
         }
+        // A delayed call that outlived its test must not change the next test's state.
+        if (epoch !== faults.epoch) return new Response(null, { status: 503 });
       }
       const res = await route(request, op, m ? decodeURIComponent(m[1]!) : undefined);
       faults.record(op, res.status, epoch);

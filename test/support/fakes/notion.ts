@@ -107,6 +107,8 @@ export function createFakeNotion(opts: { apiKey: string; pageSize?: number }) {
           faults.record(op, res.status, epoch);
           return res;
         }
+        // A delayed call that outlived its test must not change the next test's state.
+        if (epoch !== faults.epoch) return new Response(null, { status: 503 });
       }
       const res = await route(request, url);
       faults.record(op, res.status, epoch);

@@ -69,6 +69,8 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
         faults.record(op, res.status, epoch);
         return res;
       }
+      // A delayed call that outlived its test must not change the next test's state.
+      if (epoch !== faults.epoch) return new Response(null, { status: 503 });
     }
     const res = route(request, url, keyPath?.[1], op);
     const out = await res;

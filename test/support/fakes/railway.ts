@@ -158,6 +158,8 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
         faults.record(op, res.status, epoch);
         return res;
       }
+      // A delayed call that outlived its test must not change the next test's state.
+      if (epoch !== faults.epoch) return new Response(null, { status: 503 });
     }
 
     requestsThisHour++;

@@ -142,6 +142,8 @@ export function createFakeTelnyx(opts: { apiKey: string; messagingProfileId: str
           faults.record(op, res.status, epoch);
           return res;
         }
+        // A delayed call that outlived its test must not change the next test's state.
+        if (epoch !== faults.epoch) return new Response(null, { status: 503 });
       }
       const res = await route(request, url, op);
       faults.record(op, res.status, epoch);
