@@ -1,0 +1,145 @@
+import { createFakeOutbound } from "./lib/fake-outbound.ts";
+import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
+import { runLoad, serverTiming, type LoadRun } from "./lib/load.ts";
+import { clearInstances, countWhere, seedRows } from "./lib/seed.ts";
+import { summarize, type Summary } from "./lib/stats.ts";
+
+/**
+ * 1. Claims. The Worker under Miniflare (real workerd, D1, Durable Object), 2,000 idle rows
+ * seeded before every run, fake instances that provision at once. For each concurrency:
+ * GET /healthz (the runtime's ceiling), POST /api/pool/claim (the coordinator) and
+ * POST /_bench/naive-claim (read-then-write from the Worker, no coordinator).
+ */
+export const CONCURRENCY = [1, 16, 64, 256];
+export const IDLE_ROWS = 2_000;
+export const CLAIMS_PER_RUN = 400;
+export const NOOP_PER_RUN = 2_000;
+const RUN_MAX_MS = 60_000;
+
+export interface ClaimRunResult {
+  kind: "noop" | "coordinator" | "naive";
+  concurrency: number;
+  sent: number;
+  ok: number;
+  errors: number;
+  non2xx: Record<string, number>;
+  perSecond: number;
+  /** Client-observed latency. */
+  latency: Summary;
+  /** Client-observed latency minus the provision call (Server-Timing provision): the pool's own part as the caller pays it. */
+  poolPart: Summary | null;
+  /** The coordinator's own timing of its part (Server-Timing pool). */
+  poolInternal: Summary | null;
+  provision: Summary | null;
+  uniqueInstances: number;
+  /** Successful claims that got an instance another claim of the same run also got. */
+  doubleAssigned: number;
+  /** Second provision calls the fake instances saw (they answer 409, as a real one would). */
+  secondProvisions: number;
+  rowsClaimed: number;
+  cutShort: boolean;
+}
+
+function summarizeRun(kind: ClaimRunResult["kind"], concurrency: number, run: LoadRun): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed"> {
+  const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
+  const non2xx: Record<string, number> = {};
+  for (const r of run.results) if (r.status >= 300 || r.status < 200) non2xx[r.status] = (non2xx[r.status] ?? 0) + 1;
+  const timed = ok.map((r) => ({ r, t: serverTiming(r.headers["server-timing"]) })).filter((x) => "provision" in x.t);
+  const ids = ok.map((r) => (JSON.parse(r.body) as { instanceId?: string }).instanceId).filter((x): x is string => !!x);
+  const seen = new Map<string, number>();
+  for (const id of ids) seen.set(id, (seen.get(id) ?? 0) + 1);
+  const doubleAssigned = [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0);
+  return {
+    kind,
+    concurrency,
+    sent: run.results.length + run.errors,
+    ok: ok.length,
+    errors: run.errors,
+    non2xx,
+    perSecond: (ok.length / run.wallMs) * 1000,
+    latency: summarize(ok.map((r) => r.ms)),
+    poolPart: timed.length ? summarize(timed.map((x) => x.r.ms - x.t.provision!)) : null,
+    poolInternal: timed.length ? summarize(timed.map((x) => x.t.pool!)) : null,
+    provision: timed.length ? summarize(timed.map((x) => x.t.provision!)) : null,
+    uniqueInstances: seen.size,
+    doubleAssigned,
+    cutShort: run.cutShort,
+  };
+}
+
+export async function benchClaims(log: (s: string) => void = console.error): Promise<{ runs: ClaimRunResult[]; metricsDelta: string }> {
+  const fake = createFakeOutbound();
+  const host = await startBenchHost({ outboundService: fake.handle });
+  const runs: ClaimRunResult[] = [];
+  let seedN = 0;
+  const reseed = async () => {
+    await clearInstances(host.db);
+    fake.reset();
+    const base = ++seedN * 1_000_000;
+    await seedRows(
+      host.db,
+      Array.from({ length: IDLE_ROWS }, (_, i) => ({ id: `i${base + i}`, status: "idle", readyAt: Date.now() - 600_000 + i, lastHealthAt: Date.now() })),
+    );
+  };
+  const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
+  const claimBody = JSON.stringify({ agentName: "Bench", instructions: "be brief" });
+  try {
+    // Warm-up: JIT, DO instantiation, D1 statement caches.
+    await reseed();
+    await runLoad(host.url, { concurrency: 4, total: 200, maxMs: 10_000, request: () => ({ method: "GET", path: "/healthz" }) });
+    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody }) });
+    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }) });
+    const metricsBefore = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
+
+    for (const c of CONCURRENCY) {
+      const noop = await runLoad(host.url, { concurrency: c, total: NOOP_PER_RUN, maxMs: RUN_MAX_MS, request: () => ({ method: "GET", path: "/healthz" }) });
+      runs.push({ ...summarizeRun("noop", c, noop), secondProvisions: 0, rowsClaimed: 0 });
+
+      for (const kind of ["coordinator", "naive"] as const) {
+        await reseed();
+        const path = kind === "coordinator" ? "/api/pool/claim" : "/_bench/naive-claim";
+        const run = await runLoad(host.url, {
+          concurrency: c,
+          total: CLAIMS_PER_RUN,
+          maxMs: RUN_MAX_MS,
+          request: () => ({ method: "POST", path, headers: auth, body: kind === "coordinator" ? claimBody : "{}" }),
+        });
+        const secondProvisions = [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0);
+        const rowsClaimed = await countWhere(host.db, "status = 'claimed'");
+        const r = { ...summarizeRun(kind, c, run), secondProvisions, rowsClaimed };
+        runs.push(r);
+        log(
+          `claims ${kind.padEnd(11)} c=${String(c).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(1)} ms, pool p50 ${r.poolPart?.p50.toFixed(1)} ms, double ${r.doubleAssigned}, rows claimed ${rowsClaimed}`,
+        );
+      }
+      const n = runs.find((r) => r.kind === "noop" && r.concurrency === c)!;
+      log(`claims noop        c=${String(c).padStart(3)}: ${n.ok}/${n.sent} ok, ${n.perSecond.toFixed(0)}/s, p50 ${n.latency.p50.toFixed(2)} ms`);
+    }
+    const metricsAfter = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
+    return { runs, metricsDelta: histogramDelta(metricsBefore, metricsAfter, "pool_claim_pool_seconds") };
+  } finally {
+    await host.dispose();
+  }
+}
+
+/** The /metrics histogram of the pool's part, as a delta over the measured runs (cross-check of Server-Timing). */
+function histogramDelta(before: string, after: string, name: string): string {
+  const read = (text: string) => {
+    const m = new Map<string, number>();
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(name)) continue;
+      const [k, v] = [line.slice(0, line.lastIndexOf(" ")), Number(line.slice(line.lastIndexOf(" ") + 1))];
+      m.set(k, v);
+    }
+    return m;
+  };
+  const a = read(after);
+  const b = read(before);
+  return [...a.entries()].map(([k, v]) => `${k} ${+(v - (b.get(k) ?? 0)).toFixed(4)}`).join("\n");
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { runs, metricsDelta } = await benchClaims();
+  console.log(JSON.stringify(runs, null, 1));
+  console.log(metricsDelta);
+}

@@ -1,0 +1,172 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { build, type Plugin } from "esbuild";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { applyMigrations, ROOT } from "../../local/worker-host.ts";
+
+/**
+ * The Worker as local/worker-host.ts runs it (Miniflare's API, wrangler.toml bindings,
+ * migrations applied), bundled with one benchmark-only difference: worker/db/client.ts is
+ * wrapped so every D1 round trip made anywhere in the isolate (Worker and PoolCoordinator)
+ * is counted in `globalThis.__benchCounters`, which GET /_bench/counters returns.
+ * Outbound fetches all go to `outboundService`, so nothing leaves this machine.
+ */
+/** The D1 binding as Miniflare hands it to Node. */
+export type BenchD1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
+
+export const BENCH_POOL_KEY = "bench-pool-key-0123456789abcdef";
+export const BENCH_ENCRYPTION_KEY = "bench-encryption-key-0123456789abcdef";
+
+const countingD1: Plugin = {
+  name: "bench-count-d1",
+  setup(b) {
+    b.onLoad({ filter: /worker[\\/]db[\\/]client\.ts$/ }, (args) => {
+      const original = readFileSync(args.path, "utf8").replace(
+        "export function database(d1: D1Database) {",
+        "export function database(d1: D1Database) {\n  instrumentD1(d1);",
+      );
+      return {
+        loader: "ts",
+        resolveDir: join(ROOT, "worker/db"),
+        contents: `${original}
+const benchCounters: Record<string, number> = ((globalThis as any).__benchCounters ??= { d1RoundTrips: 0, d1Statements: 0, d1Batches: 0 });
+function instrumentD1(d1: any) {
+  if (d1.__benchCounted) return;
+  const batch = d1.batch.bind(d1);
+  d1.batch = (statements: unknown[]) => { benchCounters.d1RoundTrips++; benchCounters.d1Batches++; benchCounters.d1Statements += statements.length; return batch(statements); };
+  const proto = Object.getPrototypeOf(d1.prepare("SELECT 1"));
+  if (!proto.__benchCounted) {
+    for (const m of ["first", "run", "all", "raw"]) {
+      const orig = proto[m];
+      if (typeof orig !== "function") continue;
+      proto[m] = function (this: unknown, ...a: unknown[]) { benchCounters.d1RoundTrips++; benchCounters.d1Statements++; return orig.apply(this, a); };
+    }
+    proto.__benchCounted = true;
+  }
+  d1.__benchCounted = true;
+}
+`,
+      };
+    });
+  },
+};
+
+export async function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs")): Promise<string> {
+  await build({
+    entryPoints: [join(ROOT, "worker/index.ts")],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2024",
+    conditions: ["workerd", "worker", "browser"],
+    external: ["cloudflare:*", "node:*"],
+    jsx: "automatic",
+    jsxImportSource: "hono/jsx",
+    logLevel: "warning",
+    plugins: [countingD1],
+  });
+  return outfile;
+}
+
+export interface BenchHost {
+  url: string;
+  mf: Miniflare;
+  db: BenchD1;
+  /** GET with the pool key; JSON body. */
+  getJson<T>(path: string): Promise<T>;
+  postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T; ms: number }>;
+  counters(): Promise<Record<string, number>>;
+  /** CPU seconds (user+system) the workerd process has used so far (Linux /proc), or NaN. */
+  workerdCpuSeconds(): number;
+  dispose(): Promise<void>;
+}
+
+export async function startBenchHost(opts: {
+  vars?: Record<string, string>;
+  outboundService: (request: Request) => Promise<Response> | Response;
+}): Promise<BenchHost> {
+  const scriptPath = await bundleBenchWorker();
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
+  const before = new Set(workerdPids());
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      ...fromWrangler,
+      modules: true,
+      scriptPath,
+      bindings: {
+        ...((workerOptions as { bindings?: object }).bindings ?? {}),
+        POOL_API_KEY: BENCH_POOL_KEY,
+        POOL_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY,
+        SESSION_SECRET: "bench-session-secret-0123456789abcdef",
+        LOCAL_SUPERVISOR_TOKEN: "bench-supervisor-token",
+        COMPUTE_PROVIDER: "local",
+        LOCAL_SUPERVISOR_URL: "http://127.0.0.1:9/sup",
+        BENCH_ROUTES: "1",
+        // No tick during claim runs unless a benchmark asks for one.
+        TICK_INTERVAL_MS: "3600000",
+        MIN_IDLE: "0",
+        MAX_TOTAL: "10000",
+        ...(opts.vars ?? {}),
+      },
+      host: "127.0.0.1",
+      cf: false,
+      port: 0,
+      log: new Log(LogLevel.WARN),
+      outboundService: opts.outboundService as never,
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
+  );
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const db = await mf.getD1Database("DB");
+  await applyMigrations(db as never);
+  const pid = workerdPids().find((p) => !before.has(p));
+  const auth = { authorization: `Bearer ${BENCH_POOL_KEY}` };
+  return {
+    url,
+    mf,
+    db,
+    async getJson<T>(path: string) {
+      const res = await fetch(`${url}${path}`, { headers: auth });
+      if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as T;
+    },
+    async postJson<T>(path: string, body: unknown) {
+      const t0 = performance.now();
+      const res = await fetch(`${url}${path}`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : null) as T, ms: performance.now() - t0 };
+    },
+    async counters() {
+      const res = await fetch(`${url}/_bench/counters`, { headers: auth });
+      return (await res.json()) as Record<string, number>;
+    },
+    workerdCpuSeconds() {
+      if (!pid) return NaN;
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return NaN;
+      }
+    },
+    dispose: () => mf.dispose(),
+  };
+}
+
+function workerdPids(): number[] {
+  const out: number[] = [];
+  try {
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const ppid = Number(stat.split(") ")[1]!.split(" ")[1]);
+        if (comm.startsWith("workerd") && ppid === process.pid) out.push(Number(name));
+      } catch {}
+    }
+  } catch {}
+  return out;
+}

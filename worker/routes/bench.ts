@@ -1,0 +1,84 @@
+import { Hono } from "hono";
+import { open } from "../crypto/sealed";
+import { requirePoolKey } from "../http/auth";
+import { ApiError } from "../http/errors";
+import { createInstanceClient } from "../instances/client";
+import { newId } from "../lib/ids";
+
+/**
+ * Benchmark-only routes (bench/README.md). They answer only when the Worker runs with the var
+ * `BENCH_ROUTES=1`, which no wrangler.toml environment sets; otherwise every path here is a 404.
+ *
+ * POST /_bench/naive-claim is the baseline the claim benchmark compares the coordinator with:
+ * a read-then-write claim straight from the Worker, with no single writer and no conditional
+ * update. Under concurrency two requests read the same idle row and both "win" it; the
+ * benchmark counts how often. Never use this shape for real claims.
+ */
+export const benchRoutes = new Hono<{ Bindings: Env }>();
+
+const instanceClient = createInstanceClient();
+
+benchRoutes.use("*", async (c, next) => {
+  if ((c.env as unknown as Record<string, unknown>).BENCH_ROUTES !== "1") {
+    throw new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
+  }
+  await next();
+});
+benchRoutes.use("*", requirePoolKey());
+
+interface IdleRow {
+  id: string;
+  url: string;
+  gateway_token_sealed: string;
+}
+
+benchRoutes.post("/naive-claim", async (c) => {
+  const t0 = Date.now();
+  const db = c.env.DB;
+  // Read…
+  const row = await db
+    .prepare("SELECT id, url, gateway_token_sealed FROM instances WHERE status = 'idle' ORDER BY ready_at, id LIMIT 1")
+    .first<IdleRow>();
+  if (!row) throw new ApiError(503, "pool_empty", "no idle instance");
+  // …then write, without checking that the row is still idle.
+  const claimId = newId("c");
+  await db
+    .prepare("UPDATE instances SET status = 'claiming', status_reason = 'naive claim', status_actor = 'bench', status_changed_at = ?, claim_id = ? WHERE id = ?")
+    .bind(Date.now(), claimId, row.id)
+    .run();
+  const token = await open(c.env.POOL_ENCRYPTION_KEY, row.gateway_token_sealed, row.id);
+  const tProvision = Date.now();
+  const provisioned = await instanceClient.provision(row.url, token, { agentName: "Assistant", instructions: "" });
+  const tAfter = Date.now();
+  if (provisioned.ok) {
+    await db
+      .prepare("UPDATE instances SET status = 'claimed', status_reason = 'naive claim', status_changed_at = ?, conversation_id = ?, invite_url = ?, claimed_at = ? WHERE id = ?")
+      .bind(Date.now(), provisioned.result.conversationId, provisioned.result.inviteUrl ?? null, Date.now(), row.id)
+      .run();
+  }
+  const poolMs = tProvision - t0 + (Date.now() - tAfter);
+  return c.json(
+    { instanceId: row.id, claimId, provisioned: provisioned.ok, reason: provisioned.ok ? null : provisioned.reason },
+    { headers: { "Server-Timing": `pool;dur=${poolMs}, provision;dur=${tAfter - tProvision}` } },
+  );
+});
+
+/** Counters a benchmark build of the Worker keeps (bench/lib/host.ts wraps D1); zeros otherwise. */
+benchRoutes.get("/counters", (c) => {
+  const counters = (globalThis as { __benchCounters?: Record<string, number> }).__benchCounters ?? {};
+  return c.json(counters);
+});
+
+/** Serial D1 round trips from the Worker, to tell D1's own latency in this runtime from the pool's. */
+benchRoutes.get("/d1-probe", async (c) => {
+  const n = Math.min(200, Math.max(1, Number(c.req.query("n") ?? 20)));
+  const db = c.env.DB;
+  const t0 = Date.now();
+  for (let i = 0; i < n; i++) await db.prepare("SELECT 1 AS one").first();
+  const t1 = Date.now();
+  for (let i = 0; i < n; i++) await db.prepare("SELECT id FROM instances WHERE status = 'idle' ORDER BY ready_at, id LIMIT 1").first();
+  const t2 = Date.now();
+  for (let i = 0; i < n; i++) await db.prepare("UPDATE settings SET updated_at = ? WHERE key = '__bench_probe__'").bind(i).run();
+  const t3 = Date.now();
+  return c.json({ n, selectOneMs: (t1 - t0) / n, selectIdleMs: (t2 - t1) / n, updateMs: (t3 - t2) / n });
+});
