@@ -126,15 +126,15 @@ export const CatalogPage: FC<{ env: PageEnv; all: Tpl[]; shown: Tpl[]; filters: 
 
 const TemplateCard: FC<{ t: Tpl }> = ({ t }) => (
   <a class="card" href={`/a/${t.slug}`} data-slug={t.slug}>
-    {t.featured ? <span class="featured">Featured</span> : null}
     <div class="card-head">
       <span class="emoji" aria-hidden="true">
         {t.emoji}
       </span>
-      <div>
+      <div class="card-title">
         <h2>{t.name}</h2>
         <span class="cat">{t.category}</span>
       </div>
+      {t.featured ? <span class="featured">Featured</span> : null}
     </div>
     <p>{t.description}</p>
     {t.skills.length ? (
@@ -164,7 +164,7 @@ export const TemplatePage: FC<{ env: PageEnv; t: Tpl; forms: ClaimForms }> = ({ 
       ← All agents
     </a>
     <div class="agent">
-      <div class="main">
+      <div class="intro">
         <div class="agent-head">
           <span class="emoji" aria-hidden="true">
             {t.emoji}
@@ -178,6 +178,12 @@ export const TemplatePage: FC<{ env: PageEnv; t: Tpl; forms: ClaimForms }> = ({ 
           </div>
         </div>
         <p class="lead">{t.description}</p>
+      </div>
+      {/* Second in the markup so a phone shows Start right under the pitch; a laptop puts it in the right column. */}
+      <div class="side">
+        <ClaimPanel env={env} t={t} forms={forms} />
+      </div>
+      <div class="details">
         {t.skills.length ? (
           <section class="panel" aria-labelledby="skills-h">
             <h2 id="skills-h">What it can do</h2>
@@ -199,9 +205,6 @@ export const TemplatePage: FC<{ env: PageEnv; t: Tpl; forms: ClaimForms }> = ({ 
             <li>Invite your friends. Everything stays end-to-end encrypted.</li>
           </ol>
         </section>
-      </div>
-      <div class="side">
-        <ClaimPanel env={env} t={t} forms={forms} />
       </div>
     </div>
   </Layout>
@@ -252,7 +255,7 @@ const ClaimPanel: FC<{ env: PageEnv; t: Tpl; forms: ClaimForms }> = ({ env, t, f
       )}
       {env.challenge?.widget()}
       <button class="btn ghost" type="submit">
-        Add {t.name} to my chat
+        Add to my chat
       </button>
     </form>
   </section>

@@ -40,13 +40,16 @@ main{flex:1;padding-bottom:48px}
 .card p{margin:0;color:#3d3f4a;font-size:15px}
 .tags{display:flex;flex-wrap:wrap;gap:6px;margin:auto 0 0;padding:0;list-style:none}
 .tag{font-size:12.5px;padding:3px 9px;border-radius:999px;background:var(--soft);color:#3d3f4a}
-.featured{position:absolute;top:14px;right:14px;font-size:12px;font-weight:650;padding:3px 9px;border-radius:999px;background:#fff1ec;color:var(--accent-dark)}
+.card-title{flex:1;min-width:0}
+.featured{align-self:flex-start;flex:none;font-size:12px;font-weight:650;padding:3px 9px;border-radius:999px;background:#fff1ec;color:var(--accent-dark)}
 .empty{background:var(--card);border:1px dashed var(--line);border-radius:var(--r);padding:28px;text-align:center;color:var(--muted)}
 .back{display:inline-block;margin:22px 0 0;color:var(--muted);text-decoration:none;font-size:15px}
 .back:hover{color:var(--ink)}
-.agent{display:grid;gap:20px;margin-top:18px}
+.agent{display:grid;gap:16px;margin-top:18px}
+.intro,.details{display:grid;gap:16px}
 .agent-head{display:flex;gap:16px;align-items:center}
 .agent-head .emoji{width:72px;height:72px;border-radius:20px;font-size:40px}
+.agent-head .cat{margin-top:4px}
 .agent-head h1{font-size:clamp(28px,6vw,40px);line-height:1.1;letter-spacing:-.02em;margin:0}
 .lead{font-size:clamp(17px,2.4vw,19px);color:#2f313b;margin:0}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:var(--r);padding:20px}
@@ -86,8 +89,9 @@ input[type=url]:focus{border-color:#2f6fed;outline:none;box-shadow:0 0 0 3px rgb
 .qr svg{display:block;width:100%;height:100%}
 .link{display:block;word-break:break-all;font:14px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--soft);border-radius:10px;padding:10px 12px;color:var(--ink)}
 .steps{margin:0;padding-left:22px;display:grid;gap:8px}
+.steps+.hint{margin-top:14px}
 .steps li::marker{font-weight:700;color:var(--accent-dark)}
-.busy{text-align:center;display:grid;gap:14px;justify-items:center;padding:28px 20px}
+.busy{text-align:center;display:grid;gap:14px;justify-items:center;padding:28px 20px;margin-top:16px}
 .busy .big{font-size:56px;line-height:1}
 .busy h1{margin:0;font-size:clamp(26px,5.5vw,36px);letter-spacing:-.02em}
 .busy p{margin:0;color:var(--muted);max-width:32em}
@@ -100,8 +104,9 @@ input[type=url]:focus{border-color:#2f6fed;outline:none;box-shadow:0 0 0 3px rgb
 .wrap{padding:0 28px}
 .pills{margin:0;padding-left:2px;padding-right:2px;flex-wrap:wrap;overflow:visible}
 .hero{padding-top:52px}
-.agent{grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);align-items:start;gap:28px;margin-top:26px}
-.agent .side{position:sticky;top:20px}
+.agent{grid-template-columns:minmax(0,1.25fr) minmax(0,1fr);grid-template-areas:"intro side" "details side";grid-template-rows:auto 1fr;align-items:start;gap:20px 28px;margin-top:26px}
+.intro{grid-area:intro}.details{grid-area:details}
+.agent .side{grid-area:side;position:sticky;top:20px}
 .btn{width:auto}
 .cta .btn{width:100%}
 .invite{grid-template-columns:auto 1fr;gap:24px}
