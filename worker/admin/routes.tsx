@@ -1,5 +1,5 @@
 import { asc } from "drizzle-orm";
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -22,27 +22,24 @@ import { openRouterFromEnv } from "../providers/openrouter";
 import { validateJoinUrl } from "../routes/pool";
 import { qrSvg } from "../ui/qr";
 import { ADMIN_CSS, ADMIN_JS } from "./assets";
-import { ADMIN_NAV, type Flash, type PageContext, parseAdminUrls } from "./layout";
+import { type AdminContext, type AdminEnv, messagePage, pageContext, readForm, redirectWithFlash, takeFlash } from "./kit";
+import type { Flash } from "./layout";
 import { type FormState, providerLinks } from "./pages/common";
 import { InstancePage } from "./pages/instance";
 import { LoginPage } from "./pages/login";
 import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
 import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
-import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, type Session, SESSION_COOKIE, SESSION_TTL_MS, sign, verify } from "./session";
+import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, SESSION_COOKIE, SESSION_TTL_MS } from "./session";
 
 /** Failed logins allowed per client address per window, before even a right key is refused. */
 export const LOGIN_LIMIT = 5;
 export const LOGIN_WINDOW_MS = 60_000;
-const FLASH_COOKIE = "__Host-pool_admin_flash";
 
-type AdminEnv = {
-  Bindings: Env;
-  Variables: { session: Session | null; csrf: string | null; secureHeadersNonce?: string; form: Record<string, string> };
-};
-type AdminContext = Context<AdminEnv>;
-
-/** The operator dashboard at /admin: server-rendered pages, every action a plain form post. */
+/**
+ * The operator dashboard at /admin: server-rendered pages, every action a plain form post.
+ * Other sections (e.g. templates) mount here, before the catch-all: see kit.tsx.
+ */
 export const adminRoutes = new Hono<AdminEnv>();
 
 adminRoutes.use(
@@ -355,26 +352,7 @@ async function openRouterSummary(env: Env, keyHash: string | null): Promise<stri
   }
 }
 
-function pageContext(c: AdminContext): PageContext {
-  return {
-    environment: c.env.POOL_ENVIRONMENT || "unknown",
-    xmtpEnv: c.env.XMTP_ENV || "dev",
-    envLinks: parseAdminUrls(c.env.ADMIN_URLS, c.env.POOL_ENVIRONMENT),
-    nonce: c.get("secureHeadersNonce") ?? "",
-    csrf: c.get("csrf") ?? null,
-    path: c.req.path,
-    nav: ADMIN_NAV,
-  };
-}
 
-async function readForm(c: AdminContext): Promise<Record<string, string>> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(type)) return {};
-  const body = await c.req.parseBody();
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
-  return out;
-}
 
 function csrfRejected(c: AdminContext, why: string) {
   return c.html(
@@ -385,14 +363,6 @@ function csrfRejected(c: AdminContext, why: string) {
   );
 }
 
-function messagePage(c: AdminContext, status: ContentfulStatusCode, title: string, text: string) {
-  return c.html(
-    <MessagePage ctx={pageContext(c)} title={title}>
-      <p>{text}</p>
-    </MessagePage>,
-    status,
-  );
-}
 
 function instanceId(c: AdminContext): string | null {
   const parsed = InstanceIdSchema.safeParse(c.req.param("id"));
@@ -503,31 +473,4 @@ async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, sta
   return c.html(<OverviewPage ctx={pageContext(c)} data={data} flash={flash} />, status);
 }
 
-/** Post/redirect/get: the outcome survives one redirect in a short-lived signed cookie. */
-async function redirectWithFlash(c: AdminContext, to: string, flash: Flash) {
-  const payload = btoa(encodeURIComponent(JSON.stringify(flash)));
-  setCookie(c, FLASH_COOKIE, `${payload}.${await sign(c.env.SESSION_SECRET, `flash:${payload}`)}`, {
-    httpOnly: true,
-    secure: true,
-    sameSite: "Strict",
-    path: "/",
-    maxAge: 60,
-  });
-  return c.redirect(to, 303);
-}
 
-async function takeFlash(c: AdminContext): Promise<Flash | null> {
-  // The background refresh must not eat a message the operator has not seen yet.
-  if (c.req.header("x-admin-refresh")) return null;
-  const value = getCookie(c, FLASH_COOKIE);
-  if (!value) return null;
-  deleteCookie(c, FLASH_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
-  const [payload, signature] = value.split(".");
-  if (!payload || !signature || !(await verify(c.env.SESSION_SECRET, `flash:${payload}`, signature))) return null;
-  try {
-    const flash = JSON.parse(decodeURIComponent(atob(payload))) as Flash;
-    return (flash.kind === "ok" || flash.kind === "error") && typeof flash.text === "string" ? { kind: flash.kind, text: flash.text.slice(0, 500) } : null;
-  } catch {
-    return null;
-  }
-}

@@ -1,4 +1,7 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { database } from "../../../worker/db/client";
+import { templates } from "../../../worker/db/schema";
 import { api, counts, fillPool, json, setFaults, tick } from "../helpers";
 import { admin, login, text } from "./helpers";
 
@@ -135,6 +138,39 @@ describe("admin actions", () => {
     const second = await op.post("/admin/launch", { agentName: "Twice", idempotencyKey: key });
     expect(second.res.headers.get("location")).toBe(first.res.headers.get("location"));
     expect((await counts()).claimed).toBe(1);
+  });
+
+  it("offers the templates in the launch form and launches from one", async () => {
+    await fillPool(1);
+    const now = Date.now();
+    await database(env.DB)
+      .insert(templates)
+      .values({ slug: "admin-test-trips", name: "Trips <Test>", description: "Plans trips", category: "travel", emoji: "🧳", skills: [], instructions: "Plan trips.", createdAt: now, updatedAt: now });
+    const op = await login("10.11.0.14");
+    const overview = await op.get("/admin");
+    expect(overview.html).toContain('<option value="admin-test-trips">Trips &lt;Test&gt; (admin-test-trips)</option>');
+    const res = await op.post("/admin/launch", { agentName: "Guide", template: "admin-test-trips", idempotencyKey: crypto.randomUUID() });
+    expect(res.status).toBe(303);
+    const page = await op.get(res.res.headers.get("location")!);
+    expect(text(page.html)).toMatch(/Template admin-test-trips/);
+
+    const missing = await op.post("/admin/launch", { template: "no-such-template", idempotencyKey: crypto.randomUUID() });
+    expect(missing.status).toBe(404);
+    expect(missing.html).toContain('id="launch-template-error">template &quot;no-such-template&quot; does not exist');
+  });
+
+  it("shows the breaker open, with the reason, after creates keep failing", async () => {
+    const op = await login("10.11.0.15");
+    await op.post("/admin/settings", { minIdle: "0", maxTotal: "10", maxCreatesPerTick: "5", tickIntervalMs: "30000", stuckTimeoutMs: "900000", claimTimeoutMs: "120000", breakerThreshold: "2", breakerBackoffMs: "60000" });
+    await setFaults({ failCreates: 5 });
+    const res = await op.post("/admin/replenish", { count: "3" });
+    expect(res.status).toBe(303);
+    const page = await op.get("/admin");
+    expect(text(page.html)).toMatch(/Replenish: asked for 3, created 0; 3 failed/);
+    expect(page.html).toContain('class="flash flash-error"');
+    expect(page.html).toMatch(/data-testid="breaker">open</);
+    expect(text(page.html)).toMatch(/Reason .*simulated create failure/);
+    expect(text(page.html)).toMatch(/retries in \d+(m|s)/);
   });
 
   it("shows launch validation errors next to the fields and keeps what was typed", async () => {
