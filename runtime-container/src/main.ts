@@ -68,9 +68,11 @@ async function main(): Promise<void> {
   server.listen(env.port, () => log(`front server listening on :${env.port}`));
 
   // Log the first moment the instance is ready: that is the boot time the pool waits for.
+  let reportedReady = false;
   const readyTimer = setInterval(async () => {
     const r = await readiness.check();
-    if (r.ready) {
+    if (r.ready && !reportedReady) {
+      reportedReady = true;
       clearInterval(readyTimer);
       log(`ready ${Date.now() - startedAt} ms after start`);
     }

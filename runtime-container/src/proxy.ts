@@ -11,10 +11,14 @@ function forwardedHeaders(req: IncomingMessage): Record<string, string | string[
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
   }
-  // The gateway sees every request from 127.0.0.1; tell it who the client really is so it
-  // never mistakes public traffic for local traffic (it trusts 127.0.0.1 as a proxy).
+  // The gateway sees every request from 127.0.0.1 and trusts 127.0.0.1 as a proxy: tell it
+  // who the client really is so public traffic is never mistaken for local traffic. A client
+  // on this machine stays unmarked, which is the truth (OpenClaw rejects a "forwarded"
+  // request whose client is loopback as unattributable).
   const client = req.socket.remoteAddress ?? "";
   const prior = req.headers["x-forwarded-for"];
+  const loopback = client === "::1" || client.startsWith("127.") || client.startsWith("::ffff:127.");
+  if (loopback && !prior) return headers;
   headers["x-forwarded-for"] = prior ? `${prior}, ${client}` : client;
   headers["x-forwarded-proto"] ??= "http";
   return headers;

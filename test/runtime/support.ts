@@ -37,7 +37,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string | (() => string), timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -49,7 +49,8 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}`);
+  const label = typeof what === "function" ? what() : what;
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? ` (last error: ${String(last)})` : ""}`);
 }
 
 /** Runs the fake convos CLI the way a person would from a shell. */
@@ -112,11 +113,13 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
   const stateDir = opts.stateDir ?? tempDir("runtime-state");
   const token = "test-gateway-token-0123456789";
   let output = "";
+  // The runtime must behave as in production: vitest's own markers (VITEST*, NODE_ENV=test)
+  // change how OpenClaw logs and runs, so they do not leak into the instance.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => !k.startsWith("VITEST") && !(k === "NODE_ENV" && v === "test")));
   const child = spawn(node24(), opts.args ?? [path.join(RUNTIME_DIR, "src", "main.ts")], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: {
-      ...process.env,
-      PORT: String(port),
+      ...inherited,
       STATE_DIR: stateDir,
       GATEWAY_TOKEN: token,
       OPENCLAW_GATEWAY: opts.gateway ?? "stub",
@@ -163,7 +166,7 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
     },
     waitReady: async (timeoutMs = 15_000) => {
       const started = Date.now();
-      await waitFor(async () => (await handle.health()).status === 200, `runtime ready\n${output.slice(-3000)}`, timeoutMs, 100);
+      await waitFor(async () => (await handle.health()).status === 200, () => `runtime ready\n${output.slice(-3000)}`, timeoutMs, 100);
       return Date.now() - started;
     },
     call,
