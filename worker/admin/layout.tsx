@@ -10,6 +10,7 @@ export interface NavItem {
 export const ADMIN_NAV: NavItem[] = [
   { href: "/admin", label: "Overview" },
   { href: "/admin/settings", label: "Settings" },
+  { href: "/admin/templates", label: "Templates" },
 ];
 
 export interface EnvLink {

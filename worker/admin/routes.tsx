@@ -30,6 +30,7 @@ import { LoginPage } from "./pages/login";
 import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
 import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
+import { templateAdminRoutes } from "./templates";
 import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, SESSION_COOKIE, SESSION_TTL_MS } from "./session";
 
 /** Failed logins allowed per client address per window, before even a right key is refused. */
@@ -321,6 +322,8 @@ adminRoutes.post("/settings", async (c) => {
   }
   return redirectWithFlash(c, "/admin/settings", { kind: "ok", text: "Settings saved." });
 });
+
+adminRoutes.route("/templates", templateAdminRoutes);
 
 adminRoutes.all("*", (c) => (c.req.path === "/admin/" ? c.redirect("/admin", 303) : null) ?? messagePage(c, 404, "Page not found", `There is no admin page at ${c.req.path}.`));
 
