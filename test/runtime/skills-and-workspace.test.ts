@@ -1,0 +1,157 @@
+// What the agent finds when it boots: its workspace, its OpenClaw config (rendered from the
+// template, without secrets), and skills that either work against the provider's API or
+// say plainly that the provider is not configured.
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it } from "vitest";
+import { readRuntimeEnv } from "../../runtime-container/src/env.ts";
+import { prepareState, renderTemplate, stateLayout } from "../../runtime-container/src/state-layout.ts";
+import { RUNTIME_DIR, node24, tempDir } from "./support.ts";
+
+const run = promisify(execFile);
+const SKILLS = path.join(RUNTIME_DIR, "openclaw", "skills");
+
+type Req = { method: string; url: string; headers: http.IncomingHttpHeaders; body: any };
+let server: http.Server | undefined;
+afterEach(() => server?.close());
+
+async function fakeApi(handler: (req: Req) => { status?: number; body: unknown }): Promise<{ url: string; calls: Req[] }> {
+  const calls: Req[] = [];
+  server = http.createServer((req, res) => {
+    let raw = "";
+    req.on("data", (d) => (raw += d));
+    req.on("end", () => {
+      const r: Req = { method: req.method!, url: req.url!, headers: req.headers, body: raw ? JSON.parse(raw) : undefined };
+      calls.push(r);
+      const out = handler(r);
+      res.writeHead(out.status ?? 200, { "content-type": "application/json" }).end(JSON.stringify(out.body));
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server!.address() as { port: number }).port}`, calls };
+}
+
+async function skill(script: string, args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(node24(), [path.join(SKILLS, script), ...args], { env: { PATH: process.env.PATH, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("workspace", () => {
+  it("ships every workspace file, written for one Convos group chat", () => {
+    const dir = path.join(RUNTIME_DIR, "openclaw", "workspace");
+    expect(fs.readdirSync(dir).sort()).toEqual(["AGENTS.md", "BOOT.md", "HEARTBEAT.md", "IDENTITY.md", "SOUL.md", "TOOLS.md", "USER.md"]);
+    const agents = fs.readFileSync(path.join(dir, "AGENTS.md"), "utf8");
+    expect(agents).toContain("INSTRUCTIONS.md");
+    expect(agents).toContain("👀");
+    expect(agents).toMatch(/NO_REPLY/u);
+    expect(agents).toMatch(/[Mm]arkdown/u);
+  });
+
+  it("seeds the workspace without overwriting what the agent changed, and renders config without secrets", () => {
+    const stateDir = tempDir("layout");
+    const env = readRuntimeEnv({ STATE_DIR: stateDir, GATEWAY_TOKEN: "super-secret-token", OPENROUTER_API_KEY: "sk-or-secret", XMTP_ENV: "production", OPENCLAW_PRIMARY_MODEL: "openai/gpt-5-mini", OPENCLAW_GATEWAY: "stub" });
+    const layout = stateLayout(stateDir);
+    prepareState(env, layout, 18789, "/usr/local/bin/convos");
+    fs.writeFileSync(path.join(layout.workspaceDir, "USER.md"), "- Maya likes hiking\n");
+    prepareState(env, layout, 18789, "/usr/local/bin/convos");
+    expect(fs.readFileSync(path.join(layout.workspaceDir, "USER.md"), "utf8")).toBe("- Maya likes hiking\n");
+
+    const text = fs.readFileSync(layout.openclawConfigPath, "utf8");
+    expect(text).not.toContain("super-secret-token");
+    expect(text).not.toContain("sk-or-secret");
+    const config = JSON.parse(text);
+    expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
+    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" } });
+    expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
+    expect(config.plugins.load.paths).toEqual([layout.pluginDir]);
+    expect(fs.existsSync(path.join(layout.pluginDir, "openclaw.plugin.json"))).toBe(true);
+    expect(config.plugins.entries.convos.config).toEqual({ convosHome: layout.convosHome, stateFile: layout.bindingFile, workspaceDir: layout.workspaceDir, cliPath: "/usr/local/bin/convos" });
+    expect(config.skills.load.extraDirs).toEqual([SKILLS]);
+    expect(fs.statSync(layout.openclawConfigPath).mode & 0o077).toBe(0);
+  });
+
+  it("refuses a template placeholder it does not know instead of rendering a broken config", () => {
+    expect(() => renderTemplate('{"a": "{{NOPE}}"}', {})).toThrow(/unknown placeholder \{\{NOPE\}\}/u);
+    expect(renderTemplate('{"a": "{{X}}"}', { X: 'quote " and \\ slash' })).toBe('{"a": "quote \\" and \\\\ slash"}');
+  });
+});
+
+describe("skills", () => {
+  it("each has a SKILL.md naming itself", () => {
+    for (const name of ["agentmail", "telnyx-cli", "bankr"]) {
+      const md = fs.readFileSync(path.join(SKILLS, name, "SKILL.md"), "utf8");
+      expect(md).toMatch(new RegExp(`^---\\nname: ${name}\\ndescription: .+\\n`, "u"));
+      expect(md).toContain("not configured");
+    }
+  });
+
+  it("say plainly when their provider is not configured", async () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ["agentmail/scripts/agentmail.mjs", ["send", "--to", "a@b.c"], /AgentMail is not configured on this instance/u],
+      ["telnyx-cli/scripts/sms.mjs", ["send", "--to", "+15551234567", "--text", "hi"], /SMS is not configured on this instance/u],
+      ["bankr/scripts/bankr.mjs", ["balance"], /Bankr is not configured on this instance/u],
+    ];
+    for (const [script, args, message] of cases) {
+      const r = await skill(script, args, {});
+      expect(r.code, script).toBe(3);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
+  it("agentmail sends a calendar invite as an ICS attachment from the instance's inbox", async () => {
+    const api = await fakeApi(() => ({ body: { message_id: "m-1", thread_id: "t-1" } }));
+    const r = await skill("agentmail/scripts/agentmail.mjs", ["invite", "--to", "alex@example.com", "--title", "Dinner, then drinks", "--start", "2026-12-04T19:00:00Z", "--end", "2026-12-04T21:00:00Z", "--location", "Casa Mia"], {
+      AGENTMAIL_API_KEY: "am-key",
+      AGENTMAIL_INBOX: "ava@agentmail.to",
+      AGENTMAIL_BASE_URL: api.url,
+    });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ sent: true, invite: true, message_id: "m-1" });
+    const [call] = api.calls;
+    expect(call).toMatchObject({ method: "POST", url: "/v0/inboxes/ava%40agentmail.to/messages/send" });
+    expect(call!.headers.authorization).toBe("Bearer am-key");
+    expect(call!.body).toMatchObject({ to: ["alex@example.com"], subject: "Invitation: Dinner, then drinks" });
+    const attachment = call!.body.attachments[0];
+    expect(attachment).toMatchObject({ filename: "invite.ics", content_disposition: "attachment" });
+    const ics = Buffer.from(attachment.content, "base64").toString("utf8");
+    expect(ics).toContain("METHOD:REQUEST");
+    expect(ics).toContain("DTSTART:20261204T190000Z");
+    expect(ics).toContain("SUMMARY:Dinner\\, then drinks");
+    expect(ics).toContain("ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:alex@example.com");
+  });
+
+  it("telnyx-cli sends an SMS from the instance's number", async () => {
+    const api = await fakeApi(() => ({ body: { data: { id: "msg-uuid", parts: 1, to: [{ phone_number: "+15551234567", status: "queued" }] } } }));
+    const r = await skill("telnyx-cli/scripts/sms.mjs", ["send", "--to", "+15551234567", "--text", "Table booked for 7pm"], { TELNYX_API_KEY: "tx-key", TELNYX_PHONE_NUMBER: "+15550001111", TELNYX_BASE_URL: api.url });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ sent: true, id: "msg-uuid", status: "queued", parts: 1 });
+    expect(api.calls[0]).toMatchObject({ method: "POST", url: "/v2/messages", body: { from: "+15550001111", to: "+15551234567", text: "Table booked for 7pm", type: "SMS" } });
+    expect(api.calls[0]!.headers.authorization).toBe("Bearer tx-key");
+    const bad = await skill("telnyx-cli/scripts/sms.mjs", ["send", "--to", "555-1234", "--text", "x"], { TELNYX_API_KEY: "k", TELNYX_PHONE_NUMBER: "+15550001111", TELNYX_BASE_URL: api.url });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/E\.164/u);
+  });
+
+  it("bankr submits the request and waits for the answer", async () => {
+    let polls = 0;
+    const api = await fakeApi((req) => {
+      if (req.url === "/agent/prompt") return { body: { jobId: "job-7" } };
+      polls++;
+      return { body: polls < 2 ? { status: "processing" } : { status: "completed", response: "You have 0.42 ETH on Base." } };
+    });
+    const r = await skill("bankr/scripts/bankr.mjs", ["what is my ETH balance on Base?"], { BANKR_API_KEY: "bk-key", BANKR_API_URL: api.url, BANKR_POLL_MS: "10" });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ status: "completed", response: "You have 0.42 ETH on Base." });
+    expect(api.calls[0]).toMatchObject({ method: "POST", url: "/agent/prompt", body: { prompt: "what is my ETH balance on Base?" } });
+    expect(api.calls[0]!.headers["x-api-key"]).toBe("bk-key");
+    expect(api.calls.at(-1)!.url).toBe("/agent/job/job-7");
+  });
+});
