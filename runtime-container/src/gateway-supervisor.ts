@@ -86,6 +86,13 @@ export class GatewaySupervisor extends EventEmitter {
     }, delay);
   }
 
+  /** Synchronous last resort when this process is about to die. */
+  killNow(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.state = "stopped";
+    killGroup(this.child?.pid, "SIGKILL");
+  }
+
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

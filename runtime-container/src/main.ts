@@ -64,8 +64,25 @@ async function main(): Promise<void> {
   if (missing.length) log(`not configured (their skills will say so): ${missing.join(", ")}`);
   if (!env.gatewayTokenConfigured) log("GATEWAY_TOKEN is not set: using a random token, so /pool/provision and /convos/* cannot be called from outside");
 
+  // Listen before starting the gateway: if the port is taken there must be no gateway left
+  // behind without a front server.
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(env.port, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  log(`front server listening on :${env.port}`);
   supervisor.start();
-  server.listen(env.port, () => log(`front server listening on :${env.port}`));
+  // Whatever kills this process must not orphan the gateway tree.
+  const emergencyStop = (err: unknown) => {
+    process.stderr.write(`[runtime] fatal: ${err instanceof Error ? err.stack : String(err)}\n`);
+    supervisor.killNow();
+    process.exit(1);
+  };
+  process.on("uncaughtException", emergencyStop);
+  process.on("unhandledRejection", emergencyStop);
 
   // Log the first moment the instance is ready: that is the boot time the pool waits for.
   let reportedReady = false;

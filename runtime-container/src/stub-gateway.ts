@@ -62,4 +62,9 @@ async function shutdown(): Promise<void> {
   setTimeout(() => process.exit(0), 2000).unref();
 }
 process.on("SIGTERM", () => void shutdown());
+// If the front server dies without stopping us (SIGKILL), do not linger as an orphan.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown();
+}, 1000).unref();
 process.on("SIGINT", () => void shutdown());

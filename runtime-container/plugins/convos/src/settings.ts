@@ -1,5 +1,6 @@
 // Where the plugin's settings come from: plugin config (rendered by the front server),
 // channel config, then the environment the gateway was started with.
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -12,12 +13,13 @@ export type ChannelConfig = { enabled?: boolean; env?: XmtpEnv; heartbeatSeconds
 export function resolveConvosBin(explicit?: string, processEnv: NodeJS.ProcessEnv = process.env): string {
   if (explicit) return explicit;
   if (processEnv.CONVOS_CLI) return processEnv.CONVOS_CLI;
-  try {
-    const require = createRequire(import.meta.url);
-    return require.resolve("@xmtp/convos-cli/bin/run.js");
-  } catch {
-    return "convos";
+  // The package's exports map hides its bin file from require.resolve; look it up on disk.
+  const lookup = createRequire(import.meta.url).resolve.paths("@xmtp/convos-cli") ?? [];
+  for (const dir of lookup) {
+    const bin = path.join(dir, "@xmtp", "convos-cli", "bin", "run.js");
+    if (fs.existsSync(bin)) return bin;
   }
+  return "convos";
 }
 
 export function resolveServiceOptions(
