@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { ClaimInput, ClaimOutcome } from "../../../durable-objects/pool-coordinator/outcomes";
+import type { ClaimOutcome } from "../../../durable-objects/pool-coordinator/outcomes";
 import { challengeVerifier } from "../../../worker/catalog/challenge";
 import { catalogConfig } from "../../../worker/catalog/config";
 import { clientBucket } from "../../../worker/catalog/routes";
 import { counts, fillPool } from "../helpers";
-import { getPage, postForm } from "./helpers";
+import { CLAIMED, getPage, postForm, recordingCoordinator } from "./helpers";
 
 const attempt = (n: number) => `attempt-${String(n).padStart(12, "0")}`;
 
@@ -13,24 +13,6 @@ async function text(res: Response | Promise<Response>) {
   const r = await res;
   return { status: r.status, headers: r.headers, text: (await r.text()).replace(/&#39;/g, "'") };
 }
-
-/** A coordinator stand-in that records what the catalog asked for. */
-function recordingCoordinator(outcome: ClaimOutcome) {
-  const calls: ClaimInput[] = [];
-  const stub = {
-    claim: async (input: ClaimInput) => {
-      calls.push(input);
-      return outcome;
-    },
-  };
-  return { calls, binding: { idFromName: () => ({}), get: () => stub } as unknown as Env["POOL_COORDINATOR"] };
-}
-
-const CLAIMED: ClaimOutcome = {
-  ok: true,
-  replayed: false,
-  claim: { instanceId: "i-test", conversationId: "conv-1", inviteUrl: "https://dev.convos.org/v2?i=testinvite123", joined: false, status: "created", agentName: "Trip Planner" },
-};
 
 afterEach(() => vi.restoreAllMocks());
 

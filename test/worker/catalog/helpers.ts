@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import type { ClaimInput, ClaimOutcome } from "../../../durable-objects/pool-coordinator/outcomes";
 import { app } from "../../../worker/app";
 import { api } from "../helpers";
 
@@ -46,3 +47,21 @@ export function attemptOf(html: string, form: "start-form" | "join-form" | "retr
 
 export const DEV_INVITE = "https://dev.convos.org/v2?i=abcdefgh1234567890";
 export const PROD_INVITE = "https://popup.convos.org/v2?i=abcdefgh1234567890";
+
+/** A coordinator stand-in that records what the catalog asked for and answers `outcome`. */
+export function recordingCoordinator(outcome: ClaimOutcome) {
+  const calls: ClaimInput[] = [];
+  const stub = {
+    claim: async (input: ClaimInput) => {
+      calls.push(input);
+      return outcome;
+    },
+  };
+  return { calls, binding: { idFromName: () => ({}), get: () => stub } as unknown as Env["POOL_COORDINATOR"] };
+}
+
+export const CLAIMED: ClaimOutcome = {
+  ok: true,
+  replayed: false,
+  claim: { instanceId: "i-test", conversationId: "conv-1", inviteUrl: "https://dev.convos.org/v2?i=testinvite123", joined: false, status: "created", agentName: "Trip Planner" },
+};

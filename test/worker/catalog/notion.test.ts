@@ -1,0 +1,65 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { FAKE_CREDENTIALS } from "../../support/fakes/credentials";
+import { api, providerControl, setProviderFaults } from "../helpers";
+import { CLAIMED, postForm, recordingCoordinator } from "./helpers";
+
+// A fresh page per test: prompts are cached for an hour, across tests too.
+let PAGE = "";
+let seq = 0;
+beforeEach(() => {
+  PAGE = `5f1c0d2e3b4a5968776655443322${(++seq).toString(16).padStart(4, "0")}`;
+});
+const NOTION = { NOTION_API_KEY: FAKE_CREDENTIALS.NOTION_API_KEY };
+const attempt = "notion-attempt-000000001";
+
+async function notionTemplate(fields: { instructions?: string | null } = {}) {
+  const res = await api("/api/pool/templates", {
+    method: "POST",
+    json: { slug: "notion-agent", name: "Notion Agent", description: "Instructions live in Notion.", category: "Ops", emoji: "📝", notionPageId: PAGE, instructions: null, ...fields },
+  });
+  expect(res.status).toBe(201);
+}
+
+async function seedPage(blocks: { type: string; text: string }[]) {
+  await providerControl("/notion/pages", { id: PAGE, title: "Agent prompt", blocks });
+}
+
+describe("templates with a Notion page", () => {
+  it("starts the agent with the page's text as its instructions", async () => {
+    await notionTemplate();
+    await seedPage([
+      { type: "heading_1", text: "Role" },
+      { type: "paragraph", text: "You keep the group's shared notes." },
+      { type: "bulleted_list_item", text: "Summarise every evening." },
+      { type: "bulleted_list_item", text: "Never delete anything." },
+    ]);
+    const coordinator = recordingCoordinator(CLAIMED);
+    const res = await postForm("/a/notion-agent/start", { attempt }, { env: { ...NOTION, POOL_COORDINATOR: coordinator.binding } });
+    expect(res.status).toBe(200);
+    const instructions = coordinator.calls[0]!.request.instructions!;
+    expect(instructions).toContain("# Role");
+    expect(instructions).toContain("You keep the group's shared notes.");
+    expect(instructions).toContain("- Never delete anything.");
+    expect(coordinator.calls[0]!.request.template).toBe("notion-agent");
+  });
+
+  it("falls back to the inline instructions when Notion cannot be read", async () => {
+    await notionTemplate({ instructions: "Inline fallback." });
+    await setProviderFaults("notion", [{ op: "*", status: 503, times: 100 }]);
+    const coordinator = recordingCoordinator(CLAIMED);
+    const res = await postForm("/a/notion-agent/start", { attempt }, { env: { ...NOTION, POOL_COORDINATOR: coordinator.binding } });
+    expect(res.status).toBe(200);
+    // No instructions in the request: the coordinator takes the template's inline text.
+    expect(coordinator.calls[0]!.request.instructions).toBeUndefined();
+  });
+
+  it("without inline instructions and without Notion, explains instead of starting an agent with none", async () => {
+    await notionTemplate();
+    const coordinator = recordingCoordinator(CLAIMED);
+    // The test environment has no NOTION_API_KEY: Notion is switched off.
+    const res = await postForm("/a/notion-agent/start", { attempt }, { env: { POOL_COORDINATOR: coordinator.binding } });
+    expect(res.status).toBe(503);
+    expect((await res.text()).replace(/&#39;/g, "'")).toContain("This agent's instructions could not be loaded right now");
+    expect(coordinator.calls).toHaveLength(0);
+  });
+});
