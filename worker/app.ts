@@ -9,6 +9,7 @@ import { log } from "./lib/log";
 import { benchRoutes } from "./routes/bench";
 import { metricsRoutes } from "./routes/metrics";
 import { poolRoutes } from "./routes/pool";
+import { promptRoutes } from "./routes/prompts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
 
@@ -27,6 +28,7 @@ app.use(
 app.route("/", publicRoutes);
 app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
+app.route("/api/prompts", promptRoutes);
 app.route("/api/pool", templateRoutes);
 app.route("/", catalogRoutes);
 app.route("/admin", adminRoutes);

@@ -10,6 +10,7 @@ import { requirePoolKey } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, parse } from "../http/validate";
 import { instanceView } from "../instances/view";
+import { instanceUsage } from "../providers/openrouter";
 
 /** The private pool API (bearer POOL_API_KEY). */
 export const poolRoutes = new Hono<{ Bindings: Env }>();
@@ -67,9 +68,10 @@ poolRoutes.get("/instances/:id", auth, async (c) => {
   const db = database(c.env.DB);
   const row = await getInstance(db, id);
   if (!row) throw new ApiError(404, "not_found", `instance ${id} does not exist`);
-  const events = await getEvents(db, id);
+  const [events, openrouter] = await Promise.all([getEvents(db, id), instanceUsage(c.env, row.openrouterKeyHash)]);
   return c.json({
     ...instanceView(row),
+    openrouter,
     events: events.map((e) => ({ at: e.at, from: e.fromStatus, to: e.toStatus, reason: e.reason, actor: e.actor })),
   });
 });

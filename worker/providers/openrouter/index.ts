@@ -116,3 +116,26 @@ export function keyLimitUsd(env: Env): number {
   }
   return env.OPENROUTER_KEY_LIMIT_USD ? n : 20;
 }
+
+export type InstanceUsage =
+  | { usageMonthlyUsd: number; usageTotalUsd: number; limitUsd: number | null; limitRemainingUsd: number | null; limitReset: string | null; disabled: boolean }
+  | { error: string };
+
+/**
+ * The instance's OpenRouter spend for the instance API: null when it has no key (or OpenRouter
+ * is off); an `error` instead of failing the whole response when OpenRouter cannot be read.
+ */
+export async function instanceUsage(env: Env, hash: string | null): Promise<InstanceUsage | null> {
+  if (!hash) return null;
+  // Short and barely retried: an operator is waiting on this page.
+  const client = openRouterFromEnv(env, { timeoutMs: 5_000, retries: 1, baseDelayMs: 200 });
+  if (!client) return null;
+  try {
+    const u = await client.usage(hash);
+    if (!u) return { error: "the key no longer exists at OpenRouter" };
+    return { usageMonthlyUsd: u.usageMonthly, usageTotalUsd: u.usageTotal, limitUsd: u.limit, limitRemainingUsd: u.limitRemaining, limitReset: u.limitReset, disabled: u.disabled };
+  } catch (err) {
+    log.warn("openrouter usage unavailable", { error: (err as Error).message });
+    return { error: "OpenRouter usage could not be read right now" };
+  }
+}
