@@ -45,7 +45,7 @@ button.small,.button.small{padding:.15rem .55rem;font-size:.82rem}
 .form-actions{margin-top:.75rem;display:flex;gap:.5rem;flex-wrap:wrap}
 .flash{padding:.6rem .9rem;border-radius:var(--radius);margin-bottom:1rem;border:1px solid}
 .flash-ok{background:#ebfbee;border-color:#b2f2bb}.flash-error{background:#fff5f5;border-color:#ffc9c9;color:#a51111}
-dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}dl.fields dt{color:var(--muted)}dl.fields dd{margin:0;min-width:0;overflow-wrap:anywhere}
+dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margin:0}dl.fields dt{color:var(--muted);overflow-wrap:anywhere}dl.fields dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .invite{display:flex;gap:1rem;flex-wrap:wrap;align-items:center}.qr svg,.qr img{width:220px;height:220px;display:block;border:1px solid var(--line);border-radius:6px}
 .login{max-width:380px;margin:8vh auto}
 dialog{border:0;border-radius:var(--radius);padding:1.25rem;max-width:min(92vw,380px)}dialog::backdrop{background:rgba(17,24,39,.55)}
