@@ -1,69 +1,84 @@
-import { existsSync, readFileSync, copyFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { serve } from "@hono/node-server";
-import { createSimulatedSupervisor } from "./supervisor/simulated.ts";
-import { ROOT, startWorkerHost } from "./worker-host.ts";
+import { FAKE_CONVOS_CLI } from "./supervisor/processes.ts";
+import { startSystem } from "./system.ts";
+import { ROOT } from "./worker-host.ts";
 
 /**
  * `npm start`: the whole pool on this machine, no cloud account. The Worker runs under
- * Miniflare with local D1 and the coordinator; a local supervisor stands in for Railway.
+ * Miniflare with local D1 and the coordinator; a local supervisor stands in for Railway and
+ * runs each instance as a real runtime-container process. POOL_SIMULATED=1 swaps those for
+ * in-memory fakes.
  */
+const simulated = process.env.POOL_SIMULATED === "1";
 const port = Number(process.env.PORT ?? 8787);
 const supervisorPort = Number(process.env.SUPERVISOR_PORT ?? 8790);
+const stateDir = process.env.POOL_STATE_DIR ?? join(ROOT, ".local");
+const gateway = process.env.POOL_GATEWAY ?? process.env.OPENCLAW_GATEWAY;
+const verbose = process.env.VERBOSE === "1";
+const openclawInstalled = existsSync(join(ROOT, "runtime-container", "node_modules", "openclaw", "openclaw.mjs"));
 
-const devVarsPath = join(ROOT, ".dev.vars");
-if (!existsSync(devVarsPath)) copyFileSync(join(ROOT, ".dev.vars.example"), devVarsPath);
-const devVars = Object.fromEntries(
-  readFileSync(devVarsPath, "utf8")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#") && l.includes("="))
-    .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-);
+const log = (line: string) => console.log(line);
 
-const supervisorUrl = `http://127.0.0.1:${supervisorPort}`;
-const supervisor = createSimulatedSupervisor({
-  token: devVars.LOCAL_SUPERVISOR_TOKEN!,
-  baseUrl: supervisorUrl,
-  readyDelayMs: Number(process.env.SIMULATED_READY_DELAY_MS ?? 3000),
-});
-const supervisorServer = serve({ fetch: supervisor.fetch, port: supervisorPort, hostname: "127.0.0.1" });
-
-const host = await startWorkerHost({
-  port,
-  persistDir: join(ROOT, ".local/state"),
-  vars: {
-    TICK_INTERVAL_MS: "5000",
-    ...devVars,
-    COMPUTE_PROVIDER: "local",
-    LOCAL_SUPERVISOR_URL: supervisorUrl,
-    POOL_URL: `http://127.0.0.1:${port}`,
-  },
-  verbose: process.env.VERBOSE === "1",
-});
-const base = host.url.toString().replace(/\/$/, "");
-
-// Kick the first tick now rather than after the first alarm interval.
-await fetch(`${base}/api/pool/reconcile`, { method: "POST", headers: { authorization: `Bearer ${devVars.POOL_API_KEY}` } });
-
-console.log(`
-Convos Agent Pool is running (simulated instances, ready after ${process.env.SIMULATED_READY_DELAY_MS ?? 3000} ms).
-
-  API      ${base}/api/pool/info
-  Admin    ${base}/admin
-  Key      ${devVars.POOL_API_KEY}   (POOL_API_KEY from .dev.vars)
-
-  Claim:   curl -X POST -H "Authorization: Bearer ${devVars.POOL_API_KEY}" ${base}/api/pool/claim
-
-Ctrl-C stops everything.`);
-
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+let system: Awaited<ReturnType<typeof startSystem>> | null = null;
 let stopping = false;
-const stop = async () => {
+const stop = async (code: number) => {
   if (stopping) return;
   stopping = true;
-  await host.dispose();
-  supervisorServer.close();
-  process.exit(0);
+  // Still starting: exiting runs the exit hooks, which SIGKILL whatever was started so far.
+  if (!system) process.exit(code || 130);
+  console.log("\nStopping: the Worker, then every instance…");
+  // A second Ctrl-C while instances shut down means "now": the exit hook SIGKILLs them.
+  process.once("SIGINT", () => process.exit(130));
+  await system.stop();
+  console.log("Stopped; no instance is left running.");
+  process.exit(code);
 };
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+const onSignal = () => void stop(0);
+for (const sig of SIGNALS) process.on(sig, onSignal);
+process.on("uncaughtException", (err) => {
+  console.error(err);
+  void stop(1);
+});
+
+system = await startSystem({
+  port,
+  supervisorPort,
+  stateDir,
+  simulated,
+  simulatedReadyDelayMs: Number(process.env.SIMULATED_READY_DELAY_MS ?? 3000),
+  runtimeEnv: gateway ? { OPENCLAW_GATEWAY: gateway } : {},
+  verbose,
+  log,
+});
+
+// Miniflare installs its own SIGINT/SIGTERM/SIGHUP handlers that exit on the spot, which would
+// skip the graceful stop (instances get SIGTERM and time to close). Ours own the signals; its
+// exit hook stays and still stops workerd when the process ends.
+for (const sig of SIGNALS) {
+  for (const listener of process.listeners(sig)) if (listener !== onSignal) process.off(sig, listener as () => void);
+}
+
+const base = system.baseUrl;
+const mode = simulated
+  ? `simulated instances (in memory, ready after ${process.env.SIMULATED_READY_DELAY_MS ?? 3000} ms)`
+  : [
+      "runtime processes (runtime-container/src/main.ts, one per instance)",
+      `    gateway  ${gateway === "stub" || (!gateway && !openclawInstalled) ? "stub (no OpenClaw agent; echoes messages)" : "real OpenClaw (30-120 s to boot each; POOL_GATEWAY=stub for seconds)"}`,
+      `    convos   ${process.env.CONVOS_CLI ? `${process.env.CONVOS_CLI} (CONVOS_CLI)` : `fake CLI, no XMTP network (${FAKE_CONVOS_CLI})`}`,
+      `    model    ${process.env.OPENROUTER_API_KEY ? `OPENROUTER_API_KEY set, ${process.env.OPENCLAW_PRIMARY_MODEL || "default model"}` : "no OPENROUTER_API_KEY: the agent cannot answer"}`,
+      `    state    ${join(stateDir, "instances")}/<service>/ (runtime.log, state/)`,
+    ].join("\n");
+
+console.log(`
+Convos Agent Pool is running with ${mode}
+
+  Admin    ${base}/admin      (sign in with the key below)
+  Key      ${system.apiKey}   (POOL_API_KEY from .dev.vars)
+  API      ${base}/api/pool/info
+  Pool     curl -s ${base}/api/pool/counts
+
+  Claim:   curl -X POST -H "Authorization: Bearer ${system.apiKey}" -H "Content-Type: application/json" -d '{"agentName":"Tester"}' ${base}/api/pool/claim
+
+Ctrl-C stops everything.`);
