@@ -104,8 +104,10 @@ adminRoutes.use("*", async (c, next) => {
 // --- login ---------------------------------------------------------------------------------
 
 adminRoutes.get("/login", async (c) => {
-  if (c.get("session")) return c.redirect("/admin", 303);
-  return c.html(<LoginPage ctx={pageContext(c)} notice={c.req.query("loggedOut") === "1" ? "You are logged out." : undefined} />);
+  if (c.get("session")) return c.redirect(safeNext(c.req.query("next")) ?? "/admin", 303);
+  return c.html(
+    <LoginPage ctx={pageContext(c)} next={safeNext(c.req.query("next"))} notice={c.req.query("loggedOut") === "1" ? "You are logged out." : undefined} />,
+  );
 });
 
 adminRoutes.post("/login", async (c) => {
@@ -118,7 +120,7 @@ adminRoutes.post("/login", async (c) => {
     c.header("retry-after", String(limit.retryAfterSeconds));
     log.warn("admin login rate-limited", { client: clientAddress(c.req.raw.headers) });
     return c.html(
-      <LoginPage ctx={pageContext(c)} error={`Too many failed attempts from your address. Try again in ${limit.retryAfterSeconds} seconds.`} />,
+      <LoginPage ctx={pageContext(c)} next={safeNext(c.get("form").next)} error={`Too many failed attempts from your address. Try again in ${limit.retryAfterSeconds} seconds.`} />,
       429,
     );
   }
@@ -127,6 +129,7 @@ adminRoutes.post("/login", async (c) => {
     return c.html(
       <LoginPage
         ctx={pageContext(c)}
+        next={safeNext(c.get("form").next)}
         error={key ? `Wrong pool key. ${left === 0 ? "No attempts" : left === 1 ? "1 attempt" : `${left} attempts`} left this minute.` : "Enter the pool key."}
       />,
       key ? 401 : 400,
@@ -141,7 +144,7 @@ adminRoutes.post("/login", async (c) => {
     path: "/",
     maxAge: Math.floor(SESSION_TTL_MS / 1000),
   });
-  return c.redirect("/admin", 303);
+  return c.redirect(safeNext(c.get("form").next) ?? "/admin", 303);
 });
 
 adminRoutes.post("/logout", (c) => {
@@ -152,7 +155,11 @@ adminRoutes.post("/logout", (c) => {
 // Everything below needs a session.
 adminRoutes.use("*", async (c, next) => {
   if (c.get("session")) return next();
-  if (c.req.method === "GET" || c.req.method === "HEAD") return c.redirect("/admin/login", 303);
+  if (c.req.method === "GET" || c.req.method === "HEAD") {
+    const url = new URL(c.req.url);
+    const next = safeNext(url.pathname + url.search);
+    return c.redirect(next && next !== "/admin" ? `/admin/login?next=${encodeURIComponent(next)}` : "/admin/login", 303);
+  }
   return c.html(
     <MessagePage ctx={pageContext(c)} title="Please log in again" back={{ href: "/admin/login", label: "Log in" }}>
       <p>Your session has expired or you are not logged in, so nothing was changed.</p>
@@ -338,6 +345,12 @@ adminRoutes.onError((err, c) => {
 });
 
 // --- helpers -------------------------------------------------------------------------------
+
+/** Where to land after logging in: only a path of this dashboard, so the login cannot be an open redirect. */
+function safeNext(raw: string | undefined): string | undefined {
+  if (!raw || raw.length > 512) return undefined;
+  return /^\/admin(?:[/?][A-Za-z0-9\-._~/?=&%]*)?$/.test(raw) && !raw.includes("//") && !raw.startsWith("/admin/login") ? raw : undefined;
+}
 
 /** The instance's OpenRouter spend, read live; a slow or failing OpenRouter must not break the page. */
 async function openRouterSummary(env: Env, keyHash: string | null): Promise<string> {

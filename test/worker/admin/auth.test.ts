@@ -12,10 +12,27 @@ describe("admin login", () => {
     expect(html).toContain('type="password"');
     expect(html).not.toContain(POOL_KEY);
 
-    for (const path of ["/admin", "/admin/settings", "/admin/instances/abc"]) {
+    const cases: [string, string][] = [
+      ["/admin", "/admin/login"],
+      ["/admin/settings", "/admin/login?next=%2Fadmin%2Fsettings"],
+      ["/admin?status=crashed", "/admin/login?next=%2Fadmin%3Fstatus%3Dcrashed"],
+      ["/admin/instances/abc", "/admin/login?next=%2Fadmin%2Finstances%2Fabc"],
+    ];
+    for (const [path, login] of cases) {
       const res = await admin(path);
       expect(res.status).toBe(303);
-      expect(res.headers.get("location")).toBe("/admin/login");
+      expect(res.headers.get("location")).toBe(login);
+    }
+  });
+
+  it("returns to the page that asked for the login, and only to a page of the dashboard", async () => {
+    const form = await admin("/admin/login?next=%2Fadmin%2Fsettings");
+    expect(await form.text()).toContain('<input type="hidden" name="next" value="/admin/settings"/>');
+    const back = await admin("/admin/login", { form: { key: POOL_KEY, next: "/admin/settings" }, ip: "10.1.1.1" });
+    expect(back.headers.get("location")).toBe("/admin/settings");
+    for (const next of ["//evil.example/admin", "https://evil.example/admin", "/admin//evil.example", "/adminx", "/admin/login", "/admin\\evil", "/api/pool/drain"]) {
+      const res = await admin("/admin/login", { form: { key: POOL_KEY, next }, ip: "10.1.1.2" });
+      expect(res.headers.get("location"), next).toBe("/admin");
     }
   });
 

@@ -2,7 +2,7 @@ import type { FC } from "hono/jsx";
 import { Layout, type PageContext } from "../layout";
 
 /** The pool key is typed here and posted once; it is never echoed back into the page. */
-export const LoginPage: FC<{ ctx: PageContext; error?: string; notice?: string }> = ({ ctx, error, notice }) => (
+export const LoginPage: FC<{ ctx: PageContext; error?: string; notice?: string; next?: string }> = ({ ctx, error, notice, next }) => (
   <Layout ctx={ctx} title="Log in" flash={notice ? { kind: "ok", text: notice } : null}>
     <section class="card login">
       <h1>Pool admin</h1>
@@ -10,6 +10,7 @@ export const LoginPage: FC<{ ctx: PageContext; error?: string; notice?: string }
         Environment <strong>{ctx.environment}</strong>. Log in with the pool API key.
       </p>
       <form method="post" action="/admin/login">
+        {next ? <input type="hidden" name="next" value={next} /> : null}
         <label for="key">Pool key</label>
         <input
           id="key"
