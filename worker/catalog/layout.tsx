@@ -2,6 +2,10 @@ import { raw } from "hono/html";
 import type { Child, FC } from "hono/jsx";
 import { CATALOG_CSS } from "./style";
 
+const FAVICON =
+  "data:image/svg+xml," +
+  encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="9" fill="#14141a"/><text x="16" y="22.5" font-size="18" text-anchor="middle" fill="#fff">✦</text></svg>');
+
 export interface Meta {
   title: string;
   description: string;
@@ -22,6 +26,7 @@ export const Layout: FC<{ meta: Meta; head?: Child; children?: Child; environmen
         <title>{meta.title}</title>
         <meta name="description" content={meta.description} />
         <meta name="theme-color" content="#ffffff" />
+        <link rel="icon" href={FAVICON} />
         <link rel="canonical" href={meta.url} />
         <meta property="og:type" content="website" />
         <meta property="og:site_name" content="Convos Agents" />

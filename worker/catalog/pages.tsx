@@ -265,7 +265,8 @@ const ClaimPanel: FC<{ env: PageEnv; t: Tpl; forms: ClaimForms }> = ({ env, t, f
 // Results
 
 export const StartedPage: FC<{ env: PageEnv; t: Tpl; claim: ClaimResponse }> = ({ env, t, claim }) => {
-  const invite = claim.inviteUrl;
+  // The invite comes from the agent's container: only an https link is ever made clickable.
+  const invite = claim.inviteUrl && /^https:\/\/[^\s"<>]+$/.test(claim.inviteUrl) ? claim.inviteUrl : null;
   return (
     <Layout meta={templateMeta(env, t, `${t.name} is ready · Convos Agents`)} environment={env.environment}>
       <a class="back" href={`/a/${t.slug}`}>

@@ -206,7 +206,23 @@ async function checkRateLimits(c: C, perClient: RateRule, global: RateRule): Pro
   if (!mine.allowed) return { ok: false, scope: "client", retryAfterSeconds: mine.retryAfterSeconds };
   const all = await hitRateLimit(c.env.DB, "catalog:global", global.limit, global.windowMs);
   if (!all.allowed) return { ok: false, scope: "global", retryAfterSeconds: all.retryAfterSeconds };
+  if (Math.random() < 0.02) background(c, forgetOldClients(c.env.DB, perClient.windowMs));
   return { ok: true };
+}
+
+/** One counter row per visitor address would grow forever; rows of finished windows are dead weight. */
+export async function forgetOldClients(d1: D1Database, windowMs: number, now = Date.now()): Promise<number> {
+  const res = await d1.prepare("DELETE FROM rate_limits WHERE key LIKE 'catalog:client:%' AND window_start < ?").bind(now - windowMs).run();
+  return res.meta.changes ?? 0;
+}
+
+function background(c: C, work: Promise<unknown>): void {
+  const done = work.catch((err) => log.warn("catalog background work failed", { error: (err as Error).message }));
+  try {
+    c.executionCtx.waitUntil(done);
+  } catch {
+    // No execution context (called outside a request): the promise still runs to completion.
+  }
 }
 
 function minutes(seconds: number): string {

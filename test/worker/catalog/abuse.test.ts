@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ClaimOutcome } from "../../../durable-objects/pool-coordinator/outcomes";
 import { challengeVerifier } from "../../../worker/catalog/challenge";
 import { catalogConfig } from "../../../worker/catalog/config";
-import { clientBucket } from "../../../worker/catalog/routes";
+import { clientBucket, forgetOldClients } from "../../../worker/catalog/routes";
+import { hitRateLimit } from "../../../worker/http/rate-limit";
 import { counts, fillPool } from "../helpers";
 import { CLAIMED, getPage, postForm, recordingCoordinator } from "./helpers";
 
@@ -68,6 +69,17 @@ describe("rate limits", () => {
     expect(res.status).toBe(503);
     expect(res.text).toContain("Starting agents is paused");
     expect((await counts()).claimed).toBe(0);
+  });
+
+  it("forgets the counters of clients whose window is over, keeping current ones", async () => {
+    const now = Date.now();
+    await hitRateLimit(env.DB, "catalog:client:198.51.100.20", 5, 600_000, now - 3_600_000);
+    await hitRateLimit(env.DB, "catalog:client:198.51.100.21", 5, 600_000, now);
+    await hitRateLimit(env.DB, "catalog:global", 60, 600_000, now - 3_600_000);
+    await hitRateLimit(env.DB, "admin-login:198.51.100.20", 5, 60_000, now - 3_600_000);
+    expect(await forgetOldClients(env.DB, 600_000, now)).toBe(1);
+    const keys = (await env.DB.prepare("SELECT key FROM rate_limits ORDER BY key").all<{ key: string }>()).results.map((r) => r.key);
+    expect(keys).toEqual(["admin-login:198.51.100.20", "catalog:client:198.51.100.21", "catalog:global"]);
   });
 
   it("reads its configuration with safe defaults", () => {
