@@ -7,14 +7,29 @@ import { EventEmitter } from "node:events";
 import readline from "node:readline";
 import { commonArgs, convosProcessEnv, type CliOptions } from "./cli-runner.ts";
 
-export type ServeEvent =
-  | { event: "ready"; conversationId: string; inboxId: string; inviteUrl?: string; inviteSlug?: string; name?: string }
-  | { event: "message"; id: string; senderInboxId: string; senderProfile?: { name?: string; image?: string }; contentType?: unknown; content: string; sentAt: string; catchup?: boolean }
-  | { event: "member_joined"; inboxId: string; conversationId: string }
-  | { event: "sent"; id?: string; type?: string; text?: string; messageId?: string; emoji?: string; action?: string; conversationId?: string }
-  | { event: "heartbeat"; conversationId: string; activeStreams?: number }
-  | { event: "error"; message: string; command?: unknown }
-  | { event: string; [key: string]: unknown };
+// Events the CLI prints on stdout; only the fields the plugin reads are named.
+export type ServeEvent = {
+  event: "ready" | "message" | "member_joined" | "sent" | "heartbeat" | "error" | (string & {});
+  id?: string;
+  type?: string;
+  conversationId?: string;
+  inboxId?: string;
+  inviteUrl?: string;
+  message?: string;
+  command?: unknown;
+  [key: string]: unknown;
+};
+
+export type MessageEvent = ServeEvent & {
+  event: "message";
+  id: string;
+  senderInboxId: string;
+  senderProfile?: { name?: string; image?: string };
+  contentType?: unknown;
+  content: string;
+  sentAt: string;
+  catchup?: boolean;
+};
 
 export type ServeCommand =
   | { type: "send"; text: string; replyTo?: string }

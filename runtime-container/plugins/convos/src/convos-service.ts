@@ -2,7 +2,7 @@
 // the same code serves the real gateway plugin and the stand-in gateway used without one.
 import fs from "node:fs";
 import path from "node:path";
-import { AgentServe, type ServeEvent } from "./agent-serve.ts";
+import { AgentServe, type MessageEvent, type ServeEvent } from "./agent-serve.ts";
 import { BindingStore, EMPTY_BINDING, type Binding } from "./binding-store.ts";
 import { ConvosCliError, runConvosJson } from "./cli-runner.ts";
 import { requestSelfDestruct, type SelfDestructConfig, type SelfDestructResult } from "./pool-client.ts";
@@ -278,7 +278,7 @@ export class ConvosService {
     }
     if (event.event === "sent" && typeof event.id === "string") this.rememberSent(event.id);
     if (event.event === "message") {
-      const msg = toInbound(conversationId, event as Extract<ServeEvent, { event: "message" }>);
+      const msg = toInbound(conversationId, event as MessageEvent);
       const ownInbox = this.binding.inboxId ?? this.serve?.inboxId;
       // The CLI already drops our own messages; this also covers ids we sent through one-shot commands.
       if (msg && msg.senderId !== ownInbox && !this.sentIds.has(msg.messageId)) this.deliverInbound(msg);
@@ -357,7 +357,7 @@ export class ConvosService {
   }
 }
 
-function toInbound(conversationId: string, event: Extract<ServeEvent, { event: "message" }>): InboundMessage | null {
+function toInbound(conversationId: string, event: MessageEvent): InboundMessage | null {
   if (typeof event.id !== "string" || typeof event.senderInboxId !== "string") return null;
   const body = typeof event.content === "string" ? event.content : "";
   if (!body.trim()) return null;
