@@ -173,6 +173,11 @@ describe("admin dashboard in Chromium", () => {
 
   it("refreshes the counts in the background without touching a form being typed in", async () => {
     const page = await loginPage();
+    // Start from a page rendered in answer to a post (a join refused with its error shown):
+    // the refresh must still read the overview, and leave the error and the typing alone.
+    await page.fill("#join-joinUrl", "https://popup.convos.org/v2?i=abcdefgh1234");
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/join`), page.click("#join button[type=submit]")]);
+    await expect(page.textContent("#join-joinUrl-error")).resolves.toContain("production invite");
     const before = await count(page, "idle");
     await page.fill("#launch-agentName", "Half typed");
     await page.focus("#launch-instructions");
@@ -183,6 +188,8 @@ describe("admin dashboard in Chromium", () => {
     await page.waitForFunction((n) => Number(document.querySelector('[data-count="idle"]')?.textContent) === n, expected, { timeout: 20_000 });
     expect(await page.inputValue("#launch-agentName")).toBe("Half typed");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("launch-instructions");
+    await expect(page.textContent("#join-joinUrl-error")).resolves.toContain("production invite");
+    expect(await page.inputValue("#join-joinUrl")).toBe("https://popup.convos.org/v2?i=abcdefgh1234");
   });
 
   it("looks right on a laptop and a phone (screenshots in .test-results/screenshots)", async () => {

@@ -92,7 +92,7 @@ export const ADMIN_JS = `
       if (busy || document.hidden || document.querySelector("dialog[open]")) return;
       busy = true;
       try {
-        const res = await fetch(location.href, { credentials: "same-origin", headers: { "x-admin-refresh": "1" } });
+        const res = await fetch(document.body.dataset.refreshUrl || location.href, { credentials: "same-origin", headers: { "x-admin-refresh": "1" } });
         if (!res.ok || res.redirected) return;
         const fresh = new DOMParser().parseFromString(await res.text(), "text/html");
         for (const region of document.querySelectorAll("[data-live]")) {

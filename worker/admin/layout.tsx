@@ -59,11 +59,17 @@ export function parseAdminUrls(raw: string | undefined, current: string): EnvLin
 
 export const CsrfField: FC<{ ctx: PageContext }> = ({ ctx }) => (ctx.csrf ? <input type="hidden" name="_csrf" value={ctx.csrf} /> : null);
 
-export const Layout: FC<{ ctx: PageContext; title: string; flash?: Flash | null; refreshSeconds?: number; children?: Child }> = ({
+/**
+ * `refreshSeconds` turns on the background refresh of the page's `data-live` regions, read
+ * from `refreshUrl` (default: the page's own URL; a page rendered in answer to a post gives
+ * the GET address of the same view).
+ */
+export const Layout: FC<{ ctx: PageContext; title: string; flash?: Flash | null; refreshSeconds?: number; refreshUrl?: string; children?: Child }> = ({
   ctx,
   title,
   flash,
   refreshSeconds,
+  refreshUrl,
   children,
 }) => (
   <>
@@ -77,7 +83,7 @@ export const Layout: FC<{ ctx: PageContext; title: string; flash?: Flash | null;
         <link rel="stylesheet" href="/admin/assets/admin.css" />
         <script nonce={ctx.nonce} src="/admin/assets/admin.js" defer></script>
       </head>
-      <body data-refresh={refreshSeconds ? String(refreshSeconds) : undefined}>
+      <body data-refresh={refreshSeconds ? String(refreshSeconds) : undefined} data-refresh-url={refreshSeconds ? refreshUrl : undefined}>
         <header class="topbar">
           <a class="brand" href="/admin">
             Agent Pool

@@ -43,6 +43,7 @@ describe("admin overview", () => {
     expect(claimed.html.match(/<tr data-instance=/g)).toHaveLength(1);
     expect(claimed.html).toContain('data-status="claimed"');
     expect(claimed.html).toMatch(/data-testid="pill-claimed"[^>]*aria-current="true"|aria-current="true"[^>]*data-testid="pill-claimed"/);
+    expect(claimed.html).toContain('data-refresh-url="/admin?status=claimed"');
     const ready = await op.get("/admin?status=ready");
     expect(ready.html).not.toContain('data-status="claimed"');
     expect(ready.html).toContain('data-status="idle"');

@@ -25,7 +25,7 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
   const v = data.view;
   const invite = v.inviteUrl ?? data.joinUrl;
   return (
-    <Layout ctx={ctx} title={v.agentName ? `${v.agentName} (${v.id})` : v.id} flash={flash} refreshSeconds={15}>
+    <Layout ctx={ctx} title={v.agentName ? `${v.agentName} (${v.id})` : v.id} flash={flash} refreshSeconds={15} refreshUrl={`/admin/instances/${v.id}`}>
       <p class="small">
         <a href="/admin">← Overview</a>
       </p>

@@ -44,7 +44,7 @@ export interface OverviewData {
 const PILLS: InstanceStatus[] = ["idle", "starting", "claiming", "claimed", "crashed", "dead"];
 
 export const OverviewPage: FC<{ ctx: PageContext; data: OverviewData; flash?: Flash | null }> = ({ ctx, data, flash }) => (
-  <Layout ctx={ctx} title="Overview" flash={flash} refreshSeconds={10}>
+  <Layout ctx={ctx} title="Overview" flash={flash} refreshSeconds={10} refreshUrl={data.filter ? `/admin?status=${data.filter}` : "/admin"}>
     <h1>
       Pool overview <span class="muted small">· refreshed <span id="refreshed-at">{utcTime(data.now)}</span></span>
     </h1>
