@@ -179,6 +179,7 @@ describe("admin dashboard in Chromium", () => {
     await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/join`), page.click("#join button[type=submit]")]);
     await expect(page.textContent("#join-joinUrl-error")).resolves.toContain("production invite");
     const before = await count(page, "idle");
+    const stamp = await page.textContent("#refreshed-at");
     await page.fill("#launch-agentName", "Half typed");
     await page.focus("#launch-instructions");
     await sys.api("/api/pool/replenish", { method: "POST", json: { count: 1 } });
@@ -189,6 +190,9 @@ describe("admin dashboard in Chromium", () => {
     expect(await page.inputValue("#launch-agentName")).toBe("Half typed");
     expect(await page.evaluate(() => document.activeElement?.id)).toBe("launch-instructions");
     await expect(page.textContent("#join-joinUrl-error")).resolves.toContain("production invite");
+    const refreshed = await page.textContent("#refreshed-at");
+    expect(refreshed).not.toBe(stamp);
+    expect(refreshed).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
     expect(await page.inputValue("#join-joinUrl")).toBe("https://popup.convos.org/v2?i=abcdefgh1234");
   });
 

@@ -101,7 +101,7 @@ export const ADMIN_JS = `
           if (next) region.replaceWith(document.importNode(next, true));
         }
         const stamp = document.getElementById("refreshed-at");
-        if (stamp) stamp.textContent = new Date().toLocaleTimeString();
+        if (stamp) stamp.textContent = new Date().toISOString().replace("T", " ").slice(0, 19) + " UTC";
       } catch {
         // Offline or the Worker is redeploying: try again at the next interval.
       } finally {
