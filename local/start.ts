@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FAKE_CONVOS_CLI } from "./supervisor/processes.ts";
-import { startSystem } from "./system.ts";
+import { readDevVars, startSystem } from "./system.ts";
 import { ROOT } from "./worker-host.ts";
 
 /**
@@ -47,6 +47,7 @@ system = await startSystem({
   supervisorPort,
   stateDir,
   simulated,
+  secrets: process.env.POOL_DEV_VARS ? readDevVars(process.env.POOL_DEV_VARS) : undefined,
   simulatedReadyDelayMs: Number(process.env.SIMULATED_READY_DELAY_MS ?? 3000),
   runtimeEnv: gateway ? { OPENCLAW_GATEWAY: gateway } : {},
   verbose,
@@ -75,7 +76,7 @@ console.log(`
 Convos Agent Pool is running with ${mode}
 
   Admin    ${base}/admin      (sign in with the key below)
-  Key      ${system.apiKey}   (POOL_API_KEY from .dev.vars)
+  Key      ${system.apiKey}   (POOL_API_KEY from ${process.env.POOL_DEV_VARS ?? ".dev.vars"})
   API      ${base}/api/pool/info
   Pool     curl -s ${base}/api/pool/counts
 

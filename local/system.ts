@@ -49,12 +49,15 @@ export interface LocalPool {
   stop(): Promise<void>;
 }
 
-/** `.dev.vars`, created from `.dev.vars.example` on the first start. */
-export function readDevVars(): Record<string, string> {
-  const devVarsPath = join(ROOT, ".dev.vars");
-  if (!existsSync(devVarsPath)) copyFileSync(join(ROOT, ".dev.vars.example"), devVarsPath);
+/** `.dev.vars`, created from `.dev.vars.example` on the first start (or another file of that format). */
+export function readDevVars(file = join(ROOT, ".dev.vars")): Record<string, string> {
+  if (!existsSync(file) && file === join(ROOT, ".dev.vars")) copyFileSync(join(ROOT, ".dev.vars.example"), file);
+  return parseVars(readFileSync(file, "utf8"));
+}
+
+function parseVars(text: string): Record<string, string> {
   return Object.fromEntries(
-    readFileSync(devVarsPath, "utf8")
+    text
       .split("\n")
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#") && l.includes("="))
@@ -64,7 +67,12 @@ export function readDevVars(): Record<string, string> {
 
 export async function startSystem(options: SystemOptions = {}): Promise<LocalPool> {
   const stateDir = options.stateDir ?? join(ROOT, ".local");
-  const secrets = options.secrets ?? readDevVars();
+  // Wrangler layers the repository's .dev.vars under whatever is passed here. Given explicit
+  // secrets (tests), every secret the example names is blanked first, so a developer's
+  // provider keys in .dev.vars never reach a test's Worker.
+  const secrets = options.secrets
+    ? { ...Object.fromEntries(Object.keys(parseVars(readFileSync(join(ROOT, ".dev.vars.example"), "utf8"))).map((k) => [k, ""])), ...options.secrets }
+    : readDevVars();
   const apiKey = secrets.POOL_API_KEY;
   const supervisorToken = secrets.LOCAL_SUPERVISOR_TOKEN;
   if (!apiKey || !supervisorToken) throw new Error("POOL_API_KEY and LOCAL_SUPERVISOR_TOKEN must be set (.dev.vars)");

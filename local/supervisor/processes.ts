@@ -14,7 +14,7 @@ import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./p
  * image runs on Railway with its variables and volume. Deleting a service stops its whole
  * process tree; a tree that dies on its own shows up as `failed` until the pool deletes it.
  */
-export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const RUNTIME_MAIN = path.join(ROOT, "runtime-container", "src", "main.ts");
 export const FAKE_CONVOS_CLI = path.join(ROOT, "runtime-container", "dev", "fake-convos", "bin", "convos");
 
