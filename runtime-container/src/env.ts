@@ -26,6 +26,8 @@ export type RuntimeEnv = {
   openclawEntry: string | undefined;
   version: string;
   gatewayBackoffMs: number;
+  /** An OpenAI-compatible endpoint to use instead of OpenRouter (local models, tests). */
+  devModelUrl: string | undefined;
   providers: { openrouter: boolean; agentmail: boolean; telnyx: boolean; bankr: boolean };
 };
 
@@ -87,6 +89,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     openclawEntry,
     version: env.RUNTIME_VERSION || packageVersion(),
     gatewayBackoffMs: Number(env.GATEWAY_RESTART_BACKOFF_MS) > 0 ? Number(env.GATEWAY_RESTART_BACKOFF_MS) : 1000,
+    devModelUrl: env.OPENCLAW_DEV_MODEL_URL || undefined,
     providers: {
       openrouter: Boolean(env.OPENROUTER_API_KEY),
       agentmail: Boolean(env.AGENTMAIL_API_KEY && env.AGENTMAIL_INBOX),

@@ -56,6 +56,21 @@ export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatew
   // The port is numeric in the config; the template keeps it quoted so it stays valid JSON.
   const parsed = JSON.parse(rendered);
   parsed.gateway.port = gatewayPort;
+  if (env.devModelUrl) {
+    // A local OpenAI-compatible model replaces OpenRouter (npm start with a local LLM, tests).
+    parsed.models = {
+      mode: "merge",
+      providers: {
+        devmodel: {
+          baseUrl: env.devModelUrl,
+          apiKey: "dev-local",
+          api: "openai-completions",
+          models: [{ id: "dev-model", name: "Local dev model", reasoning: false, input: ["text"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 32768, maxTokens: 4096 }],
+        },
+      },
+    };
+    parsed.agents.defaults.model.primary = "devmodel/dev-model";
+  }
   return JSON.stringify(parsed, null, 2) + "\n";
 }
 

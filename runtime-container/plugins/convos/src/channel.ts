@@ -2,6 +2,7 @@
 // text through the running `agent serve` process, and a message tool limited to send/react.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
+import type { InboundMessage } from "./convos-service.ts";
 import { CHANNEL_ID, dispatchInbound } from "./inbound-dispatch.ts";
 import { AGENT_ACTIONS, runAgentAction } from "./message-actions.ts";
 import { currentService, currentRuntime } from "./service-singleton.ts";
@@ -38,6 +39,30 @@ function normalizeTarget(raw: string): string | undefined {
   return trimmed || undefined;
 }
 
+// OpenClaw refuses work for a moment while it restarts internally or while its state
+// database is busy (seen under heavy CPU load); both fail before the agent runs, so the
+// message is offered again rather than lost.
+const TRANSIENT = /GatewayDrainingError|StateDatabaseCoordinatorContentionError|Gateway is draining|owns state-/u;
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
+
+async function dispatchWithRetry(msg: InboundMessage, deps: Parameters<typeof dispatchInbound>[1], log?: Log): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await dispatchInbound(msg, deps);
+      return;
+    } catch (err) {
+      const text = `${(err as Error)?.name ?? ""}: ${String(err)}`;
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (!TRANSIENT.test(text) || delay === undefined) {
+        log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`);
+        return;
+      }
+      log?.warn?.(`convos: OpenClaw is busy (${String(err)}); offering message ${msg.messageId} again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
 /** Feeds inbound messages to the agent for as long as OpenClaw keeps the account running. */
 async function startAccount(ctx: StartContext): Promise<void> {
   const service = requireService();
@@ -52,14 +77,15 @@ async function startAccount(ctx: StartContext): Promise<void> {
   // work as "draining". Dispatch from the channel account's own context instead.
   const inAccountContext = AsyncLocalStorage.snapshot();
   const unsubscribe = service.onInbound((msg) => inAccountContext(() => {
-    dispatchInbound(msg, {
+    const deps = {
       channelRuntime: channelRuntime as never,
       // The live snapshot follows config hot-reloads; the start-time config is the fallback.
       loadConfig: () => (runtime?.config?.current?.() ?? ctx.cfg) as Record<string, unknown>,
       service,
       accountId: ctx.accountId,
       log: ctx.log,
-    }).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
+    };
+    void dispatchWithRetry(msg, deps, ctx.log);
   }));
   ctx.setStatus?.({ accountId: ctx.accountId, running: true, lastStartAt: Date.now() });
   ctx.log?.info?.("convos: channel started");
