@@ -39,7 +39,7 @@ export function instanceResources(env: Env, tuning: HttpTuning = {}): InstanceRe
   const openrouter = openRouterFromEnv(env, tuning);
   if (openrouter) {
     enabled.push("openrouter");
-    list.push(openRouterResource(openrouter, { limitUsd: keyLimitUsd(env), model: env.OPENCLAW_PRIMARY_MODEL ?? "" }));
+    list.push(openRouterResource(openrouter, { limitUsd: () => keyLimitUsd(env), model: env.OPENCLAW_PRIMARY_MODEL ?? "" }));
   }
   if (env.AGENTMAIL_API_KEY) {
     enabled.push("agentmail");

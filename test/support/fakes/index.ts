@@ -45,7 +45,7 @@ export function createProviderFakes() {
         railway.setInitialStatus(body.status);
         return json({ ok: true });
       case "POST /railway/services":
-        return json({ id: railway.addService(body.name, body.status) });
+        return json({ id: railway.addService(body.name, body.status, body.environmentId) });
       case "POST /openrouter/usage":
         return json({ ok: openrouter.setUsage(body.hash, body.usd) });
       case "POST /telnyx/sold":

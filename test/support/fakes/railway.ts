@@ -96,6 +96,8 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     },
     serviceCreate: ({ input }: { input: { projectId: string; environmentId?: string; name?: string; source?: { image?: string }; variables?: Record<string, string> } }) => {
       if (input.projectId !== opts.projectId) throw notFound("Project");
+      // Railway's documented constraint: service names have a max length of 32 characters.
+      if (input.name && input.name.length > 32) throw new Error("Service name must be 32 characters or less");
       const service: FakeService = {
         id: id(),
         name: input.name ?? `service-${seq}`,
@@ -227,8 +229,8 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
       return true;
     },
     /** Adds a service behind the pool's back (an orphan, or someone else's service). */
-    addService(name: string, status = "SUCCESS") {
-      const created = root.serviceCreate({ input: { projectId: opts.projectId, environmentId: opts.environmentId, name, source: { image: "example/orphan@sha256:" + "0".repeat(64) } } });
+    addService(name: string, status = "SUCCESS", environmentId = opts.environmentId) {
+      const created = root.serviceCreate({ input: { projectId: opts.projectId, environmentId, name, source: { image: "example/orphan@sha256:" + "0".repeat(64) } } });
       services.get(created.id)!.deployments = [{ id: id(), status }];
       return created.id;
     },

@@ -189,4 +189,16 @@ describe("create and teardown pipeline with every provider", () => {
     const boot = (await providerState()).railway.services[0].bootVariables;
     expect(Object.keys(boot).sort()).toEqual(["GATEWAY_TOKEN", "INSTANCE_ID", "POOL_URL", "PORT", "XMTP_ENV"]);
   });
+
+  it("uses OPENROUTER_KEY_LIMIT_USD for each key's monthly limit, and a bad value fails creates with a clear message", async () => {
+    const custom = await create(providerContext({ envOverrides: { OPENROUTER_KEY_LIMIT_USD: "7.5" } }));
+    if (!custom.ok) throw new Error(custom.error);
+    expect((await providerState()).openrouter.keys[0].limit).toBe(7.5);
+
+    const bad = providerContext({ envOverrides: { OPENROUTER_KEY_LIMIT_USD: "twenty" } });
+    expect(bad.resources.enabled).toContain("openrouter");
+    const failed = await create(bad);
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) expect(failed.error).toMatch(/OPENROUTER_KEY_LIMIT_USD must be a positive number/);
+  });
 });

@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { computeProvider } from "../../../worker/providers/compute";
 import { createRailwayProvider, RAILWAY_STATE } from "../../../worker/providers/compute/railway";
 import { ProviderError } from "../../../worker/providers/compute/types";
 import { TokenBucket } from "../../../worker/providers/http";
@@ -45,11 +47,21 @@ describe("railway compute provider", () => {
     expect((await providerState()).railway.calls).toHaveLength(0);
   });
 
-  it("lists the pool's services with their state in one query, skipping services without the prefix", async () => {
+  it("refuses a service name Railway would reject (over 32 characters), before any request", async () => {
+    const err = await railway().create({ ...spec("i2"), name: "convos-agent-staging-i0123456789ab" }).catch((e) => e);
+    expect(err.message).toMatch(/longer than Railway's 32 characters: shorten SERVICE_PREFIX/);
+    expect((await providerState()).railway.calls).toHaveLength(0);
+  });
+
+  it("lists the pool's services with their state in one query, skipping other services and other pools' ones", async () => {
     const provider = railway();
     const a = await provider.create(spec("ia"));
     await provider.create(spec("ib"));
     await providerControl("/railway/services", { name: "postgres", status: "SUCCESS" });
+    // Another pool in the same project whose prefix starts with ours.
+    await providerControl("/railway/services", { name: `${PREFIX}-dev-i0123456789ab`, status: "SUCCESS" });
+    // A service of this pool's name pattern deployed in another Railway environment.
+    await providerControl("/railway/services", { name: `${PREFIX}-iotherenv0001`, status: "SUCCESS", environmentId: "another-environment" });
     await providerControl("/railway/status", { service: `${PREFIX}-ib`, status: "SLEEPING" });
 
     const before = (await providerState()).railway.calls.length;
@@ -172,4 +184,31 @@ describe("railway compute provider", () => {
     expect(rejected[0]!.reason.message).toMatch(/hourly request budget \(4\/h\)/);
     expect((await providerState()).railway.calls).toHaveLength(4);
   });
+
+  it("stops when Railway says the budget is spent (X-RateLimit-Remaining: 0) until its reset time", async () => {
+    const reset = Math.ceil(Date.now() / 1000) + 600;
+    await setProviderFaults("railway", [{ op: "project", status: 429, headers: { "x-ratelimit-limit": "1000", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) } }]);
+    const provider = railway();
+    const err = await provider.list().catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.retryable).toBe(true);
+    await expect(provider.create(spec("i7"))).rejects.toThrow(/rate limited by the provider for another/);
+    expect((await providerState()).railway.calls).toHaveLength(1);
+  });
+
+  it("is chosen by COMPUTE_PROVIDER=railway, with the rate budget from its variables", () => {
+    const provider = computeProvider({ ...providerEnvFor(), RAILWAY_RATE_PER_HOUR: "250", RAILWAY_RATE_PER_SECOND: "2" } as Env) as ReturnType<typeof createRailwayProvider>;
+    expect(provider.name).toBe("railway");
+    expect(provider.limiter.snapshot()).toMatchObject({ perHour: 250, perSecond: 2 });
+    const defaults = computeProvider({ ...providerEnvFor(), RAILWAY_RATE_PER_HOUR: "", RAILWAY_RATE_PER_SECOND: "" } as Env) as ReturnType<typeof createRailwayProvider>;
+    expect(defaults.limiter.snapshot()).toMatchObject({ perHour: 1000, perSecond: 10 });
+  });
+
+  it("names the missing settings when Railway is chosen but not configured", () => {
+    expect(() => computeProvider({ ...providerEnvFor(), RAILWAY_PROJECT_ID: "", RAILWAY_RUNTIME_IMAGE: "" } as Env)).toThrow(/RAILWAY_PROJECT_ID, RAILWAY_RUNTIME_IMAGE are not set/);
+  });
 });
+
+function providerEnvFor() {
+  return { ...env, ...C, COMPUTE_PROVIDER: "railway", SERVICE_PREFIX: PREFIX };
+}

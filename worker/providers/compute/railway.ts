@@ -21,6 +21,8 @@ type ProjectServices = z.infer<typeof ProjectServicesSchema>;
 /** Port of the runtime container's front server; the public domain targets it. */
 export const RUNTIME_PORT = 8080;
 const PAGE_SIZE = 100;
+/** Railway refuses longer service names. */
+export const MAX_SERVICE_NAME = 32;
 /** A project with more pages than this is not a pool we should be listing in one tick. */
 const MAX_PAGES = 20;
 
@@ -82,6 +84,9 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
       if (!/@sha256:[0-9a-f]{64}$/.test(opts.image)) {
         throw new ProviderError("railway", "RAILWAY_RUNTIME_IMAGE must be pinned by digest (image@sha256:<64 hex>)");
       }
+      if (spec.name.length > MAX_SERVICE_NAME) {
+        throw new ProviderError("railway", `service name "${spec.name}" is longer than Railway's ${MAX_SERVICE_NAME} characters: shorten SERVICE_PREFIX`);
+      }
       const created = await client.gql(
         SERVICE_CREATE,
         "ServiceCreate",
@@ -126,16 +131,17 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
         const data: ProjectServices = await client.gql(PROJECT_SERVICES, "ProjectServices", { projectId: opts.projectId, first: opts.pageSize ?? PAGE_SIZE, after }, ProjectServicesSchema, true);
         const services = data.project.services;
         for (const { node } of services.edges) {
-          if (!node.name.startsWith(`${opts.prefix}-`)) continue;
+          if (!isPoolService(node.name, opts.prefix)) continue;
+          // Services of another Railway environment (another pool sharing the project) are not
+          // ours: listing them would make this pool delete them as orphans.
           const instance = node.serviceInstances.edges.find((e) => e.node.environmentId === opts.environmentId)?.node;
-          // A pool service without an instance in our environment is not deployed here at all.
-          const raw = instance ? (instance.latestDeployment?.status ?? "NO_DEPLOYMENT") : "NO_INSTANCE";
-          const domain = instance?.domains.serviceDomains[0]?.domain;
+          if (!instance) continue;
+          const domain = instance.domains.serviceDomains[0]?.domain;
           out.push({
             serviceId: node.id,
             name: node.name,
-            state: instance ? railwayState(instance.latestDeployment?.status) : "removed",
-            rawStatus: raw,
+            state: railwayState(instance.latestDeployment?.status),
+            rawStatus: instance.latestDeployment?.status ?? "NO_DEPLOYMENT",
             url: domain ? `https://${domain}` : undefined,
           });
         }
@@ -147,6 +153,14 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
 
     destroy,
   };
+}
+
+/**
+ * `${prefix}-${instanceId}`, where instance ids have no dashes: so production's
+ * "convos-agent" never claims dev's "convos-agent-dev-…" services in a shared project.
+ */
+export function isPoolService(name: string, prefix: string): boolean {
+  return name.startsWith(`${prefix}-`) && /^[a-z0-9_]+$/i.test(name.slice(prefix.length + 1));
 }
 
 /** Builds the provider from the Worker's configuration; missing settings are a clear error. */

@@ -79,11 +79,14 @@ export function createOpenRouterClient(opts: { managementKey: string } & HttpTun
 
 export type OpenRouterClient = ReturnType<typeof createOpenRouterClient>;
 
-export function openRouterResource(client: OpenRouterClient, settings: { limitUsd: number; model: string }): InstanceResource {
+export function openRouterResource(client: OpenRouterClient, settings: { limitUsd: number | (() => number); model: string }): InstanceResource {
   return {
     name: "openrouter",
     async provision(row, record) {
-      const { key, hash } = await client.createKey(row.serviceName, settings.limitUsd);
+      // Read at create time, so a bad setting fails creates with its message (shown on the
+      // breaker) instead of breaking every route that merely lists the providers.
+      const limit = typeof settings.limitUsd === "function" ? settings.limitUsd() : settings.limitUsd;
+      const { key, hash } = await client.createKey(row.serviceName, limit);
       try {
         await record({ openrouterKeyHash: hash });
       } catch (err) {
