@@ -140,6 +140,8 @@ describe("browse → start → invite", () => {
     await Promise.all([page.waitForURL(`${sys.baseUrl}/a/trip-planner/start`), button.click()]);
     await expect(page.getAttribute("#invite-link", "href")).resolves.toMatch(/^https:\/\/dev\.convos\.org\/v2\?i=/);
     await expect(page.locator(".qr svg").isVisible()).resolves.toBe(true);
+    // Copying needs JavaScript: without it the button stays out of the way.
+    await expect(page.locator("#copy").isVisible()).resolves.toBe(false);
     await expectNoHorizontalScroll(page);
     await page.screenshot({ path: screenshotPath("catalog-started-phone"), fullPage: true });
   });
@@ -160,5 +162,33 @@ describe("join", () => {
     await Promise.all([page.waitForURL(`${sys.baseUrl}/a/study-buddy/join`), page.click("#join-form button[type=submit]")]);
     await expect(page.textContent("h1")).resolves.toContain("Study Buddy joined your chat");
     await page.screenshot({ path: screenshotPath("catalog-joined-phone"), fullPage: true });
+  });
+});
+
+describe("operators", () => {
+  it("create a template in the admin dashboard and it appears in the public catalog", async () => {
+    const page = await newPage();
+    await page.goto(`${sys.baseUrl}/admin/login`);
+    await page.fill("#key", sys.apiKey);
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin`), page.click("button[type=submit]")]);
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/templates`), page.click('nav a:text-is("Templates")')]);
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/templates/new`), page.click('[data-testid="new-template"]')]);
+    await page.fill("#tpl-slug", "book-club");
+    await page.fill("#tpl-name", "Book Club");
+    await page.fill("#tpl-emoji", "📖");
+    await page.fill("#tpl-category", "Learning");
+    await page.fill("#tpl-skills", "browser");
+    await page.fill("#tpl-description", "Picks the next book, keeps everyone on pace and runs the discussion.");
+    await page.fill("#tpl-instructions", "Run a friendly book club.");
+    await page.selectOption("#tpl-featured", "yes");
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/templates`), page.click('[data-testid="template-form"] button[type=submit]')]);
+    await expect(page.textContent(".flash")).resolves.toContain("Created Book Club");
+    await expect(page.locator('tr[data-template="book-club"]').count()).resolves.toBe(1);
+    await page.screenshot({ path: screenshotPath("admin-templates-laptop"), fullPage: true });
+
+    await page.goto(`${sys.baseUrl}/?category=learning`);
+    const slugs = await page.locator(".grid .card").evaluateAll((cards) => cards.map((c) => c.getAttribute("data-slug")));
+    // Featured first.
+    expect(slugs).toEqual(["book-club", "study-buddy"]);
   });
 });

@@ -6,6 +6,7 @@ export const CATALOG_CSS = `
 :root{--ink:#14141a;--muted:#5f6170;--line:#e6e6ec;--bg:#f7f7f9;--card:#fff;--soft:#f0f0f4;--accent:#ff5a36;--accent-dark:#e2431f;--ok:#1f8a4c;--warn:#b25e00;--err:#c0262d;--r:18px;
 color-scheme:light;font:16px/1.5 ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--ink);background:var(--bg)}
 *{box-sizing:border-box}
+[hidden]{display:none!important}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;min-height:100vh;display:flex;flex-direction:column}
 a{color:inherit}
