@@ -7,7 +7,7 @@ import { instances, type InstanceRow } from "../../worker/db/schema";
 import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
 import { decideReplenish } from "../../worker/domain/replenish";
-import { mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
+import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
 import { log } from "../../worker/lib/log";
@@ -256,8 +256,13 @@ export class PoolCoordinator extends DurableObject<Env> {
   private async armAlarm(force = false): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
     if (current !== null && !force) return;
-    const settings = await this.settings();
-    await this.ctx.storage.setAlarm(Date.now() + settings.tickIntervalMs);
+    // Settings live in D1; if D1 is failing (the likely reason a tick just threw), still
+    // re-arm on the default interval: an alarm that throws here would stop the pool.
+    const interval = await this.settings().then(
+      (s) => s.tickIntervalMs,
+      () => defaultSettings(this.env).tickIntervalMs,
+    );
+    await this.ctx.storage.setAlarm(Date.now() + interval);
   }
 
   // --- creation and teardown ---------------------------------------------------------------

@@ -90,10 +90,14 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       case "creating":
         if (deps.creatingNow.has(row.id)) break;
         if (svc && !row.serviceId) {
-          // A create that died after the provider made the service: adopt it.
+          // A create that died after the provider made the service: adopt it. Without a public
+          // URL (it died before the domain was made) nothing could ever reach it: record the
+          // service so cleanup deletes it, rather than waiting out the stuck timeout.
           await transition(
             ctx.db,
-            { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url ?? null } },
+            svc.url
+              ? { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url } }
+              : { id: row.id, from: "creating", to: "dead", reason: "found its service by name, but it has no public URL", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId } },
             settings,
           );
         } else if (pastDeadline) await fail(row, "creation deadline passed");

@@ -12,10 +12,17 @@ export const SlugSchema = z
   .max(64)
   .regex(/^[a-z0-9][a-z0-9-]*$/, "must be lowercase letters, digits and dashes");
 
+/**
+ * The agent's name becomes its Convos profile name and a command-line argument of the convos
+ * CLI: control characters (a NUL cannot even be passed in argv), bidi overrides that make a
+ * name read differently from what it is, and unpaired surrogates are refused.
+ */
+const NAME_CHARS = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]*$/u;
+
 export const ClaimRequestSchema = z
   .object({
-    agentName: z.string().trim().min(1).max(64).optional(),
-    instructions: z.string().max(32_000).optional(),
+    agentName: z.string().trim().min(1).max(64).regex(NAME_CHARS, "must not contain control or bidi-override characters").optional(),
+    instructions: z.string().max(32_000).refine((s) => !s.includes("\u0000"), "must not contain NUL characters").optional(),
     joinUrl: z.string().max(2_100).optional(),
     profileImage: z.url({ protocol: /^https$/ }).max(2_048).optional(),
     metadata: z
