@@ -3,7 +3,7 @@
 import type { GatewaySupervisor } from "./gateway-supervisor.ts";
 import type { PluginClient } from "./plugin-client.ts";
 
-export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean; agentAttached?: boolean };
+export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean; agentAttached?: boolean; streamError?: string | null };
 export type Readiness = { ready: true; status: ConvosStatus } | { ready: false; reason: string };
 
 export class ReadinessProbe {
@@ -37,6 +37,8 @@ export class ReadinessProbe {
       // The plugin answers before OpenClaw has started its channels; until the agent is
       // attached, a conversation could be created that nobody answers.
       else if (reply.body.agentAttached === false) value = { ready: false, reason: "gateway is starting its channels" };
+      // The CLI said the conversation or identity is gone: this instance cannot recover.
+      else if (reply.body.streamError) value = { ready: false, reason: `conversation stream stopped: ${reply.body.streamError}` };
       else value = { ready: true, status: reply.body };
     } catch {
       value = { ready: false, reason: "gateway is starting (convos plugin not answering yet)" };

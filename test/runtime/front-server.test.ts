@@ -128,6 +128,17 @@ describe("supervision", () => {
     await waitFor(() => readTranscript(r.convosHome).some((e) => e.kind === "sent" && e.text === "echo: are you back?"), "stub echo reply");
   });
 
+  it("stops saying ready when the CLI reports the conversation gone", async () => {
+    const r = await runtime();
+    await r.waitReady();
+    const { body } = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "streaming");
+    fs.writeFileSync(path.join(r.convosHome, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_SERVE_FAIL: "not-found" }));
+    fakeConvos(r.convosHome, ["fake-inject", body.conversationId, "--event", "crash"]);
+    await waitFor(async () => (await r.health()).status === 503, "health to report the dead conversation");
+    expect(String((await r.health()).body.reason)).toMatch(/conversation stream stopped: Conversation not found/u);
+  });
+
   it("stops the gateway and every process under it on SIGTERM", async () => {
     const r = await runtime();
     await r.waitReady();

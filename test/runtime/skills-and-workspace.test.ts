@@ -78,6 +78,16 @@ describe("workspace", () => {
     expect(fs.statSync(layout.openclawConfigPath).mode & 0o077).toBe(0);
   });
 
+  it("can point the agent at a local OpenAI-compatible model instead of OpenRouter", () => {
+    const stateDir = tempDir("layout-dev-model");
+    const env = readRuntimeEnv({ STATE_DIR: stateDir, OPENCLAW_GATEWAY: "stub", OPENCLAW_DEV_MODEL_URL: "http://127.0.0.1:1234/v1" });
+    const layout = stateLayout(stateDir);
+    prepareState(env, layout, 18789, "convos");
+    const config = JSON.parse(fs.readFileSync(layout.openclawConfigPath, "utf8"));
+    expect(config.agents.defaults.model.primary).toBe("devmodel/dev-model");
+    expect(config.models.providers.devmodel).toMatchObject({ baseUrl: "http://127.0.0.1:1234/v1", api: "openai-completions" });
+  });
+
   it("refuses a template placeholder it does not know instead of rendering a broken config", () => {
     expect(() => renderTemplate('{"a": "{{NOPE}}"}', {})).toThrow(/unknown placeholder \{\{NOPE\}\}/u);
     expect(renderTemplate('{"a": "{{X}}"}', { X: 'quote " and \\ slash' })).toBe('{"a": "quote \\" and \\\\ slash"}');
