@@ -123,6 +123,21 @@ describe("railway compute provider", () => {
     expect((await providerState()).railway.services).toHaveLength(0);
   });
 
+  it("counts a delete Railway answers Not Authorized as done when the project no longer has the service", async () => {
+    const provider = railway();
+    const { serviceId } = await provider.create(spec("igone"));
+    const notAuthorized = { data: null, errors: [{ message: "Not Authorized" }] };
+    await provider.destroy(serviceId);
+    await setProviderFaults("railway", [{ op: "serviceDelete", status: 200, body: notAuthorized }]);
+    await provider.destroy(serviceId);
+
+    // Still listed: the refusal is real and the teardown must retry.
+    const { serviceId: kept } = await provider.create(spec("ikept"));
+    const err = await provider.destroy(kept).catch((e) => e);
+    expect(err.status).toBe(401);
+    expect((await providerState()).railway.services).toHaveLength(1);
+  });
+
   it("removes the service again when its domain cannot be created", async () => {
     await setProviderFaults("railway", [{ op: "serviceDomainCreate", status: 500 }]);
     const err = await railway({ retries: 0 }).create(spec("idom")).catch((e) => e);

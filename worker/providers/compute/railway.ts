@@ -67,11 +67,28 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
   const limiter = opts.limiter ?? new TokenBucket({ perSecond: 10, perHour: 1000 });
   const client = createRailwayClient({ ...opts, limiter });
 
+  /** Every service id in the project, unfiltered: only used to settle an ambiguous delete. */
+  const projectHas = async (serviceId: string): Promise<boolean> => {
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const data: ProjectServices = await client.gql(PROJECT_SERVICES, "ProjectServices", { projectId: opts.projectId, first: opts.pageSize ?? PAGE_SIZE, after }, ProjectServicesSchema, true);
+      const services = data.project.services;
+      if (services.edges.some((e) => e.node.id === serviceId)) return true;
+      if (!services.pageInfo.hasNextPage || !services.pageInfo.endCursor) return false;
+      after = services.pageInfo.endCursor;
+    }
+    return true;
+  };
+
   const destroy = async (serviceId: string) => {
     try {
       await client.gql(SERVICE_DELETE, "ServiceDelete", { id: serviceId }, ServiceDeleteSchema, true);
     } catch (err) {
       if (err instanceof RailwayGraphQLError && err.kind === "not_found") return;
+      // Railway answers "Not Authorized" for ids the token cannot see, which includes services
+      // that no longer exist. If the project no longer lists it, it is gone: count it deleted
+      // rather than retrying a teardown forever.
+      if (err instanceof RailwayGraphQLError && err.kind === "unauthorized" && !(await projectHas(serviceId))) return;
       throw err;
     }
   };
