@@ -47,21 +47,22 @@ export function wrapText(text: string, maxChars: number, maxLines: number): stri
 }
 
 export function ogSvg(card: OgCard): string {
-  const titleLines = wrapText(card.title, 22, 2);
-  const titleSize = titleLines.length > 1 ? 68 : 78;
-  const titleTop = 300;
-  const descTop = titleTop + titleLines.length * (titleSize + 8) + 18;
-  const descLines = wrapText(card.description, 52, titleLines.length > 1 ? 2 : 3);
+  const titleLines = wrapText(card.title, 24, 2);
+  const titleSize = titleLines.length > 1 ? 64 : 76;
+  const titleTop = titleLines.length > 1 ? 272 : 282;
+  const lastTitle = titleTop + (titleLines.length - 1) * (titleSize + 8);
+  const descTop = lastTitle + 66;
+  const descLines = wrapText(card.description, 54, titleLines.length > 1 ? 2 : 3);
 
   let x = 80;
   const pills: string[] = [];
   for (const tag of (card.tags ?? []).slice(0, 4)) {
-    const label = tag.length > 18 ? `${tag.slice(0, 17)}…` : tag;
-    const w = Math.round(label.length * 15 + 44);
+    const label = tag.length > 26 ? `${tag.slice(0, 25)}…` : tag;
+    const w = Math.round(label.length * 14.5 + 48);
     if (x + w > W - 80) break;
     pills.push(
-      `<rect x="${x}" y="530" width="${w}" height="48" rx="24" fill="#f0f0f4"/>` +
-        `<text x="${x + w / 2}" y="561" font-size="24" font-weight="600" fill="#3d3f4a" text-anchor="middle">${escapeXml(label)}</text>`,
+      `<rect x="${x}" y="536" width="${w}" height="50" rx="25" fill="#ffffff" stroke="#e6e6ec" stroke-width="2"/>` +
+        `<text x="${x + w / 2}" y="569" font-size="24" font-weight="600" fill="#3d3f4a" text-anchor="middle">${escapeXml(label)}</text>`,
     );
     x += w + 14;
   }
@@ -71,12 +72,12 @@ export function ogSvg(card: OgCard): string {
 <rect width="${W}" height="${H}" fill="url(#g)"/>
 <rect x="0" y="0" width="${W}" height="10" fill="#ff5a36"/>
 <g font-family="${FONT}">
-<rect x="80" y="92" width="150" height="150" rx="40" fill="#ffffff" stroke="#e6e6ec" stroke-width="2"/>
-<text x="155" y="196" font-size="88" text-anchor="middle">${escapeXml(card.emoji)}</text>
-<text x="262" y="150" font-size="28" font-weight="700" fill="#14141a">✦ Convos Agents</text>
-${card.category ? `<text x="262" y="196" font-size="28" fill="#5f6170">${escapeXml(card.category)}</text>` : ""}
+<rect x="80" y="64" width="120" height="120" rx="32" fill="#ffffff" stroke="#e6e6ec" stroke-width="2"/>
+<text x="140" y="150" font-size="68" text-anchor="middle">${escapeXml(card.emoji)}</text>
+<text x="228" y="114" font-size="28" font-weight="700" fill="#14141a">✦ Convos Agents</text>
+${card.category ? `<text x="228" y="154" font-size="28" fill="#5f6170">${escapeXml(card.category)}</text>` : ""}
 ${titleLines.map((l, i) => `<text x="80" y="${titleTop + i * (titleSize + 8)}" font-size="${titleSize}" font-weight="800" letter-spacing="-1.5" fill="#14141a">${escapeXml(l)}</text>`).join("\n")}
-${descLines.map((l, i) => `<text x="80" y="${descTop + i * 44}" font-size="33" fill="#3d3f4a">${escapeXml(l)}</text>`).join("\n")}
+${descLines.map((l, i) => `<text x="80" y="${descTop + i * 44}" font-size="32" fill="#3d3f4a">${escapeXml(l)}</text>`).join("\n")}
 ${pills.join("\n")}
 </g>
 </svg>`;
@@ -90,7 +91,7 @@ export function siteOg(count: number): string {
   return ogSvg({
     emoji: "✦",
     title: "AI agents for your group chats",
-    description: `${count > 0 ? `${count} agents` : "Agents"} that plan trips, pick dinner, split costs and more — inside an end-to-end encrypted Convos conversation.`,
+    description: `${count > 0 ? `${count} agents` : "Agents"} that plan, pick, track and remind, right inside your end-to-end encrypted Convos chats.`,
     tags: ["Start in seconds", "End-to-end encrypted"],
   });
 }
