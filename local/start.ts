@@ -29,8 +29,12 @@ const stop = async (code: number) => {
   // Still starting: exiting runs the exit hooks, which SIGKILL whatever was started so far.
   if (!system) process.exit(code || 130);
   console.log("\nStopping: the Worker, then every instance…");
-  // A second Ctrl-C while instances shut down means "now": the exit hook SIGKILLs them.
-  process.once("SIGINT", () => process.exit(130));
+  // Another Ctrl-C while instances shut down means "now": the exit hook SIGKILLs them. Not
+  // within the first second, though: wrappers (npm, timeout) forward the same Ctrl-C again.
+  const firstAt = Date.now();
+  process.on("SIGINT", () => {
+    if (Date.now() - firstAt > 1000) process.exit(130);
+  });
   await system.stop();
   console.log("Stopped; no instance is left running.");
   process.exit(code);

@@ -148,6 +148,13 @@ export class ProcessSupervisor {
       STATE_DIR: path.join(dir, "state"),
       [MARKER_VAR]: `${this.rootTag}.${this.runId}.${id}`,
     };
+    // What a Railway dashboard would show an operator: which instance this is, where, and its
+    // variables (the gateway token among them), so `node local/instance.ts` can talk to it.
+    writeFileSync(
+      path.join(dir, "service.json"),
+      JSON.stringify({ id, name: req.name, instanceId: req.instanceId, url: `http://127.0.0.1:${port}`, stateDir: env.STATE_DIR, convosCli: env.CONVOS_CLI, variables: req.variables }, null, 2) + "\n",
+      { mode: 0o600 },
+    );
     const command = this.opts.command ?? { file: node24(), args: [RUNTIME_MAIN] };
     const logFd = openSync(path.join(dir, "runtime.log"), "a");
     let child: ChildProcess;
