@@ -5,7 +5,7 @@ import { database } from "../db/client";
 import { templates } from "../db/schema";
 import { ApiError } from "../http/errors";
 import { log } from "../lib/log";
-import { createNotionClient, type NotionPrompt, normalizePageId } from "../providers/notion";
+import { cachedPrompt, normalizePageId } from "../providers/notion";
 
 /**
  * `GET /api/prompts/:pageId`: a template prompt read from Notion, cached for an hour. The
@@ -13,10 +13,6 @@ import { createNotionClient, type NotionPrompt, normalizePageId } from "../provi
  * pool key, so the integration's other pages cannot be read through us.
  */
 export const promptRoutes = new Hono<{ Bindings: Env }>();
-
-export const PROMPT_CACHE_SECONDS = 3600;
-// Cache API keys must be URLs; this host is never fetched.
-const cacheKey = (pageId: string) => new Request(`https://prompt-cache.internal/notion/${pageId}`);
 
 promptRoutes.get("/:pageId", async (c) => {
   const raw = c.req.param("pageId");
@@ -30,24 +26,13 @@ promptRoutes.get("/:pageId", async (c) => {
     throw new ApiError(401, "unauthorized", "this page is not a published template's prompt; reading it needs the pool key (Authorization: Bearer <POOL_API_KEY>)");
   }
 
-  const cache = typeof caches !== "undefined" ? caches.default : null;
-  const hit = await cache?.match(cacheKey(pageId));
-  if (hit) {
-    const prompt = (await hit.json()) as NotionPrompt & { fetchedAt: number };
-    return c.json({ ...prompt, cached: true });
-  }
-
-  const result = await createNotionClient({ apiKey }).prompt(pageId);
+  const result = await cachedPrompt(c.env, pageId);
   if (!result.ok) {
     if (result.reason === "not_found") throw new ApiError(404, "notion_page_not_found", result.message);
     log.warn("notion prompt unavailable", { pageId, error: result.message });
     throw new ApiError(502, "notion_unavailable", "Notion could not be read right now; try again shortly");
   }
-  const body = { ...result.prompt, fetchedAt: Date.now() };
-  const stored = new Response(JSON.stringify(body), { headers: { "content-type": "application/json", "cache-control": `max-age=${PROMPT_CACHE_SECONDS}` } });
-  // Awaited rather than deferred: a put is local and fast, and the next reader then hits it.
-  await cache?.put(cacheKey(pageId), stored).catch((err) => log.warn("prompt cache put failed", { error: (err as Error).message }));
-  return c.json({ ...body, cached: false });
+  return c.json({ ...result.prompt, cached: result.cached });
 });
 
 async function mayRead(env: Env, authorization: string | undefined, pageId: string): Promise<boolean> {

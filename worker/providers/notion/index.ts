@@ -115,3 +115,35 @@ export function normalizePageId(id: string): string | null {
   const compact = id.replace(/-/g, "").toLowerCase();
   return /^[0-9a-f]{32}$/.test(compact) ? compact : null;
 }
+
+export const PROMPT_CACHE_SECONDS = 3600;
+// Cache API keys must be URLs; this host is never fetched.
+const cacheKey = (pageId: string) => new Request(`https://prompt-cache.internal/notion/${pageId}`);
+
+export type CachedPromptResult =
+  | { ok: true; prompt: NotionPrompt & { fetchedAt: number }; cached: boolean }
+  | { ok: false; reason: "not_configured" | "not_found" | "unavailable"; message: string };
+
+/**
+ * A page's prompt through the Cache API (shared by every isolate of the colo), for an hour.
+ * Failures are not cached: the next reader asks Notion again. The catalog's claim flow and
+ * `GET /api/prompts/:pageId` both read prompts through here.
+ */
+export async function cachedPrompt(env: Pick<Env, "NOTION_API_KEY">, rawPageId: string, tuning: HttpTuning = {}): Promise<CachedPromptResult> {
+  const apiKey = env.NOTION_API_KEY?.trim();
+  if (!apiKey) return { ok: false, reason: "not_configured", message: "Notion prompts are disabled on this pool: NOTION_API_KEY is not set" };
+  const pageId = normalizePageId(rawPageId);
+  if (!pageId) return { ok: false, reason: "not_found", message: `"${rawPageId}" is not a Notion page id` };
+  const cache = typeof caches !== "undefined" ? caches.default : null;
+  const hit = await cache?.match(cacheKey(pageId)).catch(() => undefined);
+  if (hit) return { ok: true, prompt: (await hit.json()) as NotionPrompt & { fetchedAt: number }, cached: true };
+
+  const result = await createNotionClient({ apiKey, ...tuning }).prompt(pageId);
+  if (!result.ok) return result;
+  const prompt = { ...result.prompt, fetchedAt: Date.now() };
+  // Awaited rather than deferred: a put is local and fast, and the next reader then hits it.
+  await cache
+    ?.put(cacheKey(pageId), new Response(JSON.stringify(prompt), { headers: { "content-type": "application/json", "cache-control": `max-age=${PROMPT_CACHE_SECONDS}` } }))
+    .catch(() => undefined);
+  return { ok: true, prompt, cached: false };
+}
