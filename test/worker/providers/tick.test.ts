@@ -109,4 +109,21 @@ describe("the tick on Railway", () => {
       expect(rows.some((r) => r.serviceName === svc.name && r.status !== "deleted")).toBe(true);
     }
   });
+
+  it("a service whose create answer was lost is found by its name and deleted, so nothing is orphaned", async () => {
+    const ctx = providerContext(); // the client gives up after 500 ms
+    const s = { ...settings(), minIdle: 0 };
+    await setProviderFaults("railway", [{ op: "serviceCreate", delayMs: 800, times: 1 }]);
+    const lost = await createInstance(ctx, s, "test", "test", new Set());
+    expect(lost.ok).toBe(false);
+    if (!lost.ok) expect(lost.error).toMatch(/timed out/);
+    // Railway did make it, after the client stopped listening.
+    for (let i = 0; i < 20 && (await providerState()).railway.services.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await providerState()).railway.services).toHaveLength(1);
+
+    await tickWith(ctx, s); // the dead row releases its resources and is deleted
+    const swept = await tickWith(ctx, s); // its service now has no owner: an orphan
+    expect(swept.orphansDeleted).toBe(1);
+    expect(await liveResources()).toEqual(NOTHING);
+  });
 });
