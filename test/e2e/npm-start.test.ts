@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -61,6 +61,10 @@ async function counts(): Promise<Record<string, number>> {
   return (await json<{ counts: Record<string, number> }>(fetch(`${base}/api/pool/counts`))).counts;
 }
 
+/** `node local/instance.ts …` against this run's state. */
+const instanceTool = (...args: string[]) =>
+  execFileSync(node24(), [path.join(ROOT, "local", "instance.ts"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, POOL_STATE_DIR: stateDir } });
+
 const instanceProcesses = () => processesUnder(path.join(stateDir, "instances"));
 
 beforeAll(async () => {
@@ -96,7 +100,17 @@ describe("npm start", () => {
     await waitFor(async () => (await counts()).idle! >= 3, "three idle instances", 60_000, 500);
     const res = await api("/api/pool/claim", { method: "POST", json: { agentName: "Tester" } });
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "created", agentName: "Tester", inviteUrl: expect.stringMatching(/^https:\/\/dev\.convos\.org\/v2\?i=/) });
+    const claim = (await res.json()) as { instanceId: string; conversationId: string };
+    expect(claim).toMatchObject({ status: "created", agentName: "Tester", inviteUrl: expect.stringMatching(/^https:\/\/dev\.convos\.org\/v2\?i=/) });
+
+    // What the README tells a newcomer to try next: talk to the agent's instance.
+    const status = await waitFor(() => {
+      const s = JSON.parse(instanceTool("status", claim.instanceId).replace(/^200 /, ""));
+      return s.streaming ? s : null;
+    }, "the instance streaming its conversation");
+    expect(status).toMatchObject({ conversationId: claim.conversationId });
+    expect(instanceTool("send", claim.instanceId, "hello from npm start")).toMatch(/^200 /);
+    expect(instanceTool("transcript", claim.instanceId)).toMatch(/sent\s+hello from npm start/);
     for (const pid of instanceProcesses()) seen.add(pid);
     expect(seen.size).toBeGreaterThanOrEqual(6);
   });

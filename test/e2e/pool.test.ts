@@ -1,9 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { processesUnder } from "../../local/supervisor/processes.ts";
+import { FAKE_CONVOS_CLI, processesUnder } from "../../local/supervisor/processes.ts";
 import { type LocalPool, startSystem } from "../../local/system.ts";
 import { type Agent, agent, agents, alive, instanceCall, json, SECRETS, serviceOf, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
@@ -132,6 +133,21 @@ describe("the local system end to end", () => {
       const otherState = serviceOf(pool, await agent(pool, other.instanceId)).stateDir;
       expect(transcript(otherState).some((e) => e.text === text)).toBe(false);
     }
+  });
+
+  it("gets a member's message to the agent, whose answer reaches the conversation", async () => {
+    const claim = claims[2]!;
+    const row = await agent(pool, claim.instanceId);
+    const { stateDir: instanceState } = serviceOf(pool, row);
+    const text = `are you there? ${randomBytes(4).toString("hex")}`;
+    // A member writes in the conversation (the fake CLI's stand-in for the XMTP network)…
+    execFileSync(FAKE_CONVOS_CLI, ["fake-inject", claim.conversationId, "--text", text, "--sender-name", "Maya", "--home", path.join(instanceState, "convos")]);
+    // …and the stub gateway's agent answers through the instance's own `agent serve`.
+    const reply = await waitFor(
+      () => transcript(instanceState).find((e) => e.kind === "sent" && e.text === `echo: ${text}`),
+      "the agent's answer in the transcript",
+    );
+    expect(reply.conversationId).toBe(claim.conversationId);
   });
 
   it("refills the idle pool after the claims", async () => {
