@@ -66,12 +66,13 @@ export class TokenBucket {
     this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
   }
 
-  /** Reads `X-RateLimit-Remaining`/`-Reset` (epoch seconds) so a drained provider budget stops us too. */
+  /** Reads `X-RateLimit-Remaining`/`-Reset` so a drained provider budget stops us too. */
   observe(headers: Headers, status: number): void {
     const remaining = headers.get("x-ratelimit-remaining");
     const reset = Number(headers.get("x-ratelimit-reset"));
     if (remaining !== null && Number(remaining) <= 0 && Number.isFinite(reset) && reset > 0) {
-      const resetMs = reset > 1e12 ? reset : reset * 1000;
+      // Epoch milliseconds, epoch seconds, or (some providers) seconds from now.
+      const resetMs = reset > 1e12 ? reset : reset > 1e9 ? reset * 1000 : this.now() + reset * 1000;
       if (resetMs > this.now()) this.blockedUntil = Math.max(this.blockedUntil, resetMs);
     }
     if (status === 429 && remaining === null && this.blockedUntil <= this.now()) {
