@@ -177,6 +177,30 @@ describe("claim outcomes the catalog explains", () => {
     expect(res.text).not.toContain("boom");
   });
 
+  it("a join that waits for the conversation's approval says so and what to do", async () => {
+    const coordinator = recordingCoordinator({
+      ok: true,
+      replayed: false,
+      claim: { instanceId: "i-test", conversationId: "conv-2", inviteUrl: null, joined: false, status: "pending_acceptance", agentName: "Study Buddy" },
+    });
+    const res = await text(postForm("/a/study-buddy/join", { attempt: attempt(1), joinUrl: "https://dev.convos.org/v2?i=abcdefgh12345" }, { env: { POOL_COORDINATOR: coordinator.binding } }));
+    expect(res.status).toBe(200);
+    expect(res.text).toContain("Study Buddy asked to join your chat");
+    expect(res.text).toContain("Approve Study Buddy's request to join");
+  });
+
+  it("never turns a non-https invite from an agent into a link", async () => {
+    const coordinator = recordingCoordinator({
+      ok: true,
+      replayed: false,
+      claim: { instanceId: "i-test", conversationId: "conv-3", inviteUrl: "javascript:alert(1)", joined: false, status: "created", agentName: "Trip Planner" },
+    });
+    const res = await text(postForm("/a/trip-planner/start", { attempt: attempt(2) }, { env: { POOL_COORDINATOR: coordinator.binding } }));
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain("javascript:");
+    expect(res.text).toContain("no invite link came back");
+  });
+
   it("asks the coordinator for the template, as the catalog, with an idempotency key per form", async () => {
     const coordinator = recordingCoordinator(CLAIMED);
     await postForm("/a/trip-planner/start", { attempt: attempt(1) }, { env: { POOL_COORDINATOR: coordinator.binding } });
