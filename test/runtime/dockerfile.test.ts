@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { RUNTIME_DIR, startRuntime, type RuntimeHandle } from "./support.ts";
+import { FAKE_CONVOS, RUNTIME_DIR, node24, startRuntime, type RuntimeHandle } from "./support.ts";
 
 type Instruction = { op: string; args: string };
 function parseDockerfile(text: string): Instruction[] {
@@ -64,6 +64,21 @@ describe("Dockerfile", () => {
     expect(last("EXPOSE")?.args).toBe("8080");
     expect(last("HEALTHCHECK")?.args).toContain("/pool/health");
     expect(all("RUN").some((r) => r.args.includes("chromium"))).toBe(true);
+  });
+
+  it("warms the compile cache at build time with a boot that reaches ready and stops cleanly", async () => {
+    expect(envOf().NODE_COMPILE_CACHE).toBe("/app/.node-compile-cache");
+    const warm = all("RUN").find((r) => r.args.includes("warm-boot"));
+    expect(warm?.args).toMatch(/^node src\/warm-boot\.ts /u);
+    const { execFile } = await import("node:child_process");
+    const { promisify } = await import("node:util");
+    const cache = fs.mkdtempSync("/tmp/compile-cache-");
+    const { stdout } = await promisify(execFile)(node24(), ["src/warm-boot.ts"], {
+      cwd: RUNTIME_DIR,
+      env: { ...process.env, OPENCLAW_GATEWAY: "stub", NODE_COMPILE_CACHE: cache, CONVOS_CLI: FAKE_CONVOS, VITEST: "", NODE_ENV: "production" },
+    });
+    expect(stdout).toMatch(/\[warm-boot\] ready after \d+ ms/u);
+    expect(fs.readdirSync(cache).length).toBeGreaterThan(0);
   });
 
   describe("its command", () => {
