@@ -69,7 +69,7 @@ describe("Dockerfile", () => {
   it("warms the compile cache at build time with a boot that reaches ready and stops cleanly", async () => {
     expect(envOf().NODE_COMPILE_CACHE).toBe("/app/.node-compile-cache");
     const warm = all("RUN").find((r) => r.args.includes("warm-boot"));
-    expect(warm?.args).toMatch(/^node src\/warm-boot\.ts /u);
+    expect(warm?.args).toContain("(node src/warm-boot.ts || echo");
     const { execFile } = await import("node:child_process");
     const { promisify } = await import("node:util");
     const cache = fs.mkdtempSync("/tmp/compile-cache-");
