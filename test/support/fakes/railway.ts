@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { buildClientSchema, graphql, type GraphQLSchema, type IntrospectionQuery, parse, type OperationDefinitionNode } from "graphql";
+import railwayIntrospection from "../fixtures/railway/schema.json";
 import { bearer, FaultPlan, type FaultRule, faultResponse, json } from "./faults.ts";
 
 /**
@@ -34,7 +34,8 @@ interface FakeService {
 let schemaCache: GraphQLSchema | null = null;
 function railwaySchema(): GraphQLSchema {
   if (!schemaCache) {
-    const raw = JSON.parse(readFileSync(new URL("../fixtures/railway/schema.json", import.meta.url), "utf8")) as { data: IntrospectionQuery };
+    // Imported as JSON (no file APIs), so this module also typechecks under the Workers types.
+    const raw = railwayIntrospection as unknown as { data: IntrospectionQuery };
     // assumeValid: Railway's schema trips a graphql-js 17 schema rule (deprecated Team.id on a
     // non-deprecated Node interface field); documents are still fully validated.
     schemaCache = buildClientSchema(raw.data, { assumeValid: true });
