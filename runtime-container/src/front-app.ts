@@ -29,7 +29,7 @@ const provisionBody = z.object({
   instructions: z.string().max(32_000).optional(),
   joinUrl: z.string().trim().url().max(4096).optional(),
   profileImage: z.string().url().max(2048).refine((u) => /^https?:\/\//u.test(u), "must be an http(s) URL").optional(),
-  metadata: z.record(z.string().max(64), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 fields").optional(),
+  metadata: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/u, "metadata keys are letters, digits, _ . -"), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 fields").optional(),
 }).strict();
 
 function error(code: string, message: string) {
@@ -55,7 +55,8 @@ export function createFrontApp(deps: FrontDeps): Hono<{ Bindings: Bindings }> {
   app.get("/pool/health", async (c) => {
     const r = await deps.readiness.check();
     if (!r.ready) return c.json({ ready: false, reason: r.reason }, 503);
-    return c.json({ ready: true, version: deps.version, bound: Boolean(r.status.conversationId) || r.status.pending });
+    // Bound = no longer a fresh instance: it has (or had, or is getting) its conversation.
+    return c.json({ ready: true, version: deps.version, bound: !r.status.clean });
   });
 
   app.post("/pool/provision", async (c) => {

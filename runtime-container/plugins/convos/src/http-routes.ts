@@ -9,7 +9,7 @@ import { ServiceError, type ConvosService } from "./convos-service.ts";
 
 const MAX_BODY = 64 * 1024;
 const env = z.enum(["dev", "production"]);
-const metadata = z.record(z.string().max(64), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields");
+const metadata = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/u, "metadata keys are letters, digits, _ . -"), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields");
 const httpUrl = z.string().url().max(2048).refine((u) => /^https?:\/\//u.test(u), "must be an http(s) URL");
 
 const schemas = {
