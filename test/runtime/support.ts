@@ -164,7 +164,7 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
       const r = await call("GET", "/pool/health", undefined, null);
       return { status: r.status, body: r.body };
     },
-    waitReady: async (timeoutMs = 15_000) => {
+    waitReady: async (timeoutMs = 45_000) => {
       const started = Date.now();
       await waitFor(async () => (await handle.health()).status === 200, () => `runtime ready\n${output.slice(-3000)}`, timeoutMs, 100);
       return Date.now() - started;

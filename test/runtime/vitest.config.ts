@@ -11,7 +11,7 @@ export default defineConfig({
     root,
     include: ["test/runtime/**/*.test.ts"],
     environment: "node",
-    testTimeout: 30_000,
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     // The suites spawn processes on free ports; files run in parallel, tests within a file in order.
     fileParallelism: true,
