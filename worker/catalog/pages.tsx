@@ -365,7 +365,10 @@ export interface RetryForm {
   label: string;
 }
 
-/** "All agents are busy": checks the public counts and resubmits the claim once one is free. */
+/**
+ * "All agents are busy": checks the public counts and resubmits the claim once one is free
+ * (and, with a challenge on, once its widget has produced a fresh token).
+ */
 export const BusyPage: FC<{ env: PageEnv; t: Tpl; retry: RetryForm; retryAfterSeconds: number }> = ({ env, t, retry, retryAfterSeconds }) => (
   <Layout meta={templateMeta(env, t, "All agents are busy · Convos Agents")} environment={env.environment} head={env.challenge?.head(env.nonce)}>
     <a class="back" href={`/a/${t.slug}`}>
@@ -445,6 +448,7 @@ if(!form||!out)return;
 var wait=Math.max(3,Number(form.getAttribute("data-retry-after"))||15),tries=0;
 function countdown(){var left=wait;out.textContent="Trying again in "+left+" seconds.";var t=setInterval(function(){left--;if(left>0){out.textContent="Trying again in "+left+" seconds.";return}clearInterval(t);check()},1000)}
 function again(){tries++;if(tries>3)wait=Math.min(60,wait+15);countdown()}
-function check(){out.textContent="Checking for a free agent…";fetch("/api/pool/counts",{cache:"no-store",headers:{accept:"application/json"}}).then(function(r){return r.ok?r.json():null}).then(function(b){if(b&&b.counts&&b.counts.idle>0){out.textContent="An agent is free. Starting…";form.submit()}else again()}).catch(again)}
+function challengeReady(){var ch=form.querySelector(".challenge");if(!ch)return true;var t=ch.querySelector("input");return !!(t&&t.value)}
+function check(){out.textContent="Checking for a free agent…";fetch("/api/pool/counts",{cache:"no-store",headers:{accept:"application/json"}}).then(function(r){return r.ok?r.json():null}).then(function(b){if(b&&b.counts&&b.counts.idle>0&&challengeReady()){out.textContent="An agent is free. Starting…";form.submit()}else again()}).catch(again)}
 countdown();
 })();`;
