@@ -37,6 +37,9 @@ async function launch(): Promise<Run> {
       POOL_STATE_DIR: stateDir,
       POOL_DEV_VARS: path.join(dir, "dev.vars"),
       POOL_GATEWAY: "stub",
+      // Whatever the developer's shell has: the fake CLI, no model key.
+      CONVOS_CLI: "",
+      OPENROUTER_API_KEY: "",
     },
   });
   launched.push(child);

@@ -42,7 +42,8 @@ beforeAll(async () => {
     secrets: SECRETS,
     // Alarms stay out of the way; the test drives every tick through /api/pool/reconcile.
     vars: { MIN_IDLE: String(MIN_IDLE), MAX_TOTAL: "10", TICK_INTERVAL_MS: "3600000" },
-    runtimeEnv: { OPENCLAW_GATEWAY: "stub" },
+    // The fake CLI whatever the developer's shell points CONVOS_CLI at: no XMTP network here.
+    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI },
   });
 });
 

@@ -34,13 +34,19 @@ function createBody(name: string, gatewayToken = `gw-${name}-0123456789`) {
   return { name, instanceId: name, variables: { INSTANCE_ID: name, GATEWAY_TOKEN: gatewayToken, XMTP_ENV: "dev", POOL_URL: "http://127.0.0.1:9" } };
 }
 
+const saved = { CONVOS_CLI: process.env.CONVOS_CLI, OPENROUTER_API_KEY: process.env.OPENROUTER_API_KEY };
+
 beforeAll(async () => {
+  // Instances inherit this process's environment: start from one without a CLI or model key.
+  delete process.env.CONVOS_CLI;
+  delete process.env.OPENROUTER_API_KEY;
   dir = mkdtempSync(path.join(os.tmpdir(), "supervisor-e2e-"));
   supervisor = new ProcessSupervisor({ stateRoot: path.join(dir, "instances"), env: { OPENCLAW_GATEWAY: "stub" } });
   server = await serveSupervisor(supervisor, { token: TOKEN });
 });
 
 afterAll(async () => {
+  for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
   await server?.close();
   await supervisor?.stopAll();
   for (const s of others) await s.stopAll();
@@ -90,18 +96,27 @@ describe("local supervisor", () => {
     expect((await services()).filter((s) => s.name === "convos-agent-one")).toHaveLength(1);
   });
 
-  it("uses the convos CLI the user points CONVOS_CLI at", async () => {
+  it("hands instances the convos CLI and model key of the environment it runs in", async () => {
     const cli = path.join(dir, "my-convos");
     symlinkSync(FAKE_CONVOS_CLI, cli);
     process.env.CONVOS_CLI = cli;
+    process.env.OPENROUTER_API_KEY = "sk-or-v1-local-test";
     let id: string;
     try {
       id = (await call("POST", "/services", createBody("convos-agent-cli"))).body.id;
     } finally {
       delete process.env.CONVOS_CLI;
+      delete process.env.OPENROUTER_API_KEY;
     }
     await running(id);
-    await waitFor(() => readFileSync(supervisor.inspect(id)!.logFile, "utf8").includes(`convos CLI: ${cli}`), "the runtime to report its CLI");
+    const log = await waitFor(() => {
+      const text = readFileSync(supervisor.inspect(id)!.logFile, "utf8");
+      return text.includes("not configured") ? text : null;
+    }, "the runtime's startup report");
+    expect(log).toContain(`convos CLI: ${cli}`);
+    expect(log).toMatch(/not configured \(their skills will say so\): (?!.*openrouter)/);
+    // The first instance started without a key, and says so.
+    expect(readFileSync(supervisor.inspect((await services()).find((s) => s.name === "convos-agent-one")!.id)!.logFile, "utf8")).toMatch(/not configured.*openrouter/);
     expect((await call("DELETE", `/services/${id}`)).status).toBe(204);
   });
 
