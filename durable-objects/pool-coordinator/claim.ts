@@ -2,7 +2,7 @@ import { and, eq, lt } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
-import { reserveIdle, transition } from "../../worker/db/instances";
+import { patchInState, reserveIdle, transition } from "../../worker/db/instances";
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
@@ -211,6 +211,14 @@ export async function runClaim(
           settings,
         );
         return { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id };
+      }
+      if (provisioned.kind === "timed_out") {
+        // The instance may still bind after we stopped waiting: asking it now would find it
+        // clean and hand it to the next claim, tainted. It stays claiming; when its deadline
+        // passes the tick asks again and returns it to the pool or marks it crashed.
+        await patchInState(ctx.db, reserved.id, "claiming", { lastError: provisioned.reason });
+        log.warn("provision timed out", { instanceId: reserved.id });
+        return { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id };
       }
       const status = await ctx.instances.convosStatus(reserved.url!, token);
       const clean = status?.clean === true && !status.conversationId;

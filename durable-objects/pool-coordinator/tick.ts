@@ -129,6 +129,12 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   await mapLimit([...toCheckStarting, ...toCheckIdle], HEALTH_CONCURRENCY, async (row) => {
     summary.healthChecks++;
     const check = await ctx.instances.health(row.url!);
+    if (check.ok && check.health.bound) {
+      // Bound to a conversation we never recorded (a provision that landed after we gave up,
+      // a manual test): handing it out would only earn the next user a 409.
+      await fail(row, "tainted: bound to a conversation while unclaimed");
+      return;
+    }
     if (row.status === "starting") {
       if (check.ok) {
         const ready = await transition(

@@ -36,7 +36,8 @@ export interface ProvisionRequest {
 export type HealthCheck = { ok: true; health: Health } | { ok: false; reason: string };
 export type ProvisionOutcome =
   | { ok: true; result: ProvisionResult }
-  | { ok: false; kind: "already_bound" | "failed"; reason: string };
+  /** timed_out: the instance may still be working on it, so whether it ends up bound is unknown. */
+  | { ok: false; kind: "already_bound" | "failed" | "timed_out"; reason: string };
 
 export interface InstanceClientOptions {
   fetch?: typeof fetch;
@@ -75,7 +76,8 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
         if (!body.success) return { ok: false, kind: "failed", reason: "provision answered an unexpected body" };
         return { ok: true, result: body.data };
       } catch (err) {
-        return { ok: false, kind: "failed", reason: `provision failed: ${(err as Error).name === "TimeoutError" ? "timed out" : (err as Error).message}` };
+        if ((err as Error).name === "TimeoutError") return { ok: false, kind: "timed_out", reason: "provision failed: timed out" };
+        return { ok: false, kind: "failed", reason: `provision failed: ${(err as Error).message}` };
       }
     },
 
