@@ -17,7 +17,7 @@ export const NOOP_PER_RUN = 2_000;
 const RUN_MAX_MS = 60_000;
 
 export interface ClaimRunResult {
-  kind: "noop" | "coordinator" | "naive";
+  kind: "noop" | "d1one" | "coordinator" | "naive";
   concurrency: number;
   sent: number;
   ok: number;
@@ -87,6 +87,7 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
     // Warm-up: JIT, DO instantiation, D1 statement caches.
     await reseed();
     await runLoad(host.url, { concurrency: 4, total: 200, maxMs: 10_000, request: () => ({ method: "GET", path: "/healthz" }) });
+    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody }) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }) });
     const metricsBefore = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
@@ -94,6 +95,9 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
     for (const c of CONCURRENCY) {
       const noop = await runLoad(host.url, { concurrency: c, total: NOOP_PER_RUN, maxMs: RUN_MAX_MS, request: () => ({ method: "GET", path: "/healthz" }) });
       runs.push({ ...summarizeRun("noop", c, noop), secondProvisions: 0, rowsClaimed: 0 });
+      // One D1 round trip and nothing else: what a single D1 query costs in this runtime.
+      const d1one = await runLoad(host.url, { concurrency: c, total: CLAIMS_PER_RUN, maxMs: RUN_MAX_MS, request: () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }) });
+      runs.push({ ...summarizeRun("d1one", c, d1one), secondProvisions: 0, rowsClaimed: 0 });
 
       for (const kind of ["coordinator", "naive"] as const) {
         await reseed();
@@ -113,7 +117,8 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
         );
       }
       const n = runs.find((r) => r.kind === "noop" && r.concurrency === c)!;
-      log(`claims noop        c=${String(c).padStart(3)}: ${n.ok}/${n.sent} ok, ${n.perSecond.toFixed(0)}/s, p50 ${n.latency.p50.toFixed(2)} ms`);
+      const d = runs.find((r) => r.kind === "d1one" && r.concurrency === c)!;
+      log(`claims noop        c=${String(c).padStart(3)}: ${n.ok}/${n.sent} ok, ${n.perSecond.toFixed(0)}/s, p50 ${n.latency.p50.toFixed(2)} ms; one-D1 route ${d.perSecond.toFixed(0)}/s, p50 ${d.latency.p50.toFixed(2)} ms`);
     }
     const metricsAfter = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
     return { runs, metricsDelta: histogramDelta(metricsBefore, metricsAfter, "pool_claim_pool_seconds") };

@@ -14,15 +14,27 @@ export interface FakeService {
   status: "starting" | "running" | "exited" | "failed";
 }
 
-export function createFakeOutbound() {
+export function createFakeOutbound(opts: { passLoopback?: boolean } = {}) {
   const calls: Record<string, number> = {};
   const provisions = new Map<string, number>();
+  /** How long each forwarded loopback call took, measured here (outside the Worker). */
+  const loopbackMs: number[] = [];
   let services: FakeService[] = [];
   const count = (k: string) => (calls[k] = (calls[k] ?? 0) + 1);
   const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (opts.passLoopback && url.hostname === "127.0.0.1" && url.port !== "9") {
+      // Real runtime processes on this machine (claim to live): forward as is.
+      count("loopback");
+      const t0 = performance.now();
+      const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+      const res = await fetch(request.url, { method: request.method, headers: request.headers, body });
+      const buf = await res.arrayBuffer();
+      loopbackMs.push(performance.now() - t0);
+      return new Response(buf, { status: res.status, headers: { "content-type": res.headers.get("content-type") ?? "application/json" } });
+    }
     if (`${url.protocol}//${url.host}` !== FAKE_BASE) {
       count("unexpected");
       return json({ error: { code: "bench", message: `benchmarks do not reach ${url.host}` } }, 502);
@@ -55,7 +67,9 @@ export function createFakeOutbound() {
     const del = /^\/sup\/services\/([^/]+)$/.exec(url.pathname);
     if (del && request.method === "DELETE") {
       count("destroy");
-      return new Response(null, { status: 204 });
+      const before = services.length;
+      services = services.filter((s) => s.id !== decodeURIComponent(del[1]!));
+      return before === services.length ? json({ error: { code: "not_found", message: "no such service" } }, 404) : new Response(null, { status: 204 });
     }
     if (url.pathname === "/sup/services" && request.method === "POST") {
       count("create");
@@ -71,6 +85,7 @@ export function createFakeOutbound() {
   return {
     handle,
     calls,
+    loopbackMs,
     provisions,
     setServices(list: FakeService[]) {
       services = list;

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { build, type Plugin } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
@@ -52,7 +52,20 @@ function instrumentD1(d1: any) {
   },
 };
 
-export async function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs")): Promise<string> {
+/** Builds with one module's source taken from another file (e.g. an older tick.ts for a before/after comparison). */
+function substitute(replace: Record<string, string>): Plugin {
+  return {
+    name: "bench-substitute",
+    setup(b) {
+      for (const [suffix, file] of Object.entries(replace)) {
+        const filter = new RegExp(`${suffix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/\//g, "[\\\\/]")}$`);
+        b.onLoad({ filter }, (args) => ({ loader: "ts", resolveDir: dirname(args.path), contents: readFileSync(file, "utf8") }));
+      }
+    },
+  };
+}
+
+export async function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs"), replace: Record<string, string> = {}): Promise<string> {
   await build({
     entryPoints: [join(ROOT, "worker/index.ts")],
     outfile,
@@ -65,7 +78,7 @@ export async function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.
     jsx: "automatic",
     jsxImportSource: "hono/jsx",
     logLevel: "warning",
-    plugins: [countingD1],
+    plugins: [countingD1, substitute(replace)],
   });
   return outfile;
 }
@@ -86,8 +99,10 @@ export interface BenchHost {
 export async function startBenchHost(opts: {
   vars?: Record<string, string>;
   outboundService: (request: Request) => Promise<Response> | Response;
+  /** Module path suffix → file whose source replaces it in the bundle. */
+  replace?: Record<string, string>;
 }): Promise<BenchHost> {
-  const scriptPath = await bundleBenchWorker();
+  const scriptPath = await bundleBenchWorker(undefined, opts.replace);
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
   const before = new Set(workerdPids());

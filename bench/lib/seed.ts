@@ -13,6 +13,8 @@ export interface SeedRow {
   claimId?: string | null;
   conversationId?: string | null;
   nextTeardownAt?: number | null;
+  /** Defaults to the fake instance under FAKE_BASE. */
+  url?: string;
 }
 
 export const GATEWAY_TOKEN = "bench-gateway-token";
@@ -29,36 +31,49 @@ export async function clearInstances(db: BenchD1): Promise<void> {
 export async function seedRows(db: BenchD1, rows: SeedRow[], prefix = "convos-agent"): Promise<void> {
   const now = Date.now();
   const sealed = await Promise.all(rows.map((r) => seal(BENCH_ENCRYPTION_KEY, GATEWAY_TOKEN, r.id)));
-  const stmt = db.prepare(
-    `INSERT INTO instances (id, status, status_reason, status_actor, status_changed_at, deadline_at, created_at, ready_at, provider,
-       service_name, service_id, url, deployment_status, last_health_at, health_failures, gateway_token_sealed, claim_id,
-       conversation_id, claimed_at, teardown_attempts, next_teardown_at)
-     VALUES (?, ?, 'bench seed', 'bench', ?, ?, ?, ?, 'local', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, 0, ?)`,
-  );
-  const CHUNK = 400;
+  // One statement per chunk, the rows passed as one JSON parameter (json_each): far fewer
+  // statements than one INSERT per row, and no bound-parameter limit.
+  const cols: [string, (r: SeedRow, i: number) => unknown][] = [
+    ["id", (r) => r.id],
+    ["status", (r) => r.status],
+    ["status_reason", () => "bench seed"],
+    ["status_actor", () => "bench"],
+    ["status_changed_at", () => now],
+    ["deadline_at", (r) => r.deadlineAt ?? null],
+    ["created_at", () => now - 3_600_000],
+    ["ready_at", (r) => r.readyAt ?? null],
+    ["provider", () => "local"],
+    ["service_name", (r) => `${prefix}-${r.id}`],
+    ["service_id", (r) => r.serviceId ?? null],
+    ["url", (r) => r.url ?? `${FAKE_BASE}/inst/${r.id}`],
+    ["deployment_status", (r) => r.deploymentStatus ?? null],
+    ["last_health_at", (r) => r.lastHealthAt ?? null],
+    ["health_failures", () => 0],
+    ["gateway_token_sealed", (_r, i) => sealed[i]],
+    ["claim_id", (r) => r.claimId ?? null],
+    ["conversation_id", (r) => r.conversationId ?? null],
+    ["claimed_at", (r) => (r.conversationId ? now - 7_200_000 : null)],
+    ["teardown_attempts", () => 0],
+    ["next_teardown_at", (r) => r.nextTeardownAt ?? null],
+  ];
+  const sql = `INSERT OR REPLACE INTO instances (${cols.map(([c]) => c).join(", ")})
+    SELECT ${cols.map((_, k) => `json_extract(value, '$[${k}]')`).join(", ")} FROM json_each(?)`;
+  const CHUNK = 500;
   for (let i = 0; i < rows.length; i += CHUNK) {
-    await db.batch(
-      rows.slice(i, i + CHUNK).map((r, j) =>
-        stmt.bind(
-          r.id,
-          r.status,
-          now,
-          r.deadlineAt ?? null,
-          now - 3_600_000,
-          r.readyAt ?? null,
-          `${prefix}-${r.id}`,
-          r.serviceId ?? null,
-          `${FAKE_BASE}/inst/${r.id}`,
-          r.deploymentStatus ?? null,
-          r.lastHealthAt ?? null,
-          sealed[i + j]!,
-          r.claimId ?? null,
-          r.conversationId ?? null,
-          r.conversationId ? now - 7_200_000 : null,
-          r.nextTeardownAt ?? null,
-        ),
-      ),
-    );
+    const part = rows.slice(i, i + CHUNK).map((r, j) => cols.map(([, get]) => get(r, i + j)));
+    // Retried: Miniflare's Node↔workerd proxy has dropped requests under heavy load.
+    await retry(() => db.prepare(sql).bind(JSON.stringify(part)).run());
+  }
+}
+
+async function retry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 500 * i));
+    }
   }
 }
 

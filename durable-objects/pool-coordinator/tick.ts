@@ -1,8 +1,9 @@
-import { and, eq, gt, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
 import { claims, instances, type InstanceRow } from "../../worker/db/schema";
-import { failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
+import { deadlineFor, failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { mapLimit } from "../../worker/lib/concurrency";
 import { log } from "../../worker/lib/log";
@@ -15,6 +16,17 @@ const HEALTH_CONCURRENCY = 8;
 export const IDLE_HEALTH_INTERVAL_MS = 5 * 60_000;
 /** Consecutive failed idle checks before an idle instance is given up on. */
 export const IDLE_HEALTH_FAILURES = 3;
+/**
+ * Per-tick bounds, so one tick stays well under Cloudflare's per-invocation subrequest limit
+ * (1,000) however large the pool is (bench/README.md, tick cost). Work left over is due again
+ * and is picked up by the next tick, oldest first: starting instances before idle re-checks,
+ * idle instances by oldest check, teardowns by oldest due time.
+ */
+export const MAX_HEALTH_CHECKS_PER_TICK = 200;
+export const MAX_TEARDOWNS_PER_TICK = 100;
+export const MAX_ORPHAN_DELETES_PER_TICK = 50;
+/** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
+const IDS_PER_STATEMENT = 2_000;
 const ACTOR = "tick";
 
 export interface TickDeps {
@@ -76,14 +88,31 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   const toCheckIdle: InstanceRow[] = [];
   const expiredClaims: InstanceRow[] = [];
 
+  // The provider's deployment status, recorded for every row whose status changed: one
+  // batch of one UPDATE per distinct status, not one round trip per row.
+  if (services) {
+    const changed = new Map<string, string[]>();
+    for (const row of rows) {
+      const svc = services.get(row.serviceName);
+      if (svc && svc.rawStatus !== row.deploymentStatus && row.status !== "deleting") {
+        const ids = changed.get(svc.rawStatus) ?? [];
+        ids.push(row.id);
+        changed.set(svc.rawStatus, ids);
+      }
+    }
+    await runBatch(
+      ctx,
+      [...changed].flatMap(([status, ids]) =>
+        chunk(ids, IDS_PER_STATEMENT).map((part) => ctx.db.update(instances).set({ deploymentStatus: status }).where(idIn(part))),
+      ),
+    );
+  }
+
   // 2–3. Readiness candidates, failures and deadlines.
   for (const row of rows) {
     const svc = services?.get(row.serviceName);
     const gone = services !== null && row.serviceId !== null && !svc;
     const broken = svc?.state === "failed" || svc?.state === "removed";
-    if (svc && svc.rawStatus !== row.deploymentStatus && row.status !== "deleting") {
-      await ctx.db.update(instances).set({ deploymentStatus: svc.rawStatus }).where(eq(instances.id, row.id));
-    }
     const pastDeadline = row.deadlineAt !== null && row.deadlineAt < now;
 
     switch (row.status) {
@@ -126,7 +155,11 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   }
 
   // Health checks, bounded and with short timeouts; the check itself changes nothing on the instance.
-  await mapLimit([...toCheckStarting, ...toCheckIdle], HEALTH_CONCURRENCY, async (row) => {
+  // At most MAX_HEALTH_CHECKS_PER_TICK: starting instances first, then the idle ones checked longest ago.
+  toCheckIdle.sort((a, b) => (a.lastHealthAt ?? 0) - (b.lastHealthAt ?? 0));
+  const toCheck = [...toCheckStarting, ...toCheckIdle].slice(0, MAX_HEALTH_CHECKS_PER_TICK);
+  const healthyIdle: string[] = [];
+  await mapLimit(toCheck, HEALTH_CONCURRENCY, async (row) => {
     summary.healthChecks++;
     const check = await ctx.instances.health(row.url!);
     if (check.ok && check.health.bound) {
@@ -155,13 +188,22 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       return;
     }
     if (check.ok) {
-      await patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: 0 });
+      healthyIdle.push(row.id);
     } else if (row.healthFailures + 1 >= IDLE_HEALTH_FAILURES) {
       await fail(row, `idle health failed ${IDLE_HEALTH_FAILURES} times: ${check.reason}`);
     } else {
       await patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: row.healthFailures + 1, lastError: check.reason });
     }
   });
+
+  // The healthy idle re-checks, recorded together (still only while the instance is idle).
+  const checkedAt = ctx.now();
+  await runBatch(
+    ctx,
+    chunk(healthyIdle, IDS_PER_STATEMENT).map((part) =>
+      ctx.db.update(instances).set({ lastHealthAt: checkedAt, healthFailures: 0 }).where(and(idIn(part), eq(instances.status, "idle"))),
+    ),
+  );
 
   // Half-done claims: the coordinator that reserved them is gone. Ask the instance.
   for (const row of expiredClaims) {
@@ -184,8 +226,8 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   // Orphans: services with our prefix that no live row owns.
   if (services) {
     const owned = new Set(rows.filter((r) => r.status !== "deleted").map((r) => r.serviceName));
-    for (const svc of services.values()) {
-      if (owned.has(svc.name)) continue;
+    const orphans = [...services.values()].filter((svc) => !owned.has(svc.name)).slice(0, MAX_ORPHAN_DELETES_PER_TICK);
+    for (const svc of orphans) {
       try {
         await ctx.compute.destroy(svc.serviceId);
         summary.orphansDeleted++;
@@ -202,14 +244,27 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   summary.createFailures = made.failed;
 
   // 5. Cleanup: dead instances start their teardown; deleting ones retry when their backoff is over.
-  const dead = await ctx.db.select().from(instances).where(eq(instances.status, "dead"));
-  for (const row of dead) {
-    await transition(ctx.db, { id: row.id, from: "dead", to: "deleting", reason: "cleanup of dead instance", actor: ACTOR, now: ctx.now(), set: { teardownAttempts: 0, nextTeardownAt: ctx.now() } }, settings);
-  }
+  // Every dead row moves to deleting in one compare-and-set statement (the status trigger
+  // writes each row's event, as `transition` would).
+  const cleanupAt = ctx.now();
+  await ctx.db
+    .update(instances)
+    .set({
+      deadlineAt: deadlineFor("deleting", cleanupAt, settings),
+      teardownAttempts: 0,
+      nextTeardownAt: cleanupAt,
+      status: "deleting",
+      statusReason: "cleanup of dead instance",
+      statusActor: ACTOR,
+      statusChangedAt: cleanupAt,
+    })
+    .where(eq(instances.status, "dead"));
   const due = await ctx.db
     .select()
     .from(instances)
-    .where(and(eq(instances.status, "deleting"), sql`coalesce(${instances.nextTeardownAt}, 0) <= ${ctx.now()}`));
+    .where(and(eq(instances.status, "deleting"), sql`coalesce(${instances.nextTeardownAt}, 0) <= ${ctx.now()}`))
+    .orderBy(asc(sql`coalesce(${instances.nextTeardownAt}, 0)`), asc(instances.id))
+    .limit(MAX_TEARDOWNS_PER_TICK);
   await mapLimit(due, 4, async (row) => {
     if (await deps.teardown(row)) summary.tornDown++;
   });
@@ -217,6 +272,23 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   await ctx.db.delete(claims).where(lt(claims.expiresAt, ctx.now()));
   summary.durationMs = ctx.now() - startedAt;
   return summary;
+}
+
+/** One D1 round trip for all the statements (nothing when there are none). */
+async function runBatch(ctx: PoolContext, statements: BatchItem<"sqlite">[]): Promise<void> {
+  if (statements.length === 0) return;
+  await ctx.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** `id IN (…)` with the ids as one JSON parameter, so a statement is not bound by SQLite's parameter limit. */
+function idIn(ids: string[]) {
+  return sql`${instances.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`;
 }
 
 /** Claims in the recent window, which the replenish buffer follows. */

@@ -82,3 +82,9 @@ benchRoutes.get("/d1-probe", async (c) => {
   const t3 = Date.now();
   return c.json({ n, selectOneMs: (t1 - t0) / n, selectIdleMs: (t2 - t1) / n, updateMs: (t3 - t2) / n });
 });
+
+/** One D1 round trip and nothing else: with GET /healthz (none) it brackets what a claim's D1 writes cost here. */
+benchRoutes.get("/d1-one", async (c) => {
+  const row = await c.env.DB.prepare("SELECT count(*) AS n FROM instances WHERE status = 'idle'").first<{ n: number }>();
+  return c.json({ idle: row?.n ?? 0 });
+});

@@ -1,0 +1,187 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join } from "node:path";
+import { ROOT } from "../local/worker-host.ts";
+import { benchClaims, CLAIMS_PER_RUN, IDLE_ROWS, NOOP_PER_RUN, type ClaimRunResult } from "./claims.ts";
+import { benchBoot, benchLive, type BootResult, type LiveResult } from "./live.ts";
+import { benchSize, type SizeResult } from "./size.ts";
+import { benchTick, type TickResult } from "./tick.ts";
+import { int, ms } from "./lib/stats.ts";
+
+/**
+ * `npm run bench` (all) or `npm run bench -- claims tick live boot size` (some): runs the
+ * benchmarks, prints the tables, writes bench/last-run.json and the figures section of
+ * bench/README.md. Benchmarks print; they never assert times.
+ */
+const ALL = ["size", "claims", "tick", "live", "boot"] as const;
+type Section = (typeof ALL)[number];
+const asked = process.argv.slice(2).filter((a): a is Section => (ALL as readonly string[]).includes(a));
+const sections: readonly Section[] = asked.length ? asked : ALL;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const loadavg = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const sh = (cmd: string, args: string[]) => {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } catch {
+    return "?";
+  }
+};
+const pkgVersion = (name: string) => {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+};
+
+const machine = {
+  date: new Date().toISOString(),
+  commit: sh("git", ["rev-parse", "--short", "HEAD"]),
+  dirtyFiles: sh("git", ["status", "--porcelain"]).split("\n").filter(Boolean).length,
+  nproc: sh("nproc", []),
+  cpu: cpus()[0]?.model ?? "?",
+  memGiB: +(totalmem() / 2 ** 30).toFixed(1),
+  kernel: release(),
+  node: process.version,
+  workerd: pkgVersion("workerd"),
+  miniflare: pkgVersion("miniflare"),
+  wrangler: pkgVersion("wrangler"),
+  loadStart: loadavg(),
+  loadEnd: "",
+};
+log(`bench: ${sections.join(", ")} on ${machine.nproc} cores, ${machine.memGiB} GiB, node ${machine.node}, load ${machine.loadStart}`);
+
+const results: { claims?: { runs: ClaimRunResult[]; metricsDelta: string }; tick?: TickResult[]; live?: LiveResult; boot?: BootResult[]; size?: SizeResult; errors: Record<string, string> } = { errors: {} };
+for (const s of sections) {
+  const t0 = performance.now();
+  try {
+    if (s === "claims") results.claims = await benchClaims(log);
+    if (s === "tick") results.tick = await benchTick(log);
+    if (s === "live") results.live = await benchLive(log);
+    if (s === "boot") results.boot = await benchBoot(log);
+    if (s === "size") results.size = await benchSize(log);
+  } catch (err) {
+    results.errors[s] = (err as Error).stack ?? String(err);
+    log(`bench ${s} failed: ${(err as Error).message}`);
+  }
+  log(`bench ${s}: ${((performance.now() - t0) / 1000).toFixed(0)} s, load ${loadavg()}`);
+}
+machine.loadEnd = loadavg();
+
+// --- tables ---------------------------------------------------------------------------------
+const lines: string[] = [];
+const out = (s = "") => lines.push(s);
+const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
+
+out(`Run ${machine.date} at ${machine.commit}${machine.dirtyFiles ? ` (+${machine.dirtyFiles} uncommitted files in the tree)` : ""}: ${machine.nproc} cores (${machine.cpu}), ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, workerd ${machine.workerd}, miniflare ${machine.miniflare}, wrangler ${machine.wrangler}. Load average (1/5/15 min) ${machine.loadStart} at the start, ${machine.loadEnd} at the end.`);
+out();
+
+if (results.claims) {
+  const runs = results.claims.runs;
+  const get = (kind: ClaimRunResult["kind"], c: number) => runs.find((r) => r.kind === kind && r.concurrency === c);
+  out(`### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each run; ${CLAIMS_PER_RUN} claims, ${NOOP_PER_RUN} no-op requests per run)`);
+  out();
+  out("| c | no-op req/s | no-op p50 ms | one-D1-query route req/s, p50 ms | claims/s | ÷ no-op | pool part p50 / p95 / p99 ms | coordinator's own p50 / p95 / p99 ms | ok | double-assigned | naive claims/s | naive pool part p50 / p95 ms | naive double-assigned |");
+  out("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
+    const n = get("noop", c);
+    const k = get("coordinator", c);
+    const v = get("naive", c);
+    const d = get("d1one", c);
+    if (!n || !k || !v) continue;
+    out(
+      `| ${c} | ${int(n.perSecond)} | ${ms(n.latency.p50, 2)} | ${d ? `${int(d.perSecond)}, ${ms(d.latency.p50)}` : "–"} | ${int(k.perSecond)} | ${(k.perSecond / n.perSecond).toFixed(2)} | ${ms(k.poolPart?.p50 ?? NaN)} / ${ms(k.poolPart?.p95 ?? NaN)} / ${ms(k.poolPart?.p99 ?? NaN)} | ${ms(k.poolInternal?.p50 ?? NaN, 0)} / ${ms(k.poolInternal?.p95 ?? NaN, 0)} / ${ms(k.poolInternal?.p99 ?? NaN, 0)} | ${k.ok}/${k.sent} | ${k.doubleAssigned} (rows claimed ${k.rowsClaimed}, second provisions ${k.secondProvisions}) | ${int(v.perSecond)} | ${ms(v.poolPart?.p50 ?? NaN)} / ${ms(v.poolPart?.p95 ?? NaN)} | **${v.doubleAssigned} of ${v.ok}** (${v.uniqueInstances} distinct instances, rows claimed ${v.rowsClaimed}) |`,
+    );
+  }
+  out();
+  const n64 = get("noop", 64);
+  const k64 = get("coordinator", 64);
+  const n1 = get("noop", 1);
+  const k1 = get("coordinator", 1);
+  if (n64 && k64) out(`- Target claims/s at c=64 ≥ 0.8 × no-op: ${int(k64.perSecond)} vs ${int(0.8 * n64.perSecond)} → ${verdict(k64.perSecond >= 0.8 * n64.perSecond)} (ratio ${(k64.perSecond / n64.perSecond).toFixed(2)}).`);
+  if (n1 && k1?.poolPart) out(`- Target serial pool-part p50 within 3 ms of the no-op's p50: ${ms(k1.poolPart.p50)} vs ${ms(n1.latency.p50, 2)} ms (+${ms(k1.poolPart.p50 - n1.latency.p50)}) → ${verdict(k1.poolPart.p50 - n1.latency.p50 <= 3)}.`);
+  const dbl = runs.filter((r) => r.kind === "coordinator").reduce((a, r) => a + r.doubleAssigned + r.secondProvisions + Math.abs(r.rowsClaimed - r.ok), 0);
+  out(`- Double assignments through the coordinator, all runs: ${dbl} (every instanceId unique, D1 rows claimed = successes, no instance provisioned twice): ${verdict(dbl === 0)}.`);
+  out();
+}
+
+if (results.tick) {
+  out("### 2. Tick cost (one tick via POST /api/pool/reconcile; mixed states, 1% orphans)");
+  out();
+  out("| N | tick | wall ms | tick's own ms | workerd CPU ms | D1 round trips (statements) | subrequests | of which list / health / destroy / status / create |");
+  out("|---|---|---|---|---|---|---|---|");
+  for (const t of results.tick) {
+    const k = t.byKind;
+    out(`| ${int(t.n)} | ${t.phase} | ${int(t.wallMs)} | ${int(t.durationMs)} | ${int(t.workerdCpuMs)} | ${int(t.d1RoundTrips)} (${int(t.d1Statements)}) | ${int(t.subrequests)} | ${k.list ?? 0} / ${k.health ?? 0} / ${k.destroy ?? 0} / ${k.status ?? 0} / ${k.create ?? 0} |`);
+  }
+  out();
+  const at = (n: number, phase: "first" | "steady") => results.tick!.find((t) => t.n === n && t.phase === phase);
+  const big = results.tick.filter((t) => t.n === Math.max(...results.tick!.map((x) => x.n)));
+  const maxSub = Math.max(...big.map((t) => t.subrequests));
+  const lists = results.tick.map((t) => t.listCalls);
+  out(`- Provider list calls per tick: ${[...new Set(lists)].join(", ")} at every N → ${verdict(Math.max(...lists) <= 1)} (O(pages); the local supervisor answers one page).`);
+  out(`- Subrequests per tick at N=${int(big[0]?.n ?? NaN)}: at most ${int(maxSub)} → ${verdict(maxSub < 1000)} (< 1,000).`);
+  const f1 = at(1_000, "first");
+  const f10 = at(10_000, "first");
+  if (f1 && f10) out(`- Wall time N=1,000 → 10,000 (first tick): ×${(f10.wallMs / f1.wallMs).toFixed(1)} for ×10 N → ${verdict(f10.wallMs / f1.wallMs <= 10)}.`);
+  out();
+}
+
+if (results.live) {
+  const l = results.live;
+  out(`### 3. Claim to live (real front server + convos plugin in the stand-in gateway + fake convos CLI; ${l.claims} claims, one at a time)`);
+  out();
+  out("| what | p50 ms | p95 ms | n |");
+  out("|---|---|---|---|");
+  const row = (name: string, s: { p50: number; p95: number; n: number }) => out(`| ${name} | ${int(s.p50)} | ${int(s.p95)} | ${s.n} |`);
+  row("**claim → invite URL** (POST /api/pool/claim, end to end)", l.claimToLive);
+  row("pool's part (end to end − provision)", l.pool);
+  row("provision as the Worker timed it", l.provisionViaPool);
+  row("provision as the outbound service saw it", l.provisionAtOutbound);
+  row("front server /pool/provision, called directly", l.provisionDirect);
+  row("plugin POST /convos/conversation (through the front proxy)", l.pluginDirect);
+  row("fake `convos conversations create --json` alone (process spawn)", l.cli);
+  out();
+  out(`- Target p50 < 300 ms: ${int(l.claimToLive.p50)} ms → ${verdict(l.claimToLive.p50 < 300)}.${l.failures.length ? ` Failures: ${l.failures.join("; ")}.` : ""}`);
+  out();
+}
+
+if (results.boot) {
+  out("### 4. Runtime boot (spawn → first 200 from /pool/health, one at a time) and idle memory");
+  out();
+  out("| gateway | boots ms | front server RSS MiB | gateway tree RSS MiB |");
+  out("|---|---|---|---|");
+  for (const b of results.boot) {
+    out(`| ${b.gateway} | ${b.note ? b.note : b.boots.map((x) => int(x)).join(", ") + (b.failed ? `; ${b.failed} not ready in time` : "")} | ${int(b.frontRssMiB)} | ${int(b.gatewayRssMiB)} |`);
+  }
+  if (results.live) out(`\nThe ${results.live.bootMs.n} stand-in runtimes of section 3, started four at a time: p50 ${int(results.live.bootMs.p50)} ms, p95 ${int(results.live.bootMs.p95)} ms.`);
+  out();
+}
+
+if (results.size) {
+  const z = results.size;
+  out("### 5. Worker size (`wrangler deploy --dry-run --outdir`)");
+  out();
+  out(`${(z.totalBytes / 1024).toFixed(1)} KiB raw, ${(z.totalGzipBytes / 1024).toFixed(1)} KiB gzip -9; wrangler: "${z.wranglerSays}". Largest parts (unminified): ${z.topInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}.`);
+  out();
+}
+
+for (const [s, e] of Object.entries(results.errors)) out(`**${s} failed:** \`${e.split("\n")[0]}\``);
+
+const table = lines.join("\n");
+process.stdout.write(`${table}\n`);
+writeFileSync(join(ROOT, "bench/last-run.json"), JSON.stringify({ machine, sections, results }, null, 1));
+if (sections.length === ALL.length) {
+  const readmePath = join(ROOT, "bench/README.md");
+  try {
+    const readme = readFileSync(readmePath, "utf8");
+    const start = readme.indexOf("<!-- figures:start -->");
+    const end = readme.indexOf("<!-- figures:end -->");
+    if (start >= 0 && end > start) {
+      writeFileSync(readmePath, `${readme.slice(0, start)}<!-- figures:start -->\n${table}\n${readme.slice(end)}`);
+      log("bench/README.md figures updated");
+    }
+  } catch {}
+}
