@@ -1,4 +1,5 @@
 import type { FC } from "hono/jsx";
+import type { PromptText } from "../catalog/instructions";
 import type { TemplateRow } from "../db/schema";
 import { CsrfField, FieldError, type Flash, invalidAttrs, Layout, type PageContext } from "./layout";
 import type { FormState } from "./pages/common";
@@ -152,7 +153,14 @@ const FIELDS: FieldSpec[] = [
   { key: "published", label: "Published", kind: "yesno", hint: "Drafts are hidden from the public catalog." },
 ];
 
-export const TemplateFormPage: FC<{ ctx: PageContext; mode: "new" | "edit"; slug?: string; form: FormState; flash?: Flash | null }> = ({ ctx, mode, slug, form, flash }) => {
+export const TemplateFormPage: FC<{ ctx: PageContext; mode: "new" | "edit"; slug?: string; form: FormState; flash?: Flash | null; notion?: PromptText | null }> = ({
+  ctx,
+  mode,
+  slug,
+  form,
+  flash,
+  notion,
+}) => {
   const action = mode === "new" ? "/admin/templates/new" : `/admin/templates/${slug}`;
   const title = mode === "new" ? "New template" : `Edit ${form.values.name || slug}`;
   return (
@@ -164,6 +172,7 @@ export const TemplateFormPage: FC<{ ctx: PageContext; mode: "new" | "edit"; slug
             {form.error}
           </p>
         ) : null}
+        {notion ? <NotionStatus notion={notion} /> : null}
         <form method="post" action={action} novalidate data-testid="template-form">
           <CsrfField ctx={ctx} />
           {mode === "new" ? (
@@ -224,3 +233,26 @@ export const TemplateFormPage: FC<{ ctx: PageContext; mode: "new" | "edit"; slug
     </Layout>
   );
 };
+
+/** Whether the template's Notion page can be read right now, so a page not shared with the integration shows up here, not as a failed claim. */
+const NotionStatus: FC<{ notion: PromptText }> = ({ notion }) =>
+  notion.ok ? (
+    <details class="card" data-testid="notion-status">
+      <summary>
+        Notion page readable: {notion.text.length.toLocaleString("en-US")} characters of instructions
+      </summary>
+      <div class="mono small">
+        {notion.text
+          .slice(0, 4000)
+          .split("\n")
+          .map((line) => (
+            <div>{line || "\u00a0"}</div>
+          ))}
+      </div>
+    </details>
+  ) : (
+    <p class="flash flash-error" role="alert" data-testid="notion-status">
+      Notion page not usable right now: {notion.message}
+      {notion.reason === "not_configured" ? "" : ". Claims fall back to the inline instructions, if any."}
+    </p>
+  );

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import { SlugSchema } from "../api/schemas";
+import { notionPromptText } from "../catalog/instructions";
 import { allTemplates, createTemplate, deleteTemplate, findTemplate, TemplateCreateSchema, TemplateReplaceSchema, updateTemplate } from "../catalog/store";
 import { type AdminContext, type AdminEnv, messagePage, pageContext, redirectWithFlash, takeFlash } from "./kit";
 import type { FormState } from "./pages/common";
@@ -31,7 +32,10 @@ templateAdminRoutes.post("/new", async (c) => {
 templateAdminRoutes.get("/:slug", async (c) => {
   const row = await templateOf(c);
   if (!row) return missing(c);
-  return c.html(<TemplateFormPage ctx={pageContext(c)} mode="edit" slug={row.slug} form={{ values: templateFormValues(row), errors: {} }} flash={await takeFlash(c)} />);
+  const notion = row.notionPageId ? await notionPromptText(c.env, row.notionPageId, { asOperator: true }) : null;
+  return c.html(
+    <TemplateFormPage ctx={pageContext(c)} mode="edit" slug={row.slug} form={{ values: templateFormValues(row), errors: {} }} flash={await takeFlash(c)} notion={notion} />,
+  );
 });
 
 templateAdminRoutes.post("/:slug", async (c) => {

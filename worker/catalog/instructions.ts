@@ -36,8 +36,11 @@ export async function claimInstructions(env: Env, template: Pick<TemplateRow, "s
  * called in-process so the catalog shares its Notion client, its hour-long cache and its rule
  * that only published templates' pages are readable without the pool key.
  */
-export async function notionPromptText(env: Env, pageId: string): Promise<PromptText> {
-  const res = await promptsEndpoint.request(`/${encodeURIComponent(pageId)}`, { headers: { accept: "application/json" } }, env);
+export async function notionPromptText(env: Env, pageId: string, opts: { asOperator?: boolean } = {}): Promise<PromptText> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  // Operators may read drafts' pages too; the key only travels inside this Worker.
+  if (opts.asOperator) headers.authorization = `Bearer ${env.POOL_API_KEY}`;
+  const res = await promptsEndpoint.request(`/${encodeURIComponent(pageId)}`, { headers }, env);
   const body: unknown = await res.json().catch(() => null);
   if (res.ok) {
     const prompt = PromptSchema.safeParse(body);

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { FAKE_CREDENTIALS } from "../../support/fakes/credentials";
 import { api, providerControl, setProviderFaults } from "../helpers";
-import { CLAIMED, postForm, recordingCoordinator } from "./helpers";
+import { login } from "../admin/helpers";
+import { CLAIMED, postForm, recordingCoordinator, withEnv } from "./helpers";
 
 // A fresh page per test: prompts are cached for an hour, across tests too.
 let PAGE = "";
@@ -61,5 +62,18 @@ describe("templates with a Notion page", () => {
     expect(res.status).toBe(503);
     expect((await res.text()).replace(/&#39;/g, "'")).toContain("This agent's instructions could not be loaded right now");
     expect(coordinator.calls).toHaveLength(0);
+  });
+
+  it("the admin edit page says whether the page can be read, drafts included", async () => {
+    await notionTemplate({ instructions: "Inline fallback." });
+    await api("/api/pool/templates/notion-agent", { method: "PATCH", json: { published: false } });
+    await seedPage([{ type: "paragraph", text: "Draft prompt from Notion." }]);
+    const op = await login();
+    const ok = await (await withEnv(NOTION, "/admin/templates/notion-agent", { headers: { cookie: op.cookie } })).text();
+    expect(ok).toContain("Notion page readable: 25 characters of instructions");
+    expect(ok).toContain("<div>Draft prompt from Notion.</div>");
+
+    const off = await op.get("/admin/templates/notion-agent");
+    expect(off.html).toMatch(/data-testid="notion-status">Notion page not usable right now: Notion prompts are disabled/);
   });
 });
