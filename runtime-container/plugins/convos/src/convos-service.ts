@@ -267,12 +267,12 @@ export class ConvosService {
       backoff: this.opts.serveBackoff,
       log: this.opts.log,
     });
-    serve.on("event", (event: ServeEvent) => this.onServeEvent_(conversationId, event));
+    serve.on("event", (event: ServeEvent) => this.handleServeEvent(conversationId, event));
     this.serve = serve;
     serve.start();
   }
 
-  private onServeEvent_(conversationId: string, event: ServeEvent): void {
+  private handleServeEvent(conversationId: string, event: ServeEvent): void {
     if (event.event === "ready" && typeof event.inboxId === "string" && event.inboxId !== this.binding.inboxId) {
       this.persist({ inboxId: event.inboxId, ...(typeof event.inviteUrl === "string" && !this.binding.inviteUrl ? { inviteUrl: event.inviteUrl } : {}) });
     }
