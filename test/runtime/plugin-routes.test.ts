@@ -102,13 +102,14 @@ describe("convos plugin routes", () => {
     await waitFor(async () => (await call("GET", "/convos/status")).body.streaming, "streaming");
   });
 
-  it("sends, renames, locks and unlocks through the stream", async () => {
+  it("sends, reacts, renames, locks and unlocks through the stream", async () => {
     expect((await call("POST", "/convos/conversation/send", { message: "Chapter 3 by Friday!" })).body.messageId).toMatch(/^[0-9a-f]{32}$/u);
+    expect((await call("POST", "/convos/conversation/react", { messageId: "m-9", emoji: "👀" })).body.reactionId).toMatch(/^[0-9a-f]{32}$/u);
     expect((await call("POST", "/convos/rename", { name: "Book club 📚" })).body).toEqual({ ok: true, name: "Book club 📚" });
     expect((await call("POST", "/convos/lock", {})).body).toEqual({ ok: true, locked: true });
     expect((await call("POST", "/convos/lock", { unlock: true })).body).toEqual({ ok: true, locked: false });
     const kinds = readTranscript(path.join(dir, "convos")).map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(["sent", "rename", "lock", "unlock"]));
+    expect(kinds).toEqual(expect.arrayContaining(["sent", "reaction", "rename", "lock", "unlock"]));
   });
 
   it("explodes: the instance is unbound and the pool is asked to destroy it", async () => {
