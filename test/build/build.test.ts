@@ -12,7 +12,7 @@ const run = (cmd: string, args: string[]) => {
 };
 
 describe("build", () => {
-  it.each(["tsconfig.json", "tsconfig.node.json"])("typechecks (%s)", (project) => {
+  it.each(["tsconfig.json", "tsconfig.node.json", "runtime-container/tsconfig.json"])("typechecks (%s)", (project) => {
     const r = run(bin("tsc"), ["--noEmit", "-p", project]);
     expect(r.out.trim().split("\n").filter((l) => l.includes("error TS")), r.out).toEqual([]);
     expect(r.code).toBe(0);
