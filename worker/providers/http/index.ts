@@ -12,7 +12,7 @@ export { TokenBucket, type TokenBucketOptions } from "./token-bucket";
 export interface HttpClientOptions {
   provider: string;
   baseUrl: string;
-  /** Sent on every request (auth, versions). Their values are treated as secrets. */
+  /** Sent on every request (auth, versions). Auth-like ones (authorization, *key*, *token*) are treated as secrets. */
   headers: Record<string, string>;
   /** Extra strings that must never appear in an error message or log line. */
   secrets?: string[];
@@ -68,7 +68,7 @@ export function createHttpClient(opts: HttpClientOptions) {
   const maxDelay = opts.maxDelayMs ?? 8_000;
   const maxRetryAfter = opts.maxRetryAfterMs ?? 10_000;
   const base = opts.baseUrl.replace(/\/$/, "");
-  const secrets = [...Object.values(opts.headers), ...(opts.secrets ?? [])]
+  const secrets = [...Object.entries(opts.headers).filter(([k]) => /authorization|key|token|secret/i.test(k)).map(([, v]) => v), ...(opts.secrets ?? [])]
     .flatMap((v) => [v, v.replace(/^Bearer\s+/i, "")])
     .filter((v) => v.length >= 6);
   const scrub = (text: string) => scrubSecrets(text, secrets);
