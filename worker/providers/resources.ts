@@ -43,7 +43,7 @@ export function instanceResources(env: Env, tuning: HttpTuning = {}): InstanceRe
   }
   if (env.AGENTMAIL_API_KEY) {
     enabled.push("agentmail");
-    list.push(agentMailResource(createAgentMailClient({ apiKey: env.AGENTMAIL_API_KEY, ...tuning }), env.AGENTMAIL_DOMAIN || undefined));
+    list.push(agentMailResource(createAgentMailClient({ apiKey: env.AGENTMAIL_API_KEY, ...tuning }), env.AGENTMAIL_DOMAIN || undefined, env.AGENTMAIL_API_KEY));
   }
   // A number without a messaging profile cannot send SMS, so both are needed.
   if (env.TELNYX_API_KEY && env.TELNYX_MESSAGING_PROFILE_ID) {

@@ -51,7 +51,9 @@ describe("create and teardown pipeline with every provider", () => {
       OPENROUTER_API_KEY: key.key,
       OPENCLAW_PRIMARY_MODEL: env.OPENCLAW_PRIMARY_MODEL,
       AGENTMAIL_INBOX: row.agentmailInboxId,
+      AGENTMAIL_API_KEY: C.AGENTMAIL_API_KEY,
       TELNYX_PHONE_NUMBER: row.phoneNumber,
+      TELNYX_API_KEY: C.TELNYX_API_KEY,
       BANKR_API_KEY: C.BANKR_API_KEY,
     });
     expect(boot.GATEWAY_TOKEN).toMatch(/^[\w-]{40,}$/);

@@ -52,7 +52,11 @@ export function inboxUsername(row: Pick<InstanceRow, "serviceName">): string {
   return row.serviceName.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 64);
 }
 
-export function agentMailResource(client: AgentMailClient, domain: string | undefined): InstanceResource {
+/**
+ * `apiKey` goes to the instance too: the runtime's agentmail skill sends and reads mail with it
+ * (runtime-container/README.md), and AgentMail keys are not scoped to one inbox.
+ */
+export function agentMailResource(client: AgentMailClient, domain: string | undefined, apiKey: string): InstanceResource {
   return {
     name: "agentmail",
     async provision(row, record) {
@@ -62,7 +66,7 @@ export function agentMailResource(client: AgentMailClient, domain: string | unde
       await record({ agentmailInboxId: expected });
       const inbox = await client.createInbox({ username, domain, clientId: row.id, displayName: `Convos agent ${row.id}` });
       if (inbox.inbox_id !== expected) await record({ agentmailInboxId: inbox.inbox_id });
-      return { AGENTMAIL_INBOX: inbox.email ?? inbox.inbox_id };
+      return { AGENTMAIL_INBOX: inbox.email ?? inbox.inbox_id, AGENTMAIL_API_KEY: apiKey };
     },
     async release(row) {
       if (!row.agentmailInboxId) return {};

@@ -69,6 +69,7 @@ const SEARCH_ROUNDS = 2;
  */
 export function telnyxResource(client: TelnyxClient, db: Database, settings: { messagingProfileId: string; apiKey: string; now?: () => number }): InstanceResource {
   const now = settings.now ?? Date.now;
+  // The runtime's telnyx-cli skill sends SMS with the account key (runtime-container/README.md).
   const variables = (phone: string) => ({ TELNYX_PHONE_NUMBER: phone, TELNYX_API_KEY: settings.apiKey, TELNYX_MESSAGING_PROFILE_ID: settings.messagingProfileId });
 
   async function recordOrReturn(rowId: string, phone: string, record: (p: { phoneNumber: string }) => Promise<void>) {
