@@ -78,7 +78,7 @@ export const Layout: FC<{ ctx: PageContext; title: string; flash?: Flash | null;
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${title} · ${ctx.environment} · Agent Pool`}</title>
         <link rel="stylesheet" href="/admin/assets/admin.css" />
         <script nonce={ctx.nonce} src="/admin/assets/admin.js" defer></script>
