@@ -127,6 +127,8 @@ export class ProcessSupervisor {
   }
 
   async create(req: CreateServiceRequest): Promise<LocalService> {
+    const port = await freePort();
+    // From here to registering the service nothing awaits, so two creates cannot both pass.
     if (this.closed) throw new SupervisorError(503, "stopping", "the supervisor is shutting down");
     if ([...this.services.values()].some((s) => s.name === req.name)) {
       throw new SupervisorError(409, "exists", `service ${req.name} exists`);
@@ -134,7 +136,6 @@ export class ProcessSupervisor {
     const id = `svc-${randomBytes(6).toString("hex")}`;
     const dir = path.join(this.stateRoot, id);
     mkdirSync(dir, { recursive: true });
-    const port = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       // A real convos CLI would talk to the XMTP network; the fake one keeps everything on disk.
@@ -209,13 +210,15 @@ export class ProcessSupervisor {
     const entry = this.services.get(id);
     if (!entry) return false;
     this.services.delete(id);
-    const done = this.stop(entry).then(() => rmSync(entry.dir, { recursive: true, force: true }));
+    const done = this.stop(entry)
+      .then(() => rmSync(entry.dir, { recursive: true, force: true }))
+      .catch((err: Error) => this.log(`${id} did not clean up: ${err.message}`));
     this.retiring.add(done);
     void done.finally(() => this.retiring.delete(done));
     return true;
   }
 
-  /** Everything about one service, including its secrets: for this process only, never served. */
+  /** Everything about one service, secrets included: for this process (and service.json, 0600), never served over HTTP. */
   inspect(id: string): ServiceDetails | undefined {
     const e = this.services.get(id);
     if (!e) return undefined;
