@@ -51,7 +51,11 @@ export async function bundleWorker(outfile = join(ROOT, ".local/build/worker.mjs
 
 export async function startWorkerHost(opts: WorkerHostOptions = {}): Promise<WorkerHost> {
   const scriptPath = await bundleWorker();
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"), opts.environment);
+  // Secrets come only from `opts.vars`: wrangler would otherwise add the checkout's .dev.vars,
+  // and a developer's real provider keys would reach test and benchmark Workers. Naming an
+  // env file that does not exist turns that lookup off.
+  const noDevVars = { envFiles: [join(ROOT, ".local/no-dev-vars")] } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"), opts.environment, noDevVars);
   const persist = opts.persistDir;
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
   const v4 = {

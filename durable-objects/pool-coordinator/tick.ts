@@ -28,6 +28,8 @@ export const MAX_ORPHAN_DELETES_PER_TICK = 50;
 /** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
 const IDS_PER_STATEMENT = 2_000;
 const ACTOR = "tick";
+/** How long a `creating` row without an owner or a service is given before it counts as interrupted (host listings can lag). */
+export const INTERRUPTED_CREATE_GRACE_MS = 60_000;
 
 export interface TickDeps {
   ctx: PoolContext;
@@ -130,6 +132,12 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
             settings,
           );
         } else if (pastDeadline) await fail(row, "creation deadline passed");
+        else if (services !== null && !svc && row.createdAt + INTERRUPTED_CREATE_GRACE_MS < now) {
+          // No create of this coordinator owns the row and the host has no service for it: the
+          // create died with a previous coordinator (restart, eviction). Waiting for the stuck
+          // timeout would hold the pool short for 15 minutes, since creating rows count as on the way.
+          await fail(row, "create interrupted (no create in progress, no service found)");
+        }
         break;
       case "starting":
         if (gone) await fail(row, "service vanished");

@@ -106,6 +106,24 @@ describe("the tick, driven by the Durable Object alarm", () => {
     expect((await supervisorState()).services).toHaveLength(1);
   });
 
+  it("a create that died with a previous coordinator is given up after a grace period, not after the stuck timeout", async () => {
+    const now = Date.now();
+    const insert = (id: string, createdAt: number) =>
+      env.DB.prepare(
+        "INSERT INTO instances (id, status, status_changed_at, created_at, provider, service_name, deadline_at) VALUES (?, 'creating', ?, ?, 'local', ?, ?)",
+      )
+        .bind(id, createdAt, createdAt, `${env.SERVICE_PREFIX}-${id}`, now + 600_000)
+        .run();
+    await insert("iinterrupted1", now - 120_000);
+    await insert("ijustcreated1", now);
+    await api("/api/pool/settings", { method: "PUT", json: { minIdle: 0 } });
+    await tick();
+    const lost = await detail("iinterrupted1");
+    expect(lost.status).toBe("deleted");
+    expect(lost.events.find((e: { to: string }) => e.to === "dead").reason).toMatch(/create interrupted/);
+    expect((await detail("ijustcreated1")).status).toBe("creating");
+  });
+
   it("idle instances failing their slower health re-check are given up after three failures", async () => {
     await fillPool(1);
     const [id] = await idsIn("idle");
