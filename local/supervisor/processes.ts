@@ -146,6 +146,8 @@ export class ProcessSupervisor {
       ...req.variables,
       // What the platform decides, not the service: its port and its volume.
       PORT: String(port),
+      // Instances on one machine answer on loopback only, like the rest of the local system.
+      HOST: "127.0.0.1",
       STATE_DIR: path.join(dir, "state"),
       [MARKER_VAR]: `${this.rootTag}.${this.runId}.${id}`,
     };

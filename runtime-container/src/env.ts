@@ -11,6 +11,8 @@ export type GatewayMode = "openclaw" | "stub";
 
 export type RuntimeEnv = {
   port: number;
+  /** Listen address; unset means every interface (IPv4 and IPv6), as a container needs. */
+  host: string | undefined;
   instanceId: string | undefined;
   gatewayToken: string;
   /** False when GATEWAY_TOKEN was missing and a random one was generated for loopback use. */
@@ -75,6 +77,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
   const model = env.OPENCLAW_PRIMARY_MODEL?.trim() || "anthropic/claude-sonnet-4.5";
   return {
     port: portFrom(env.PORT, 8080, "PORT"),
+    host: env.HOST || undefined,
     instanceId: env.INSTANCE_ID || undefined,
     gatewayToken: env.GATEWAY_TOKEN || randomBytes(24).toString("hex"),
     gatewayTokenConfigured: Boolean(env.GATEWAY_TOKEN),

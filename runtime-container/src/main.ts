@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   // behind without a front server.
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(env.port, () => {
+    server.listen(env.port, env.host, () => {
       server.off("error", reject);
       resolve();
     });
