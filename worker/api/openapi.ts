@@ -49,6 +49,13 @@ export const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/pool/catalog/templates/{slug}", summary: "One template, draft or published", auth: "pool", response: StoredTemplateSchema, errors: [400, 401, 404] },
   { method: "get", path: "/api/openapi.json", summary: "This document", auth: "none" },
   {
+    method: "get",
+    path: "/api/prompts/{pageId}",
+    summary: "A template prompt read from Notion, cached 1 h (public for published templates' pages, else bearer)",
+    auth: "none",
+    errors: [400, 401, 404, 502, 503],
+  },
+  {
     method: "post",
     path: "/api/pool/claim",
     summary: "Claim an idle agent: it creates a conversation (or joins joinUrl) and returns the invite URL. Header Idempotency-Key makes retries safe.",
