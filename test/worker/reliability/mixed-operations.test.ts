@@ -65,7 +65,20 @@ it(`${OPERATIONS} claims, drains, kills, dismissals, ticks and replenishes in ra
   let done = 0;
   let keySeq = 0;
 
-  const run = async (op: Op, ids: string[], services: { id: string }[]): Promise<void> => {
+  interface Targets {
+    live: string[];
+    crashed: string[];
+    gone: string[];
+  }
+  /** Mostly instances that exist, so operations race on the same rows; sometimes a deleted or unknown one. */
+  const target = (t: Targets, preferred: string[]) => {
+    const r = rnd.next();
+    if (r < 0.1) return rnd.pick(t.gone) ?? "i-unknown";
+    if (r < 0.6 && preferred.length) return rnd.pick(preferred)!;
+    return rnd.pick(t.live) ?? "i-unknown";
+  };
+
+  const run = async (op: Op, t: Targets, services: { id: string }[]): Promise<void> => {
     let res: Response;
     let key: string | undefined;
     const t0 = Date.now();
@@ -80,7 +93,7 @@ it(`${OPERATIONS} claims, drains, kills, dismissals, ticks and replenishes in ra
       }
       case "replay": {
         const earlier = rnd.pick(replayable);
-        if (!earlier) return run("reconcile", ids, services);
+        if (!earlier) return run("reconcile", t, services);
         key = earlier.key;
         res = await api("/api/pool/claim", { method: "POST", json: earlier.body, headers: { "idempotency-key": key } });
         break;
@@ -95,10 +108,10 @@ it(`${OPERATIONS} claims, drains, kills, dismissals, ticks and replenishes in ra
         res = await api("/api/pool/reconcile", { method: "POST" });
         break;
       case "kill":
-        res = await api(`/api/pool/instances/${rnd.pick(ids) ?? "i-none"}`, { method: "DELETE" });
+        res = await api(`/api/pool/instances/${target(t, t.live)}`, { method: "DELETE" });
         break;
       case "dismiss":
-        res = await api(`/api/pool/crashed/${rnd.pick(ids) ?? "i-none"}`, { method: "DELETE" });
+        res = await api(`/api/pool/crashed/${target(t, t.crashed)}`, { method: "DELETE" });
         break;
       case "crash":
         res = await supervisorControl(`/services/${rnd.pick(services)?.id ?? "sim-none"}/crash`);
@@ -121,11 +134,16 @@ it(`${OPERATIONS} claims, drains, kills, dismissals, ticks and replenishes in ra
   };
 
   while (done < OPERATIONS) {
-    const ids = (await rows()).map((r) => r.id);
+    const all = await rows();
+    const t: Targets = {
+      live: all.filter((r) => r.status !== "deleted").map((r) => r.id),
+      crashed: all.filter((r) => r.status === "crashed").map((r) => r.id),
+      gone: all.filter((r) => r.status === "deleted").map((r) => r.id),
+    };
     const services = (await supervisorState()).services;
     // Batches of 1–12 run at once: some operations race, others follow one another.
     const batch = Math.min(OPERATIONS - done, 1 + rnd.int(12));
-    await Promise.all(Array.from({ length: batch }, () => run(choose(), ids, services)));
+    await Promise.all(Array.from({ length: batch }, () => run(choose(), t, services)));
   }
 
   expect(unexpected, "no answer outside the expected set (never a 500)").toEqual([]);

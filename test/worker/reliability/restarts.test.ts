@@ -158,6 +158,29 @@ describe("coordinator reset in the middle of a create", { timeout: 20_000 }, () 
   });
 });
 
+describe("an operator kill in the middle of a create", () => {
+  it("the service Railway finishes creating for a killed instance is deleted by the next tick, with every resource", async () => {
+    await api("/api/pool/settings", { method: "PUT", json: { minIdle: 0, maxTotal: 10 } });
+    await useRailway();
+    await setProviderFaults("railway", [{ op: "serviceCreate", delayMs: 300 }]);
+    const replenish = api("/api/pool/replenish", { method: "POST", json: { count: 1 } });
+    await until("the create reaches Railway", async () => {
+      const n = await env.DB.prepare("SELECT count(*) AS n FROM instances WHERE status = 'creating' AND phone_number IS NOT NULL").first<{ n: number }>();
+      return n!.n === 1;
+    });
+    const [row] = await rowsIn("creating");
+    expect((await api(`/api/pool/instances/${row!.id}`, { method: "DELETE" })).status).toBe(202);
+    await replenish;
+    await settle();
+    await setProviderFaults("railway", []);
+    await useRailway();
+    await tick();
+    expect((await json(api(`/api/pool/instances/${row!.id}`))).body.status).toBe("deleted");
+    expect(await liveResources()).toEqual(NOTHING);
+    await checkInvariants({ host: "railway" });
+  });
+});
+
 describe("coordinator reset in the middle of a teardown", () => {
   it("the next tick finishes it: the row ends deleted and the provider holds nothing of it", async () => {
     await fillRailwayPool(2);

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { login, text } from "../admin/helpers";
 import { api, coordinatorStub, counts, json, providerState, setProviderFaults, tick, type FakeFault } from "../helpers";
@@ -15,12 +16,12 @@ let clock = 0;
 
 /** The coordinator's context captures Date.now when built: one fake clock per test, never restarted. */
 function startClock() {
-  vi.useFakeTimers({ toFake: ["Date"] });
+  // The clock also runs in real time: a rate limiter that sleeps for a token must see time pass.
+  vi.useFakeTimers({ toFake: ["Date"], shouldAdvanceTime: true });
   clock = Date.now();
-  vi.setSystemTime(clock);
 }
 function advance(ms: number) {
-  clock += ms;
+  clock = Date.now() + ms;
   vi.setSystemTime(clock);
 }
 afterEach(() => vi.useRealTimers());
@@ -66,6 +67,7 @@ describe("Railway answers 429 to everything for ten minutes", { timeout: 60_000 
       expect(i.lastTick.trigger).toBe("alarm");
     }
     const stormCalls = (await railwayCalls()).slice(before);
+    console.log(JSON.stringify({ stormTicks: ticks, stormRailwayRequests: stormCalls.length }));
     expect(ticks).toBe(20);
     expect(stormCalls.every((c) => c.status === 429)).toBe(true);
     // Retry-After: 60 over ten minutes: one request per window at most, never one per tick or per create.
@@ -154,5 +156,46 @@ describe("5xx bursts, timeouts, malformed and incomplete answers", { timeout: 60
     expect((await counts()).idle).toBe(4);
     await checkInvariants({ host: "railway" });
     expect((await coordinatorStub().getMetrics()).creates.failed).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("Railway failing every delete", { timeout: 60_000 }, () => {
+  it("teardowns back off instead of hammering, keep everything recorded, and finish once Railway recovers", async () => {
+    startClock();
+    await healthyPool(2);
+    await api("/api/pool/settings", { method: "PUT", json: { minIdle: 0 } });
+    await setProviderFaults("railway", [{ op: "serviceDelete", status: 500 }]);
+    expect((await json(api("/api/pool/drain", { method: "POST", json: { count: 2 } }))).body.drained).toHaveLength(2);
+    let ticks = 0;
+    for (const end = clock + 10 * 60_000; clock < end; ticks++) {
+      advance(TICK_MS);
+      await tick();
+    }
+    const deletes = (await railwayCalls()).filter((c) => c.op === "serviceDelete");
+    // 20 ticks in ten minutes, two instances. Backoff from 5 s doubling (to a 15-minute cap)
+    // allows about 7 attempts each (each up to 4 requests with the client's own retries),
+    // where one attempt per tick would be 20 each.
+    expect(ticks).toBe(20);
+    expect(deletes.length).toBeGreaterThan(0);
+    expect(deletes.length).toBeLessThanOrEqual(2 * 8 * 4);
+    const attempts = (await env.DB.prepare("SELECT teardown_attempts AS n FROM instances WHERE status = 'deleting'").all<{ n: number }>()).results.map((r) => r.n);
+    console.log(JSON.stringify({ deleteStormTicks: ticks, deleteRequests: deletes.length, teardownAttempts: attempts }));
+    expect(attempts).toHaveLength(2);
+    for (const n of attempts) expect(n).toBeLessThanOrEqual(8);
+    expect((await counts()).deleting).toBe(2);
+    // While they wait, the rows still record their services: nothing has been forgotten.
+    await checkInvariants({ host: "railway" });
+
+    await setProviderFaults("railway", []);
+    for (let i = 0; i < 4 && (await counts()).deleting > 0; i++) {
+      advance(20 * 60_000);
+      await tick();
+    }
+    expect((await counts()).deleting).toBe(0);
+    const state = await providerState();
+    expect(state.railway.services).toHaveLength(0);
+    expect(state.openrouter.keys).toHaveLength(0);
+    expect(state.agentmail.inboxes).toHaveLength(0);
+    await checkInvariants({ host: "railway" });
   });
 });

@@ -198,6 +198,7 @@ export const PATH_ROUTES: { method: string; path: (id: string) => string; page?:
   { method: "GET", path: (id) => `/api/pool/templates/${id}` },
   { method: "GET", path: (id) => `/api/pool/catalog/templates/${id}` },
   { method: "DELETE", path: (id) => `/api/pool/templates/${id}` },
+  { method: "GET", path: (id) => `/api/prompts/${id}` },
 ];
 
 export const BAD_QUERIES = [
