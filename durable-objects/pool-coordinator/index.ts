@@ -27,7 +27,7 @@ import type {
   TickSummary,
 } from "./outcomes";
 import { teardown } from "./teardown";
-import { recentClaimCount, runTick } from "./tick";
+import { emptySummary, recentClaimCount, runTick } from "./tick";
 
 export type * from "./outcomes";
 
@@ -213,7 +213,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     if (this.tickInFlight) return this.tickInFlight;
     const marker = await this.ctx.storage.get<TickMarker>("tickMarker");
     if (marker && marker.incarnation === this.incarnation && Date.now() - marker.startedAt < HUNG_TICK_MS) {
-      return { ...emptySummary(trigger), skipped: "already_running" };
+      return { ...emptySummary(trigger, Date.now()), skipped: "already_running" };
     }
     const run = (async () => {
       await this.ctx.storage.put("tickMarker", { startedAt: Date.now(), incarnation: this.incarnation } satisfies TickMarker);
@@ -373,23 +373,4 @@ export class PoolCoordinator extends DurableObject<Env> {
   private saveMetrics(): Promise<void> {
     return this.ctx.storage.put("metrics", this.metrics);
   }
-}
-
-function emptySummary(trigger: string): TickSummary {
-  return {
-    trigger,
-    startedAt: Date.now(),
-    durationMs: 0,
-    observed: null,
-    listError: null,
-    readied: 0,
-    failed: 0,
-    crashed: 0,
-    recoveredClaims: 0,
-    orphansDeleted: 0,
-    created: 0,
-    createFailures: 0,
-    tornDown: 0,
-    healthChecks: 0,
-  };
 }

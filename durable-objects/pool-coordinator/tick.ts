@@ -47,10 +47,8 @@ export interface TickDeps {
  * failures and deadlines, delete orphans, replenish, clean up. Each step decides from data
  * and writes with compare-and-set, so a row that moved meanwhile is simply skipped.
  */
-export async function runTick(deps: TickDeps, trigger: string): Promise<TickSummary> {
-  const { ctx, settings } = deps;
-  const startedAt = ctx.now();
-  const summary: TickSummary = {
+export function emptySummary(trigger: string, startedAt: number): TickSummary {
+  return {
     trigger,
     startedAt,
     durationMs: 0,
@@ -66,6 +64,12 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     tornDown: 0,
     healthChecks: 0,
   };
+}
+
+export async function runTick(deps: TickDeps, trigger: string): Promise<TickSummary> {
+  const { ctx, settings } = deps;
+  const startedAt = ctx.now();
+  const summary = emptySummary(trigger, startedAt);
 
   // 1. Observe: one list of the pool's services.
   let services: Map<string, ServiceObservation> | null = null;

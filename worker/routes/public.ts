@@ -5,6 +5,7 @@ import { coordinator } from "../coordinator";
 import { database } from "../db/client";
 import { countByStatus } from "../db/instances";
 import { templates, type TemplateRow } from "../db/schema";
+import { toTemplate } from "../catalog/store";
 import { ApiError } from "../http/errors";
 import { parse } from "../http/validate";
 import { instanceResources } from "../providers/resources";
@@ -53,17 +54,8 @@ publicRoutes.get("/api/pool/templates/:slug", async (c) => {
   return c.json(templateView(row));
 });
 
+/** The public shape of a template: the operator's view without its bookkeeping timestamps. */
 export function templateView(row: TemplateRow) {
-  return {
-    slug: row.slug,
-    name: row.name,
-    description: row.description,
-    category: row.category,
-    emoji: row.emoji,
-    skills: row.skills,
-    instructions: row.instructions,
-    notionPageId: row.notionPageId,
-    featured: row.featured,
-    published: row.published,
-  };
+  const { createdAt: _created, updatedAt: _updated, ...view } = toTemplate(row);
+  return view;
 }
