@@ -173,15 +173,15 @@ describe("Railway failing every delete", { timeout: 60_000 }, () => {
     }
     const deletes = (await railwayCalls()).filter((c) => c.op === "serviceDelete");
     // 20 ticks in ten minutes, two instances. Backoff from 5 s doubling (to a 15-minute cap)
-    // allows about 7 attempts each (each up to 4 requests with the client's own retries),
+    // allows 7 or 8 attempts each (each up to 4 requests with the client's own retries),
     // where one attempt per tick would be 20 each.
     expect(ticks).toBe(20);
     expect(deletes.length).toBeGreaterThan(0);
-    expect(deletes.length).toBeLessThanOrEqual(2 * 8 * 4);
+    expect(deletes.length).toBeLessThanOrEqual(2 * 9 * 4);
     const attempts = (await env.DB.prepare("SELECT teardown_attempts AS n FROM instances WHERE status = 'deleting'").all<{ n: number }>()).results.map((r) => r.n);
     console.log(JSON.stringify({ deleteStormTicks: ticks, deleteRequests: deletes.length, teardownAttempts: attempts }));
     expect(attempts).toHaveLength(2);
-    for (const n of attempts) expect(n).toBeLessThanOrEqual(8);
+    for (const n of attempts) expect(n).toBeLessThanOrEqual(9);
     expect((await counts()).deleting).toBe(2);
     // While they wait, the rows still record their services: nothing has been forgotten.
     await checkInvariants({ host: "railway" });
