@@ -102,7 +102,9 @@ export async function startBenchHost(opts: {
   /** Module path suffix → file whose source replaces it in the bundle. */
   replace?: Record<string, string>;
 }): Promise<BenchHost> {
-  const scriptPath = await bundleBenchWorker(undefined, opts.replace);
+  // BENCH_REPLACE="<module path suffix>=<file>,…" swaps modules for an experiment without touching the tree.
+  const fromEnv = Object.fromEntries((process.env.BENCH_REPLACE ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+  const scriptPath = await bundleBenchWorker(undefined, { ...fromEnv, ...(opts.replace ?? {}) });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
   const before = new Set(workerdPids());
@@ -130,6 +132,10 @@ export async function startBenchHost(opts: {
       cf: false,
       port: 0,
       log: new Log(LogLevel.WARN),
+      // The Worker's own info logs (e.g. one line per orphan deleted) would bury the tables: keep warnings and errors only.
+      handleStructuredLogs: (l: { level?: string; message?: string }) => {
+        if (l.level === "warn" || l.level === "error") process.stderr.write(`[worker] ${l.message ?? ""}\n`);
+      },
       outboundService: opts.outboundService as never,
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
