@@ -32,7 +32,7 @@ templateAdminRoutes.post("/new", async (c) => {
 templateAdminRoutes.get("/:slug", async (c) => {
   const row = await templateOf(c);
   if (!row) return missing(c);
-  const notion = row.notionPageId ? await notionPromptText(c.env, row.notionPageId, { asOperator: true }) : null;
+  const notion = row.notionPageId ? await notionPromptText(c.env, row.notionPageId) : null;
   return c.html(
     <TemplateFormPage ctx={pageContext(c)} mode="edit" slug={row.slug} form={{ values: templateFormValues(row), errors: {} }} flash={await takeFlash(c)} notion={notion} />,
   );

@@ -1,9 +1,6 @@
-import { Hono } from "hono";
-import { z } from "zod";
 import type { TemplateRow } from "../db/schema";
-import { ApiError, errorBody, ErrorBodySchema, errorResponse } from "../http/errors";
 import { log } from "../lib/log";
-import { promptRoutes } from "../routes/prompts";
+import { cachedPrompt } from "../providers/notion";
 
 /**
  * Where a template's instructions come from when a public claim starts an agent.
@@ -32,31 +29,10 @@ export async function claimInstructions(env: Env, template: Pick<TemplateRow, "s
 }
 
 /**
- * The one seam to Notion: the prompts endpoint (`GET /api/prompts/:pageId`, routes/prompts.ts),
- * called in-process so the catalog shares its Notion client, its hour-long cache and its rule
- * that only published templates' pages are readable without the pool key.
+ * The one seam to Notion: the same cached read (one hour) that serves `GET /api/prompts/:pageId`.
+ * Callers have already decided the page may be read (a published template, or an operator).
  */
-export async function notionPromptText(env: Env, pageId: string, opts: { asOperator?: boolean } = {}): Promise<PromptText> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  // Operators may read drafts' pages too; the key only travels inside this Worker.
-  if (opts.asOperator) headers.authorization = `Bearer ${env.POOL_API_KEY}`;
-  const res = await promptsEndpoint.request(`/${encodeURIComponent(pageId)}`, { headers }, env);
-  const body: unknown = await res.json().catch(() => null);
-  if (res.ok) {
-    const prompt = PromptSchema.safeParse(body);
-    if (prompt.success) return { ok: true, text: prompt.data.text };
-    return { ok: false, reason: "unavailable", message: "the prompts endpoint answered an unexpected body" };
-  }
-  const message = ErrorBodySchema.safeParse(body).data?.error.message ?? `the prompts endpoint answered ${res.status}`;
-  if (res.status === 404) return { ok: false, reason: "not_found", message };
-  if (res.status === 503) return { ok: false, reason: "not_configured", message };
-  return { ok: false, reason: "unavailable", message };
+export async function notionPromptText(env: Env, pageId: string): Promise<PromptText> {
+  const result = await cachedPrompt(env, pageId);
+  return result.ok ? { ok: true, text: result.prompt.text } : { ok: false, reason: result.reason, message: result.message };
 }
-
-const PromptSchema = z.object({ text: z.string() });
-
-// The prompts routes mounted alone, with the API's error mapping, so their status codes and
-// messages reach us as the HTTP API would send them.
-const promptsEndpoint = new Hono<{ Bindings: Env }>();
-promptsEndpoint.route("/", promptRoutes);
-promptsEndpoint.onError((err, c) => (err instanceof ApiError ? errorResponse(c, err) : c.json(errorBody("internal_error", err.message), 500)));
