@@ -103,6 +103,10 @@ if (results.claims) {
   if (n64 && k64) out(`- Target claims/s at c=64 ≥ 0.8 × no-op: ${int(k64.perSecond)} vs ${int(0.8 * n64.perSecond)} → ${verdict(k64.perSecond >= 0.8 * n64.perSecond)} (ratio ${(k64.perSecond / n64.perSecond).toFixed(2)}).`);
   if (n1 && k1?.poolPart) out(`- Target serial pool-part p50 within 3 ms of the no-op's p50: ${ms(k1.poolPart.p50)} vs ${ms(n1.latency.p50, 2)} ms (+${ms(k1.poolPart.p50 - n1.latency.p50)}) → ${verdict(k1.poolPart.p50 - n1.latency.p50 <= 3)}.`);
   const dbl = runs.filter((r) => r.kind === "coordinator").reduce((a, r) => a + r.doubleAssigned + r.secondProvisions + Math.abs(r.rowsClaimed - r.ok), 0);
+  const metric = (name: string) => Number(new RegExp(`^pool_claim_pool_seconds_${name} (\\S+)$`, "m").exec(results.claims?.metricsDelta ?? "")?.[1] ?? NaN);
+  const coord = runs.filter((r) => r.kind === "coordinator" && r.poolInternal);
+  const ownMean = coord.reduce((a, r) => a + r.poolInternal!.mean * r.poolInternal!.n, 0) / coord.reduce((a, r) => a + r.poolInternal!.n, 0);
+  out(`- Cross-check: GET /metrics \`pool_claim_pool_seconds\` over the measured runs: ${int(metric("count"))} claims, mean ${ms((metric("sum") / metric("count")) * 1000)} ms; the same claims' \`Server-Timing: pool\` mean ${ms(ownMean)} ms.`);
   out(`- Double assignments through the coordinator, all runs: ${dbl} (every instanceId unique, D1 rows claimed = successes, no instance provisioned twice): ${verdict(dbl === 0)}.`);
   out();
 }
