@@ -2,13 +2,14 @@ import { and, eq, lt } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
-import { patchInState, reserveIdle, transition } from "../../worker/db/instances";
+import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
 import type { ClaimOutcome } from "./outcomes";
+import type { StatementBatcher } from "./statement-batcher";
 
 const IDEMPOTENCY_TTL_MS = 48 * 3_600_000;
 export const EMPTY_POOL_RETRY_AFTER_SECONDS = 15;
@@ -82,6 +83,8 @@ export interface ClaimHooks {
   /** Called when the pool had nothing idle, so the coordinator can replenish right away. */
   onEmpty(): void;
   inFlight: Set<string>;
+  /** Sends the claim path's writes of concurrent claims together (see StatementBatcher). */
+  batcher: StatementBatcher;
 }
 
 /**
@@ -127,7 +130,7 @@ export async function runClaim(
   const now = ctx.now();
   let reserved: InstanceRow | null;
   try {
-    reserved = await reserveIdle(ctx.db, {
+    [reserved = null] = await hooks.batcher.run(reserveIdleQuery(ctx.db, {
       claimId,
       agentName: resolved.agentName,
       joinUrl: request.joinUrl ?? null,
@@ -135,7 +138,7 @@ export async function runClaim(
       now,
       deadlineAt: now + settings.claimTimeoutMs,
       actor,
-    });
+    }));
   } catch (err) {
     if (isUniqueViolation(err)) {
       await forgetKey();
@@ -173,7 +176,7 @@ export async function runClaim(
     try {
       if (provisioned.ok) {
         const { result } = provisioned;
-        const bound = await transition(
+        const bindQuery = transitionQuery(
           ctx.db,
           {
             id: reserved.id,
@@ -191,7 +194,8 @@ export async function runClaim(
             },
           },
           settings,
-        );
+        )!;
+        const [bound = null] = await hooks.batcher.run(bindQuery);
         if (!bound) {
           // The claiming deadline fired while the instance was answering: it is bound to a
           // conversation nobody will hear about, so it is crashed, not reusable.

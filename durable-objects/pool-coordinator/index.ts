@@ -26,6 +26,7 @@ import type {
   SettingsOutcome,
   TickSummary,
 } from "./outcomes";
+import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
 import { emptySummary, recentClaimCount, runTick } from "./tick";
 
@@ -47,6 +48,7 @@ interface TickMarker {
  */
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
+  private readonly batcher: StatementBatcher;
   private readonly incarnation = crypto.randomUUID();
   private settingsCache: PoolSettings | null = null;
   private breaker: BreakerState = closedBreaker;
@@ -62,6 +64,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.pool = createPoolContext(env);
+    this.batcher = new StatementBatcher(this.pool.db);
     ctx.blockConcurrencyWhile(async () => {
       this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
       this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
@@ -96,7 +99,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         input.request,
         key,
         input.actor ?? "api",
-        { onEmpty: () => this.replenishOnEmpty(), inFlight: this.inFlightClaims },
+        { onEmpty: () => this.replenishOnEmpty(), inFlight: this.inFlightClaims, batcher: this.batcher },
         timings,
       );
     })();

@@ -23,9 +23,17 @@ export interface TransitionRequest {
  * trigger inside the same statement.
  */
 export async function transition(db: Database, t: TransitionRequest, deadlines: DeadlineSettings): Promise<InstanceRow | null> {
+  const query = transitionQuery(db, t, deadlines);
+  if (!query) return null;
+  const [row] = await query;
+  return row ?? null;
+}
+
+/** The statement behind `transition`, unexecuted, so callers can send several in one batch; null when `to` cannot follow any of `from`. */
+export function transitionQuery(db: Database, t: TransitionRequest, deadlines: DeadlineSettings) {
   const from = (Array.isArray(t.from) ? t.from : [t.from]).filter((s) => allowedFrom(t.to).includes(s));
   if (from.length === 0) return null;
-  const [row] = await db
+  return db
     .update(instances)
     .set({
       deadlineAt: deadlineFor(t.to, t.now, deadlines),
@@ -37,7 +45,6 @@ export async function transition(db: Database, t: TransitionRequest, deadlines: 
     })
     .where(and(eq(instances.id, t.id), inArray(instances.status, from)))
     .returning();
-  return row ?? null;
 }
 
 /** Updates columns without a state change, only while the instance is still in `status`. */
@@ -65,13 +72,19 @@ export interface Reservation {
  * second finds that row no longer idle and takes the next one, or none.
  */
 export async function reserveIdle(db: Database, r: Reservation): Promise<InstanceRow | null> {
+  const [row] = await reserveIdleQuery(db, r);
+  return row ?? null;
+}
+
+/** The statement behind `reserveIdle`, unexecuted: in a batch, each one takes the next idle row. */
+export function reserveIdleQuery(db: Database, r: Reservation) {
   const oldestIdle = db
     .select({ id: instances.id })
     .from(instances)
     .where(eq(instances.status, "idle"))
     .orderBy(asc(instances.readyAt), asc(instances.id))
     .limit(1);
-  const [row] = await db
+  return db
     .update(instances)
     .set({
       status: "claiming",
@@ -86,7 +99,6 @@ export async function reserveIdle(db: Database, r: Reservation): Promise<Instanc
     })
     .where(and(inArray(instances.id, oldestIdle), eq(instances.status, "idle")))
     .returning();
-  return row ?? null;
 }
 
 export async function countByStatus(db: Database): Promise<StatusCounts> {
