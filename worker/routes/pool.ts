@@ -9,6 +9,7 @@ import { checkInviteUrl, isXmtpEnv } from "../domain/invite-url";
 import { requirePoolKey } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, parse } from "../http/validate";
+import { log } from "../lib/log";
 import { instanceView } from "../instances/view";
 import { instanceUsage } from "../providers/openrouter";
 
@@ -31,7 +32,21 @@ poolRoutes.post("/claim", auth, async (c) => {
   const keyHeader = c.req.header("idempotency-key");
   const idempotencyKey = keyHeader === undefined ? undefined : parse(IdempotencyKeySchema, keyHeader, "invalid_idempotency_key");
   validateJoinUrl(c.env, request.joinUrl);
-  const outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "api" });
+  let outcome: ClaimOutcome;
+  try {
+    outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "api" });
+  } catch (err) {
+    // The coordinator was reset (deploy, eviction, crash) while it held this claim. Whatever
+    // it had reserved is finished by the tick; a retry with the same key never takes a second agent.
+    log.error("claim interrupted by a coordinator reset", { error: (err as Error).message });
+    throw new ApiError(
+      503,
+      "claim_interrupted",
+      "the pool restarted while handling this claim; retry it (with the same Idempotency-Key, if you sent one)",
+      undefined,
+      { "Retry-After": "2" },
+    );
+  }
   return claimResponse(outcome);
 });
 

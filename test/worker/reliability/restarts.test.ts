@@ -12,7 +12,7 @@ import { checkInvariants, expireAllDeadlines, rows, rowsIn, settle, sleep, until
  */
 
 const claimWithKey = (key: string, body: unknown = {}) =>
-  api("/api/pool/claim", { method: "POST", json: body, headers: { "idempotency-key": key } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+  api("/api/pool/claim", { method: "POST", json: body, headers: { "idempotency-key": key } }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: (await r.json()) as any }));
 
 /** Fills the pool through the Railway pipeline (every provider involved). */
 async function fillRailwayPool(n: number) {
@@ -33,10 +33,12 @@ describe("coordinator reset in the middle of a claim", () => {
     const [reserved] = await rowsIn("claiming");
     await abortAllDurableObjects();
 
-    // The first request was cut: it must not report success, and nothing else claims for it.
+    // The first request was cut: not a success, and the client is told to retry.
     const cut = await first;
-    expect(cut.status).not.toBe(200);
-    expect(cut.status).toBeGreaterThanOrEqual(500);
+    expect(cut.status).toBe(503);
+    expect(cut.body.error.code).toBe("claim_interrupted");
+    expect(cut.retryAfter).toBe("2");
+    expect(cut.body.error.message).toMatch(/same Idempotency-Key/);
     // The instance still answers the provision the pool no longer waits for.
     await until("the orphaned provision lands", async () => (await supervisorState()).services.some((s) => s.instanceId === reserved!.id && s.conversationId));
 
@@ -67,7 +69,7 @@ describe("coordinator reset in the middle of a claim", () => {
     const first = claimWithKey("reset-claim-2");
     await until("an instance is reserved", async () => (await rowsIn("claiming")).length === 1);
     await abortAllDurableObjects();
-    expect((await first).status).toBeGreaterThanOrEqual(500);
+    expect((await first).status).toBe(503);
     await sleep(250);
     await setFaults({});
     await expireAllDeadlines();
