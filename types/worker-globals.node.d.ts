@@ -5,3 +5,7 @@ type D1Database = import("@cloudflare/workers-types/index").D1Database;
 type D1PreparedStatement = import("@cloudflare/workers-types/index").D1PreparedStatement;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Env = any;
+/** Workers' default cache, used by the Notion prompt cache. */
+interface CacheStorage {
+  readonly default: Cache;
+}
