@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
-import { ROOT } from "../local/worker-host.ts";
+import { ROOT, WORKER_BUILD } from "../local/worker-host.ts";
 
 /** 5. Worker size: `wrangler deploy --dry-run --outdir <tmp>`, the bundle raw and gzipped. */
 export interface SizeResult {
@@ -18,20 +18,7 @@ export interface SizeResult {
 }
 
 async function contributors(): Promise<{ name: string; bytes: number }[]> {
-  const r = await build({
-    entryPoints: [join(ROOT, "worker/index.ts")],
-    bundle: true,
-    write: false,
-    metafile: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2024",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*", "node:*"],
-    jsx: "automatic",
-    jsxImportSource: "hono/jsx",
-    logLevel: "error",
-  });
+  const r = await build({ ...WORKER_BUILD, write: false, metafile: true, logLevel: "error" });
   const by = new Map<string, number>();
   for (const output of Object.values(r.metafile.outputs)) {
     for (const [input, v] of Object.entries(output.inputs)) {

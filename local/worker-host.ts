@@ -1,7 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
@@ -32,30 +32,39 @@ export interface WorkerHost {
   dispose(): Promise<void>;
 }
 
-export async function bundleWorker(outfile = join(ROOT, ".local/build/worker.mjs")): Promise<string> {
-  await build({
-    entryPoints: [join(ROOT, "worker/index.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2024",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*", "node:*"],
-    jsx: "automatic",
-    jsxImportSource: "hono/jsx",
-    logLevel: "warning",
-  });
+/** How the Worker is bundled for Miniflare (the same shape wrangler builds); benchmarks extend it. */
+export const WORKER_BUILD: BuildOptions = {
+  entryPoints: [join(ROOT, "worker/index.ts")],
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2024",
+  conditions: ["workerd", "worker", "browser"],
+  external: ["cloudflare:*", "node:*"],
+  jsx: "automatic",
+  jsxImportSource: "hono/jsx",
+  logLevel: "warning",
+};
+
+export async function bundleWorker(outfile = join(ROOT, ".local/build/worker.mjs"), extra: BuildOptions = {}): Promise<string> {
+  await build({ ...WORKER_BUILD, ...extra, outfile });
   return outfile;
+}
+
+/**
+ * Bindings, Durable Objects, D1 and compatibility settings from wrangler.toml, in Miniflare's
+ * shape. Secrets are left to the caller: wrangler would otherwise add the checkout's .dev.vars,
+ * and a developer's real provider keys would reach test and benchmark Workers. Naming an env
+ * file that does not exist turns that lookup off.
+ */
+export function wranglerWorkerOptions(environment?: string) {
+  const noDevVars = { envFiles: [join(ROOT, ".local/no-dev-vars")] } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
+  return unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"), environment, noDevVars).workerOptions;
 }
 
 export async function startWorkerHost(opts: WorkerHostOptions = {}): Promise<WorkerHost> {
   const scriptPath = await bundleWorker();
-  // Secrets come only from `opts.vars`: wrangler would otherwise add the checkout's .dev.vars,
-  // and a developer's real provider keys would reach test and benchmark Workers. Naming an
-  // env file that does not exist turns that lookup off.
-  const noDevVars = { envFiles: [join(ROOT, ".local/no-dev-vars")] } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"), opts.environment, noDevVars);
+  const workerOptions = wranglerWorkerOptions(opts.environment);
   const persist = opts.persistDir;
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
   const v4 = {

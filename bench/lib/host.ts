@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { build, type Plugin } from "esbuild";
+import type { Plugin } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { applyMigrations, ROOT } from "../../local/worker-host.ts";
+import { applyMigrations, bundleWorker, ROOT, wranglerWorkerOptions } from "../../local/worker-host.ts";
 
 /**
  * The Worker as local/worker-host.ts runs it (Miniflare's API, wrangler.toml bindings,
@@ -65,22 +64,8 @@ function substitute(replace: Record<string, string>): Plugin {
   };
 }
 
-export async function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs"), replace: Record<string, string> = {}): Promise<string> {
-  await build({
-    entryPoints: [join(ROOT, "worker/index.ts")],
-    outfile,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2024",
-    conditions: ["workerd", "worker", "browser"],
-    external: ["cloudflare:*", "node:*"],
-    jsx: "automatic",
-    jsxImportSource: "hono/jsx",
-    logLevel: "warning",
-    plugins: [countingD1, substitute(replace)],
-  });
-  return outfile;
+export function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs"), replace: Record<string, string> = {}): Promise<string> {
+  return bundleWorker(outfile, { plugins: [countingD1, substitute(replace)] });
 }
 
 export interface BenchHost {
@@ -105,7 +90,7 @@ export async function startBenchHost(opts: {
   // BENCH_REPLACE="<module path suffix>=<file>,…" swaps modules for an experiment without touching the tree.
   const fromEnv = Object.fromEntries((process.env.BENCH_REPLACE ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
   const scriptPath = await bundleBenchWorker(undefined, { ...fromEnv, ...(opts.replace ?? {}) });
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
+  const workerOptions = wranglerWorkerOptions();
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
   const before = new Set(workerdPids());
   const mf = new Miniflare(
