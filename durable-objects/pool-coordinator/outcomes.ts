@@ -12,7 +12,9 @@ export type ClaimOutcome =
   | { ok: false; code: "idempotency_conflict"; message: string }
   | { ok: false; code: "join_in_progress"; message: string }
   | { ok: false; code: "template_not_found"; message: string }
-  | { ok: false; code: "provision_failed"; message: string; instanceId: string };
+  | { ok: false; code: "provision_failed"; message: string; instanceId: string }
+  /** Made by the Worker, not the coordinator: the coordinator was reset while it held the claim. */
+  | { ok: false; code: "claim_interrupted"; message: string; retryAfterSeconds: number };
 
 export interface ClaimInput {
   request: ClaimRequest;

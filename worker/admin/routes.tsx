@@ -8,7 +8,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { ClaimRequestSchema, CountRequestSchema, InstanceIdSchema, InstanceStatusSchema } from "../api/schemas";
-import { coordinator } from "../coordinator";
+import { claimAgent, coordinator } from "../coordinator";
 import { secretsEqual } from "../crypto/compare";
 import { database } from "../db/client";
 import { countByStatus, getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
@@ -422,7 +422,7 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
     return renderOverview(c, { [which]: { values, errors } }, 400);
   }
   const key = idempotencyKey && /^[A-Za-z0-9-]{8,64}$/.test(idempotencyKey) ? `admin-${idempotencyKey}` : undefined;
-  const outcome = await coordinator(c.env).claim({ request: parsed.data, idempotencyKey: key, actor: "admin" });
+  const outcome = await claimAgent(c.env, { request: parsed.data, idempotencyKey: key, actor: "admin" });
   if (outcome.ok) {
     const what = which === "join" ? (outcome.claim.status === "pending_acceptance" ? "is waiting to be accepted into" : "joined") : "created";
     const text =
@@ -440,6 +440,7 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
 function claimFailure(outcome: Extract<ClaimOutcome, { ok: false }>): [ContentfulStatusCode, string | null] {
   switch (outcome.code) {
     case "pool_empty":
+    case "claim_interrupted":
       return [503, null];
     case "idempotency_conflict":
       return [422, null];

@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { SlugSchema, type ClaimRequest } from "../api/schemas";
-import { coordinator } from "../coordinator";
+import { claimAgent } from "../coordinator";
 import type { TemplateRow } from "../db/schema";
 import { INVITE_HOSTS, isXmtpEnv } from "../domain/invite-url";
 import { ApiError } from "../http/errors";
@@ -311,7 +311,7 @@ async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
   };
   // The join URL is part of the key: correcting a pasted link on the same page is a new claim.
   const idempotencyKey = `catalog-${kind}-${attempt}${joinUrl ? `-${await sha256Short(joinUrl)}` : ""}`;
-  const outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "catalog" });
+  const outcome = await claimAgent(c.env, { request, idempotencyKey, actor: "catalog" });
   return claimPage(c, env, t, kind, outcome, { action: `/a/${t.slug}/${kind}`, fields: { attempt, ...(joinUrl ? { joinUrl } : {}) } });
 }
 
@@ -322,7 +322,9 @@ function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", o
   }
   const label = kind === "start" ? `Start ${t.name} now` : `Add ${t.name} now`;
   switch (outcome.code) {
+    // An interrupted claim is retried like a busy pool: the same form key gets the same agent.
     case "pool_empty":
+    case "claim_interrupted":
       return page(c, <BusyPage env={env} t={t} retry={{ ...retry, label }} retryAfterSeconds={outcome.retryAfterSeconds} />, 503, {
         "Retry-After": String(outcome.retryAfterSeconds),
       });

@@ -2,14 +2,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { ClaimOutcome, InstanceActionOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { AgentsQuerySchema, ClaimRequestSchema, CountRequestSchema, IdempotencyKeySchema, InstanceIdSchema, SettingsPutSchema } from "../api/schemas";
-import { coordinator } from "../coordinator";
+import { claimAgent, coordinator } from "../coordinator";
 import { database } from "../db/client";
 import { getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
 import { checkInviteUrl, isXmtpEnv } from "../domain/invite-url";
 import { requirePoolKey } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, parse } from "../http/validate";
-import { log } from "../lib/log";
 import { instanceView } from "../instances/view";
 import { instanceUsage } from "../providers/openrouter";
 
@@ -32,21 +31,7 @@ poolRoutes.post("/claim", auth, async (c) => {
   const keyHeader = c.req.header("idempotency-key");
   const idempotencyKey = keyHeader === undefined ? undefined : parse(IdempotencyKeySchema, keyHeader, "invalid_idempotency_key");
   validateJoinUrl(c.env, request.joinUrl);
-  let outcome: ClaimOutcome;
-  try {
-    outcome = await coordinator(c.env).claim({ request, idempotencyKey, actor: "api" });
-  } catch (err) {
-    // The coordinator was reset (deploy, eviction, crash) while it held this claim. Whatever
-    // it had reserved is finished by the tick; a retry with the same key never takes a second agent.
-    log.error("claim interrupted by a coordinator reset", { error: (err as Error).message });
-    throw new ApiError(
-      503,
-      "claim_interrupted",
-      "the pool restarted while handling this claim; retry it (with the same Idempotency-Key, if you sent one)",
-      undefined,
-      { "Retry-After": "2" },
-    );
-  }
+  const outcome = await claimAgent(c.env, { request, idempotencyKey, actor: "api" });
   return claimResponse(outcome);
 });
 
@@ -126,6 +111,7 @@ export function claimResponse(outcome: ClaimOutcome): Response {
   }
   switch (outcome.code) {
     case "pool_empty":
+    case "claim_interrupted":
       throw new ApiError(503, outcome.code, outcome.message, undefined, { "Retry-After": String(outcome.retryAfterSeconds) });
     case "idempotency_conflict":
       throw new ApiError(422, outcome.code, outcome.message);

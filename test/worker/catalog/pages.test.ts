@@ -230,6 +230,21 @@ describe("empty pool", () => {
     expect(retried.text).toContain('id="invite-link"');
   });
 
+  it("a claim cut off by a coordinator reset gets the retrying page, not an error page", async () => {
+    const resetting = {
+      idFromName: () => ({}),
+      get: () => ({ claim: async () => Promise.reject(new Error("Durable Object reset because its code was updated.")) }),
+    } as unknown as Env["POOL_COORDINATOR"];
+    const page = await html(getPage("/a/trip-planner"));
+    const attempt = attemptOf(page.text, "start-form");
+    const res = await html(postForm("/a/trip-planner/start", { attempt }, { env: { POOL_COORDINATOR: resetting } }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("2");
+    // The retry form replays the same attempt, so the retry cannot take a second agent.
+    expect(attemptOf(res.text, "retry-form")).toBe(attempt);
+    expect(res.text).not.toMatch(/Durable Object|internal/i);
+  });
+
   it("keeps the pasted invite link in the retry form of a join", async () => {
     const res = await html(postForm("/a/study-buddy/join", { attempt: "d".repeat(22), joinUrl: DEV_INVITE }));
     expect(res.status).toBe(503);
