@@ -3,6 +3,7 @@
 // HEALTHCHECK against it.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FAKE_CONVOS, RUNTIME_DIR, node24, startRuntime, type RuntimeHandle } from "./support.ts";
@@ -72,7 +73,7 @@ describe("Dockerfile", () => {
     expect(warm?.args).toContain("(node src/warm-boot.ts || echo");
     const { execFile } = await import("node:child_process");
     const { promisify } = await import("node:util");
-    const cache = fs.mkdtempSync("/tmp/compile-cache-");
+    const cache = fs.mkdtempSync(path.join(os.tmpdir(), "compile-cache-"));
     const { stdout } = await promisify(execFile)(node24(), ["src/warm-boot.ts"], {
       cwd: RUNTIME_DIR,
       env: { ...process.env, OPENCLAW_GATEWAY: "stub", NODE_COMPILE_CACHE: cache, CONVOS_CLI: FAKE_CONVOS, VITEST: "", NODE_ENV: "production" },
@@ -94,7 +95,7 @@ describe("Dockerfile", () => {
       expect(JSON.parse(last("ENTRYPOINT")!.args)).toEqual(["/usr/bin/tini", "--"]);
       // Same env as the image, except the gateway: the OpenClaw boot has its own suite.
       const env = envOf();
-      r = await startRuntime({ cwd: RUNTIME_DIR, args: cmd.slice(1), env: { ...env, OPENCLAW_GATEWAY: "stub", STATE_DIR: fs.mkdtempSync("/tmp/image-state-") } });
+      r = await startRuntime({ cwd: RUNTIME_DIR, args: cmd.slice(1), env: { ...env, OPENCLAW_GATEWAY: "stub", STATE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "image-state-")) } });
       await r.waitReady();
       const healthcheck = JSON.parse(last("HEALTHCHECK")!.args.replace(/^.*?CMD\s+/u, "")) as string[];
       expect(() => execFileSync(process.execPath, healthcheck.slice(1), { env: { ...process.env, PORT: String(r!.port) } })).not.toThrow();
