@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { isAlive } from "../../local/supervisor/process-table.ts";
 import type { LocalPool } from "../../local/system.ts";
+import { waitFor as pollUntil } from "../support/wait.ts";
 
 export const SECRETS = {
   POOL_API_KEY: "e2e-pool-key-0123456789abcdef",
@@ -10,27 +11,15 @@ export const SECRETS = {
   LOCAL_SUPERVISOR_TOKEN: "e2e-supervisor-token-0123456789",
 };
 
-export async function waitFor<T>(
+/** Whole-system waits are slower than unit ones: longer default timeout and interval. */
+export function waitFor<T>(
   fn: () => T | Promise<T>,
   what: string,
   timeoutMs = 30_000,
   intervalMs = 200,
-  /** Says what things looked like instead, for the failure message. */
   explain?: () => Promise<string> | string,
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await fn();
-      if (value) return value as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  const seen = explain ? await Promise.resolve().then(explain).catch((err) => `(could not tell: ${String(err)})`) : "";
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ""}${seen ? `; instead: ${seen}` : ""}`);
+  return pollUntil(fn, what, timeoutMs, intervalMs, explain);
 }
 
 export interface Agent {
