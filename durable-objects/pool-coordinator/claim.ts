@@ -4,6 +4,7 @@ import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
+import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason } from "../../worker/domain/claim-attempts";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
@@ -58,7 +59,7 @@ export async function replayIdempotent(ctx: PoolContext, key: string, bodyHash: 
   // If the instance got bound, that binding is the answer; otherwise start over.
   if (existing.instanceId) {
     const [row] = await ctx.db.select().from(instances).where(eq(instances.id, existing.instanceId)).limit(1);
-    if (row?.status === "claimed" && row.claimId === key && row.conversationId) {
+    if (row?.status === "claimed" && row.claimId === key) {
       const claim = responseOf(row);
       await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, key));
       return { ok: true, claim, replayed: true };
@@ -71,7 +72,7 @@ export async function replayIdempotent(ctx: PoolContext, key: string, bodyHash: 
 function responseOf(row: InstanceRow): ClaimResponse {
   return {
     instanceId: row.id,
-    conversationId: row.conversationId!,
+    conversationId: row.conversationId,
     inviteUrl: row.inviteUrl,
     joined: row.joined ?? false,
     status: row.claimStatus ?? "created",
@@ -80,18 +81,24 @@ function responseOf(row: InstanceRow): ClaimResponse {
 }
 
 export interface ClaimHooks {
-  /** Called when the pool had nothing idle, so the coordinator can replenish right away. */
+  /** Called when the pool had nothing idle, or lost an idle instance, so the coordinator can replenish right away. */
   onEmpty(): void;
+  /** Called for each idle instance a claim found dead and skipped (for /metrics). */
+  onSkip?(reason: SkipReason): void;
   inFlight: Set<string>;
   /** Sends the claim path's writes of concurrent claims together (see StatementBatcher). */
   batcher: StatementBatcher;
 }
 
+type Attempt = { done: ClaimOutcome } | { skipped: SkipReason };
+
 /**
- * One claim: reserve the oldest-ready idle instance with a single conditional update, then
- * provision it outside the reservation. Success binds it; a 409 means the instance was
- * already bound (tainted → crashed); any other failure asks the instance whether it is
- * still clean (→ idle) or not (→ crashed).
+ * One claim: reserve the oldest-ready idle instance with a single conditional update, probe
+ * it, then provision it outside the reservation. Success binds it; an instance that proves it
+ * was never touched (worker/domain/claim-attempts.ts) becomes `dead` and the claim reserves
+ * the next idle one, at most CLAIM_MAX_ATTEMPTS within CLAIM_RETRY_WINDOW_MS. A 409 means the
+ * instance was already bound (tainted → crashed); any other failure asks the instance whether
+ * it is still clean (→ idle) or not (→ crashed).
  */
 export async function runClaim(
   ctx: PoolContext,
@@ -126,129 +133,190 @@ export async function runClaim(
   const forgetKey = async () => {
     if (idempotencyKey) await ctx.db.delete(claims).where(and(eq(claims.key, idempotencyKey), eq(claims.state, "pending")));
   };
-
-  const now = ctx.now();
-  let reserved: InstanceRow | null;
-  try {
-    [reserved = null] = await hooks.batcher.run(reserveIdleQuery(ctx.db, {
-      claimId,
-      agentName: resolved.agentName,
-      joinUrl: request.joinUrl ?? null,
-      template: resolved.template,
-      now,
-      deadlineAt: now + settings.claimTimeoutMs,
-      actor,
-    }));
-  } catch (err) {
-    if (isUniqueViolation(err)) {
-      await forgetKey();
-      return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
+  // Time spent waiting on instances counts as provision time; the rest is the pool's own.
+  let mark = t0;
+  const instanceCall = async <T>(call: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    timings.poolMs += started - mark;
+    try {
+      return await call();
+    } finally {
+      mark = Date.now();
+      timings.provisionMs += mark - started;
     }
-    throw err;
-  }
-  if (!reserved) {
-    await forgetKey();
-    hooks.onEmpty();
-    return {
-      ok: false,
-      code: "pool_empty",
-      message: "no idle agent is available right now; more are being started",
-      retryAfterSeconds: EMPTY_POOL_RETRY_AFTER_SECONDS,
-    };
-  }
-  if (idempotencyKey) await ctx.db.update(claims).set({ instanceId: reserved.id }).where(eq(claims.key, idempotencyKey));
+  };
 
-  hooks.inFlight.add(reserved.id);
   try {
-    const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed!, reserved.id);
-    const tProvision = Date.now();
-    timings.poolMs += tProvision - t0;
-    const provisioned = await ctx.instances.provision(reserved.url!, token, {
+    for (let skipped = 0; ; ) {
+      const now = ctx.now();
+      let reserved: InstanceRow | null;
+      try {
+        [reserved = null] = await hooks.batcher.run(reserveIdleQuery(ctx.db, {
+          claimId,
+          agentName: resolved.agentName,
+          joinUrl: request.joinUrl ?? null,
+          template: resolved.template,
+          now,
+          deadlineAt: now + settings.claimTimeoutMs,
+          actor,
+        }));
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          await forgetKey();
+          return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
+        }
+        throw err;
+      }
+      if (!reserved) {
+        await forgetKey();
+        hooks.onEmpty();
+        return {
+          ok: false,
+          code: "pool_empty",
+          message: "no idle agent is available right now; more are being started",
+          retryAfterSeconds: EMPTY_POOL_RETRY_AFTER_SECONDS,
+        };
+      }
+      if (idempotencyKey) await ctx.db.update(claims).set({ instanceId: reserved.id }).where(eq(claims.key, idempotencyKey));
+
+      hooks.inFlight.add(reserved.id);
+      let attempt: Attempt;
+      try {
+        attempt = await provisionReserved(ctx, settings, reserved, request, resolved, idempotencyKey, actor, hooks, instanceCall, forgetKey);
+      } finally {
+        hooks.inFlight.delete(reserved.id);
+      }
+      if ("done" in attempt) return attempt.done;
+
+      skipped++;
+      hooks.onSkip?.(attempt.skipped);
+      // The pool just lost an idle instance: start its replacement now, not at the next tick.
+      hooks.onEmpty();
+      if (!mayTryAnother(skipped, t0, Date.now())) {
+        await forgetKey();
+        log.warn("claim gave up on dead idle instances", { tried: skipped });
+        return {
+          ok: false,
+          code: "provision_failed",
+          message: `no idle agent answered (${skipped} tried, each found dead and replaced); please retry`,
+          instanceId: reserved.id,
+        };
+      }
+    }
+  } finally {
+    timings.poolMs += Date.now() - mark;
+  }
+}
+
+async function provisionReserved(
+  ctx: PoolContext,
+  settings: PoolSettings,
+  reserved: InstanceRow,
+  request: ClaimRequest,
+  resolved: Resolved,
+  idempotencyKey: string | undefined,
+  actor: string,
+  hooks: ClaimHooks,
+  instanceCall: <T>(call: () => Promise<T>) => Promise<T>,
+  forgetKey: () => Promise<void>,
+): Promise<Attempt> {
+  const untouched = async (skip: SkipReason, reason: string): Promise<Attempt> => {
+    await transition(
+      ctx.db,
+      { id: reserved.id, from: "claiming", to: "dead", reason, actor, now: ctx.now(), set: { claimId: null, joinUrl: null, lastError: reason } },
+      settings,
+    );
+    log.warn("claim skipped a dead idle instance", { instanceId: reserved.id, reason });
+    return { skipped: skip };
+  };
+
+  const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed!, reserved.id);
+  const probe = await instanceCall(() => ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS));
+  const probeSkip = probeVerdict(probe.ok ? { ok: true, bound: probe.health.bound === true } : probe);
+  if (probeSkip?.verdict === "untouched") return untouched(probeSkip.skip, probeSkip.reason);
+
+  const provisioned = await instanceCall(() =>
+    ctx.instances.provision(reserved.url!, token, {
       agentName: resolved.agentName,
       instructions: resolved.instructions,
       ...(request.joinUrl ? { joinUrl: request.joinUrl } : {}),
       ...(request.profileImage ? { profileImage: request.profileImage } : {}),
       ...(request.metadata ? { metadata: request.metadata } : {}),
-    });
-    const tAfter = Date.now();
-    timings.provisionMs += tAfter - tProvision;
+    }),
+  );
 
-    try {
-      if (provisioned.ok) {
-        const { result } = provisioned;
-        const bindQuery = transitionQuery(
-          ctx.db,
-          {
-            id: reserved.id,
-            from: "claiming",
-            to: "claimed",
-            reason: `provisioned: ${result.status}`,
-            actor,
-            now: ctx.now(),
-            set: {
-              conversationId: result.conversationId,
-              inviteUrl: result.inviteUrl ?? null,
-              joined: result.joined,
-              claimStatus: result.status,
-              claimedAt: ctx.now(),
-            },
-          },
-          settings,
-        )!;
-        const [bound = null] = await hooks.batcher.run(bindQuery);
-        if (!bound) {
-          // The claiming deadline fired while the instance was answering: it is bound to a
-          // conversation nobody will hear about, so it is crashed, not reusable.
-          await forgetKey();
-          return { ok: false, code: "provision_failed", message: "the claim timed out while the agent was being set up", instanceId: reserved.id };
-        }
-        const claim = responseOf(bound);
-        if (idempotencyKey) await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, idempotencyKey));
-        return { ok: true, claim, replayed: false };
-      }
-
+  if (provisioned.ok) {
+    const { result } = provisioned;
+    const bindQuery = transitionQuery(
+      ctx.db,
+      {
+        id: reserved.id,
+        from: "claiming",
+        to: "claimed",
+        reason: `provisioned: ${result.status}`,
+        actor,
+        now: ctx.now(),
+        set: {
+          conversationId: result.conversationId,
+          inviteUrl: result.inviteUrl ?? null,
+          joined: result.joined,
+          claimStatus: result.status,
+          claimedAt: ctx.now(),
+        },
+      },
+      settings,
+    )!;
+    const [bound = null] = await hooks.batcher.run(bindQuery);
+    if (!bound) {
+      // The claiming deadline fired while the instance was answering: it is bound to a
+      // conversation nobody will hear about, so it is crashed, not reusable.
       await forgetKey();
-      if (provisioned.kind === "already_bound") {
-        await transition(
-          ctx.db,
-          { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
-          settings,
-        );
-        return { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id };
-      }
-      if (provisioned.kind === "timed_out") {
-        // The instance may still bind after we stopped waiting: asking it now would find it
-        // clean and hand it to the next claim, tainted. It stays claiming; when its deadline
-        // passes the tick asks again and returns it to the pool or marks it crashed.
-        await patchInState(ctx.db, reserved.id, "claiming", { lastError: provisioned.reason });
-        log.warn("provision timed out", { instanceId: reserved.id });
-        return { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id };
-      }
-      const status = await ctx.instances.convosStatus(reserved.url!, token);
-      const clean = status?.clean === true && !status.conversationId;
-      await transition(
-        ctx.db,
-        clean
-          ? {
-              id: reserved.id,
-              from: "claiming",
-              to: "idle",
-              reason: `provision failed, instance clean: ${provisioned.reason}`,
-              actor,
-              now: ctx.now(),
-              set: { claimId: null, agentName: null, joinUrl: null, template: null, lastError: provisioned.reason },
-            }
-          : { id: reserved.id, from: "claiming", to: "crashed", reason: `provision failed: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
-        settings,
-      );
-      log.warn("provision failed", { instanceId: reserved.id, reason: provisioned.reason, returnedToPool: clean });
-      return { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id };
-    } finally {
-      timings.poolMs += Date.now() - tAfter;
+      return { done: { ok: false, code: "provision_failed", message: "the claim timed out while the agent was being set up", instanceId: reserved.id } };
     }
-  } finally {
-    hooks.inFlight.delete(reserved.id);
+    const claim = responseOf(bound);
+    if (idempotencyKey) await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, idempotencyKey));
+    return { done: { ok: true, claim, replayed: false } };
   }
+
+  const verdict = provisionVerdict(provisioned);
+  if (verdict.verdict === "untouched") return untouched(verdict.skip, verdict.reason);
+
+  await forgetKey();
+  if (provisioned.kind === "already_bound") {
+    await transition(
+      ctx.db,
+      { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
+      settings,
+    );
+    return { done: { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id } };
+  }
+  if (provisioned.kind === "timed_out") {
+    // The instance may still bind after we stopped waiting: asking it now would find it
+    // clean and hand it to the next claim, tainted. It stays claiming; when its deadline
+    // passes the tick asks again and returns it to the pool or marks it crashed.
+    await patchInState(ctx.db, reserved.id, "claiming", { lastError: provisioned.reason });
+    log.warn("provision timed out", { instanceId: reserved.id });
+    return { done: { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id } };
+  }
+  const status = await instanceCall(() => ctx.instances.convosStatus(reserved.url!, token));
+  const clean = status?.clean === true && !status.conversationId;
+  await transition(
+    ctx.db,
+    clean
+      ? {
+          id: reserved.id,
+          from: "claiming",
+          to: "idle",
+          reason: `provision failed, instance clean: ${provisioned.reason}`,
+          actor,
+          now: ctx.now(),
+          set: { claimId: null, agentName: null, joinUrl: null, template: null, lastError: provisioned.reason },
+        }
+      : { id: reserved.id, from: "claiming", to: "crashed", reason: `provision failed: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
+    settings,
+  );
+  log.warn("provision failed", { instanceId: reserved.id, reason: provisioned.reason, returnedToPool: clean });
+  return { done: { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id } };
 }
 
 /** drizzle wraps D1's error; the constraint message is on the cause. */

@@ -99,7 +99,12 @@ export class PoolCoordinator extends DurableObject<Env> {
         input.request,
         key,
         input.actor ?? "api",
-        { onEmpty: () => this.replenishOnEmpty(), inFlight: this.inFlightClaims, batcher: this.batcher },
+        {
+          onEmpty: () => this.replenishOnEmpty(),
+          onSkip: (reason) => bump(this.metrics.claimSkips, reason),
+          inFlight: this.inFlightClaims,
+          batcher: this.batcher,
+        },
         timings,
       );
     })();

@@ -21,6 +21,10 @@ export interface PoolMetrics {
   creates: { ok: number; failed: number };
   teardowns: { ok: number; failed: number };
   providerErrors: Record<string, number>;
+  /** Idle instances a claim found dead and skipped (never touched), by reason (worker/domain/claim-attempts.ts). */
+  claimSkips: Record<string, number>;
+  /** Checks of claimed instances by verdict (worker/domain/claimed-health.ts). */
+  claimedChecks: Record<string, number>;
 }
 
 const histogram = (): Histogram => ({ buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 });
@@ -35,6 +39,8 @@ export function emptyMetrics(): PoolMetrics {
     creates: { ok: 0, failed: 0 },
     teardowns: { ok: 0, failed: 0 },
     providerErrors: {},
+    claimSkips: {},
+    claimedChecks: {},
   };
 }
 

@@ -31,7 +31,16 @@ export interface Faults {
   /** After a failed provision, /convos/status reports the instance as not clean. */
   dirtyAfterFailedProvision: boolean;
   listFails: boolean;
+  /** Provisions with a joinUrl end in `pending_acceptance` (the creator must accept; see /_control/services/:id/join). */
+  joinPending: boolean;
 }
+
+/**
+ * One instance misbehaving, as a process can: `hang` is a stopped process (SIGSTOP: nothing
+ * answers), `refuse` a dead one (connection refused), `not_ready` a front server whose gateway
+ * died (503 not_ready until it is back).
+ */
+export type InstanceFault = "hang" | "refuse" | "not_ready" | null;
 
 interface SimInstance {
   service: LocalService;
@@ -42,6 +51,11 @@ interface SimInstance {
   inviteUrl: string | null;
   dirty: boolean;
   messages: string[];
+  fault: InstanceFault;
+  /** The conversation stream; down means the instance is bound but deaf. */
+  streaming: boolean;
+  /** A join waiting for the creator's acceptance. */
+  pending: boolean;
 }
 
 const noFaults = (): Faults => ({
@@ -53,7 +67,10 @@ const noFaults = (): Faults => ({
   provisionStatus: null,
   dirtyAfterFailedProvision: false,
   listFails: false,
+  joinPending: false,
 });
+
+const blank = () => ({ conversationId: null, inviteUrl: null, dirty: false, messages: [], fault: null, streaming: true, pending: false });
 
 export function createSimulatedSupervisor(options: SimulatedOptions) {
   const services = new Map<string, SimInstance>();
@@ -98,10 +115,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
       instanceId: body.instanceId,
       variables: body.variables,
       readyAt: Date.now() + (options.readyDelayMs ?? 0),
-      conversationId: null,
-      inviteUrl: null,
-      dirty: false,
-      messages: [],
+      ...blank(),
     };
     services.set(id, inst);
     return c.json(view(inst), 201);
@@ -130,6 +144,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     const inst = instanceOf(c.req.param("id"));
     if (!inst) return json(502, "bad_gateway", "no such instance");
     if (faults.healthHang) await new Promise(() => {});
+    if (inst.fault === "not_ready") return c.json({ ready: false, reason: "gateway restarting" }, 503);
     if (faults.healthGarbage) return c.body("<html>oops</html>", 200);
     if (statusOf(inst) !== "running") return c.json({ ready: false, reason: "gateway starting" }, 503);
     return c.json({ ready: true, version: "sim-1", bound: inst.conversationId !== null });
@@ -140,13 +155,19 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     const inst = instanceOf(c.req.param("id"));
     if (!inst) return json(502, "bad_gateway", "no such instance");
     if (!authorized(inst, c.req.header("authorization"))) return json(401, "unauthorized", "bad gateway token");
+    if (inst.fault === "not_ready") return json(503, "not_ready", "gateway restarting");
     if (faults.provisionDelayMs) await new Promise((r) => setTimeout(r, faults.provisionDelayMs));
     if (faults.provisionStatus) {
       if (faults.dirtyAfterFailedProvision) inst.dirty = true;
       return json(faults.provisionStatus, "simulated", `simulated provision failure ${faults.provisionStatus}`);
     }
-    if (inst.conversationId) return json(409, "already_bound", "instance is already bound to a conversation");
+    if (inst.conversationId || inst.pending) return json(409, "already_bound", "instance is already bound to a conversation");
     const body = (await c.req.json()) as { joinUrl?: string; agentName?: string };
+    inst.dirty = true;
+    if (body.joinUrl && faults.joinPending) {
+      inst.pending = true;
+      return c.json({ status: "pending_acceptance", conversationId: null, inviteUrl: body.joinUrl, joined: false });
+    }
     inst.conversationId = `conv-${inst.service.id}-${Math.random().toString(36).slice(2, 10)}`;
     if (body.joinUrl) {
       return c.json({ status: "joined", conversationId: inst.conversationId, inviteUrl: null, joined: true });
@@ -163,9 +184,9 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     return c.json({
       conversationId: inst.conversationId,
       inboxId: `inbox-${inst.service.id}`,
-      pending: false,
+      pending: inst.pending,
       clean: inst.conversationId === null && !inst.dirty,
-      streaming: inst.conversationId !== null,
+      streaming: inst.conversationId !== null && inst.streaming,
     });
   });
 
@@ -187,6 +208,42 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     inst.conversationId = ((await c.req.json()) as { conversationId: string }).conversationId;
     return c.json(view(inst));
   });
+  app.post("/_control/services/:id/fault", async (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    inst.fault = ((await c.req.json()) as { fault: InstanceFault }).fault;
+    return c.json(view(inst));
+  });
+  app.post("/_control/services/:id/stream", async (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    inst.streaming = ((await c.req.json()) as { up: boolean }).up;
+    return c.json(view(inst));
+  });
+  /** The conversation's creator answers a pending join. */
+  app.post("/_control/services/:id/join", async (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst?.pending) return json(404, "not_found", "no pending join on this service");
+    const { accept } = (await c.req.json()) as { accept: boolean };
+    inst.pending = false;
+    if (accept) inst.conversationId = `conv-${inst.service.id}-accepted`;
+    return c.json({ conversationId: inst.conversationId });
+  });
+  /**
+   * A container restart: with its volume it comes back with the same conversation (its stream
+   * reconnects); without it, blank, as a fresh instance that has never been provisioned.
+   */
+  app.post("/_control/services/:id/restart", async (c) => {
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    const { keepVolume } = (await c.req.json()) as { keepVolume: boolean };
+    if (!keepVolume) Object.assign(inst, blank());
+    inst.fault = null;
+    inst.streaming = true;
+    inst.service.status = "starting";
+    inst.readyAt = Date.now() + (options.readyDelayMs ?? 0);
+    return c.json(view(inst));
+  });
   /** A service with the pool's naming prefix that no row knows: what a crash mid-create leaves. */
   app.post("/_control/orphans", async (c) => {
     const { name } = (await c.req.json()) as { name: string };
@@ -196,14 +253,17 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
       instanceId: name,
       variables: {},
       readyAt: 0,
-      conversationId: null,
-      inviteUrl: null,
-      dirty: false,
-      messages: [],
+      ...blank(),
     });
     return c.json({ id }, 201);
   });
-  app.get("/_control/state", (c) => c.json({ services: [...services.values()].map((s) => ({ ...view(s), conversationId: s.conversationId, instanceId: s.instanceId })), calls, faults }));
+  app.get("/_control/state", (c) =>
+    c.json({
+      services: [...services.values()].map((s) => ({ ...view(s), conversationId: s.conversationId, instanceId: s.instanceId, pending: s.pending, gatewayToken: s.variables.GATEWAY_TOKEN ?? null })),
+      calls,
+      faults,
+    }),
+  );
   app.post("/_control/reset", (c) => {
     services.clear();
     faults = noFaults();
@@ -211,5 +271,21 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     return c.body(null, 204);
   });
 
-  return { app, fetch: (req: Request) => app.fetch(req) };
+  /** A refusing instance never gets as far as an HTTP answer: the caller's fetch fails. */
+  const refused = (req: Request) => {
+    const id = /^\/instances\/([^/]+)\//.exec(new URL(req.url).pathname)?.[1];
+    return id !== undefined && services.get(id)?.fault === "refuse";
+  };
+  const hung = (req: Request) => {
+    const id = /^\/instances\/([^/]+)\//.exec(new URL(req.url).pathname)?.[1];
+    return id !== undefined && services.get(id)?.fault === "hang";
+  };
+  return {
+    app,
+    fetch: async (req: Request): Promise<Response> => {
+      if (refused(req)) throw new TypeError("connect ECONNREFUSED (simulated: the instance's process is gone)");
+      if (hung(req)) return new Promise<Response>(() => {});
+      return app.fetch(req);
+    },
+  };
 }

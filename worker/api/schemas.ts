@@ -36,7 +36,8 @@ export type ClaimRequest = z.infer<typeof ClaimRequestSchema>;
 
 export const ClaimResponseSchema = z.object({
   instanceId: z.string(),
-  conversationId: z.string(),
+  // null while a join waits for the conversation creator's acceptance (status pending_acceptance).
+  conversationId: z.string().nullable(),
   inviteUrl: z.string().nullable(),
   joined: z.boolean(),
   status: z.enum(["created", "joined", "pending_acceptance"]),

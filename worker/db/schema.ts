@@ -30,12 +30,19 @@ export const instances = sqliteTable(
     lastHealthAt: integer("last_health_at"),
     healthFailures: integer("health_failures").notNull().default(0),
     lastError: text("last_error"),
+    // A claimed instance whose conversation stream is down (or that does not answer) since
+    // then: shown as degraded until it recovers or the bound in worker/domain/claimed-health.ts passes.
+    degradedSince: integer("degraded_since"),
+    degradedReason: text("degraded_reason"),
 
     // AES-GCM sealed with POOL_ENCRYPTION_KEY; never leaves the coordinator in clear.
     gatewayTokenSealed: text("gateway_token_sealed"),
     openrouterKeyHash: text("openrouter_key_hash"),
     agentmailInboxId: text("agentmail_inbox_id"),
     phoneNumber: text("phone_number"),
+    // The host's volume mounted at /data (identity, binding, workspace), recorded before the
+    // first deploy that depends on it; deleted with the instance.
+    volumeId: text("volume_id"),
 
     claimId: text("claim_id"),
     agentName: text("agent_name"),

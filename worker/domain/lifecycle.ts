@@ -21,7 +21,8 @@ const TRANSITIONS: Record<InstanceStatus, readonly InstanceStatus[]> = {
   creating: ["starting", "dead", "deleting"],
   starting: ["idle", "dead", "deleting"],
   idle: ["claiming", "dead", "deleting"],
-  claiming: ["claimed", "idle", "crashed", "deleting"],
+  // claiming → dead: a claim found the instance dead before touching it (worker/domain/claim-attempts.ts).
+  claiming: ["claimed", "idle", "crashed", "dead", "deleting"],
   claimed: ["crashed", "deleting"],
   crashed: ["deleting"],
   dead: ["deleting"],

@@ -8,12 +8,15 @@ import { z } from "zod";
 export const HealthSchema = z.object({ ready: z.boolean(), version: z.string().optional(), bound: z.boolean().optional() });
 export type Health = z.infer<typeof HealthSchema>;
 
-export const ProvisionResultSchema = z.object({
-  status: z.enum(["created", "joined", "pending_acceptance"]),
-  conversationId: z.string().min(1),
-  inviteUrl: z.string().nullable().optional(),
-  joined: z.boolean(),
-});
+export const ProvisionResultSchema = z
+  .object({
+    status: z.enum(["created", "joined", "pending_acceptance"]),
+    // A join waiting for the creator's acceptance has no conversation yet.
+    conversationId: z.string().min(1).nullable(),
+    inviteUrl: z.string().nullable().optional(),
+    joined: z.boolean(),
+  })
+  .refine((r) => r.conversationId !== null || r.status === "pending_acceptance", "conversationId is missing");
 export type ProvisionResult = z.infer<typeof ProvisionResultSchema>;
 
 export const ConvosStatusSchema = z.object({
@@ -36,8 +39,12 @@ export interface ProvisionRequest {
 export type HealthCheck = { ok: true; health: Health } | { ok: false; reason: string };
 export type ProvisionOutcome =
   | { ok: true; result: ProvisionResult }
-  /** timed_out: the instance may still be working on it, so whether it ends up bound is unknown. */
-  | { ok: false; kind: "already_bound" | "failed" | "timed_out"; reason: string };
+  /**
+   * timed_out: the instance may still be working on it, so whether it ends up bound is unknown.
+   * not_ready: the front server refused before forwarding (503 not_ready). unreachable: no answer
+   * at all (connection refused or reset).
+   */
+  | { ok: false; kind: "already_bound" | "failed" | "timed_out" | "not_ready" | "unreachable"; reason: string };
 
 export interface InstanceClientOptions {
   fetch?: typeof fetch;
@@ -50,9 +57,9 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
   const url = (base: string, path: string) => `${base.replace(/\/$/, "")}${path}`;
 
   return {
-    async health(baseUrl: string): Promise<HealthCheck> {
+    async health(baseUrl: string, timeoutMs = opts.healthTimeoutMs ?? 5_000): Promise<HealthCheck> {
       try {
-        const res = await doFetch(url(baseUrl, "/pool/health"), { signal: AbortSignal.timeout(opts.healthTimeoutMs ?? 5_000) });
+        const res = await doFetch(url(baseUrl, "/pool/health"), { signal: AbortSignal.timeout(timeoutMs) });
         const body = HealthSchema.safeParse(await res.json().catch(() => null));
         if (!body.success) return { ok: false, reason: `health answered ${res.status} with an unexpected body` };
         if (!res.ok || !body.data.ready) return { ok: false, reason: `not ready (${res.status})` };
@@ -71,13 +78,17 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
           signal: AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000),
         });
         if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
+        if (res.status === 503) {
+          const code = ((await res.json().catch(() => null)) as { error?: { code?: unknown } } | null)?.error?.code;
+          if (code === "not_ready") return { ok: false, kind: "not_ready", reason: "provision answered 503 not_ready" };
+        }
         if (!res.ok) return { ok: false, kind: "failed", reason: `provision answered ${res.status}` };
         const body = ProvisionResultSchema.safeParse(await res.json().catch(() => null));
         if (!body.success) return { ok: false, kind: "failed", reason: "provision answered an unexpected body" };
         return { ok: true, result: body.data };
       } catch (err) {
         if ((err as Error).name === "TimeoutError") return { ok: false, kind: "timed_out", reason: "provision failed: timed out" };
-        return { ok: false, kind: "failed", reason: `provision failed: ${(err as Error).message}` };
+        return { ok: false, kind: "unreachable", reason: `provision got no answer: ${(err as Error).message}` };
       }
     },
 

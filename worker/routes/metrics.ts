@@ -34,6 +34,18 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     `pool_teardowns_total{result="failed"} ${m.teardowns.failed}`,
   ]);
   metric("pool_provider_errors_total", "counter", "Provider errors by provider.", Object.entries(m.providerErrors).map(([p, n]) => `pool_provider_errors_total{provider="${p}"} ${n}`));
+  metric(
+    "pool_claim_skipped_instances_total",
+    "counter",
+    "Idle instances a claim found dead before touching them (marked dead, the claim moved on), by reason.",
+    Object.entries(m.claimSkips).map(([r, n]) => `pool_claim_skipped_instances_total{reason="${r}"} ${n}`),
+  );
+  metric(
+    "pool_claimed_checks_total",
+    "counter",
+    "Health checks of claimed instances by verdict (healthy, degraded, crashed, join_accepted).",
+    Object.entries(m.claimedChecks).map(([v, n]) => `pool_claimed_checks_total{verdict="${v}"} ${n}`),
+  );
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
   return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
