@@ -262,6 +262,8 @@ async function provisionReserved(
           joined: result.joined,
           claimStatus: result.status,
           claimedAt: ctx.now(),
+          // Claimed-instance checks start from here (worker/domain/claimed-health.ts).
+          lastHealthAt: ctx.now(),
         },
       },
       settings,

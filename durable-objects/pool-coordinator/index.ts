@@ -14,6 +14,8 @@ import { log } from "../../worker/lib/log";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
 import { createInstance } from "./create-instance";
+import { recordJoinReport } from "./join-report";
+import type { JoinReport } from "../../runtime-container/plugins/convos/src/join-report";
 import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
 import type {
   BreakerView,
@@ -31,6 +33,8 @@ import { teardown } from "./teardown";
 import { emptySummary, recentClaimCount, runTick } from "./tick";
 
 export type * from "./outcomes";
+
+const UNKNOWN_INSTANCE: InstanceActionOutcome = { ok: false, code: "unauthorized", message: "unknown instance or wrong instance token" };
 
 /** A tick older than this in the same incarnation is considered hung and may be replaced. */
 const HUNG_TICK_MS = 5 * 60_000;
@@ -169,12 +173,20 @@ export class PoolCoordinator extends DurableObject<Env> {
 
   /** An instance asking to be destroyed (after `explode`), authenticated by its own gateway token. */
   async selfDestruct(id: string, token: string): Promise<InstanceActionOutcome> {
+    if (!(await this.instanceTokenMatches(id, token))) return UNKNOWN_INSTANCE;
+    return this.remove(id, ["claimed", "crashed", "claiming", "idle"], "self-destruct requested by the instance", "instance");
+  }
+
+  /** An instance telling how its pending join ended (authenticated by its own gateway token). */
+  async joinResolved(id: string, token: string, report: JoinReport): Promise<InstanceActionOutcome> {
+    if (!(await this.instanceTokenMatches(id, token))) return UNKNOWN_INSTANCE;
+    return recordJoinReport(this.pool, await this.settings(), id, report);
+  }
+
+  private async instanceTokenMatches(id: string, token: string): Promise<boolean> {
     const row = await getInstance(this.pool.db, id);
     const expected = row?.gatewayTokenSealed ? await open(this.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, id).catch(() => "") : "";
-    if (!row || !(await secretsEqual(token, expected))) {
-      return { ok: false, code: "unauthorized", message: "unknown instance or wrong instance token" };
-    }
-    return this.remove(id, ["claimed", "crashed", "claiming", "idle"], "self-destruct requested by the instance", "instance");
+    return row !== null && (await secretsEqual(token, expected));
   }
 
   async reconcile(): Promise<TickSummary> {
@@ -245,6 +257,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         this.metrics.ticks++;
         observe(this.metrics.tickSeconds, summary.durationMs / 1000);
         if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
+        for (const [verdict, n] of Object.entries(summary.claimedChecks)) if (n) bump(this.metrics.claimedChecks, verdict, n);
         await this.ctx.storage.put("lastTick", summary);
         await this.saveMetrics();
         return summary;

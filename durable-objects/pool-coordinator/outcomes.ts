@@ -54,7 +54,10 @@ export interface TickSummary {
   created: number;
   createFailures: number;
   tornDown: number;
+  /** Checks of starting and idle instances. */
   healthChecks: number;
+  /** Checks of claimed instances, by verdict (worker/domain/claimed-health.ts). */
+  claimedChecks: { healthy: number; degraded: number; crashed: number; join_accepted: number };
 }
 
 export interface BreakerView {

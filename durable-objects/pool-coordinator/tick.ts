@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
 import { claims, instances, type InstanceRow } from "../../worker/db/schema";
+import { claimedCheckDue, claimedVerdict } from "../../worker/domain/claimed-health";
 import { deadlineFor, failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { mapLimit } from "../../worker/lib/concurrency";
@@ -12,8 +13,12 @@ import type { PoolContext } from "./context";
 import type { TickSummary } from "./outcomes";
 
 const HEALTH_CONCURRENCY = 8;
-/** Idle instances are re-checked on a slower cadence than starting ones. */
-export const IDLE_HEALTH_INTERVAL_MS = 5 * 60_000;
+/**
+ * Idle instances are re-checked on a slower cadence than starting ones. Claims probe the
+ * instance they reserve anyway (worker/domain/claim-attempts.ts); this re-check finds the dead
+ * ones so they are replaced before a claim has to skip them.
+ */
+export const IDLE_HEALTH_INTERVAL_MS = 60_000;
 /** Consecutive failed idle checks before an idle instance is given up on. */
 export const IDLE_HEALTH_FAILURES = 3;
 /**
@@ -23,6 +28,16 @@ export const IDLE_HEALTH_FAILURES = 3;
  * idle instances by oldest check, teardowns by oldest due time.
  */
 export const MAX_HEALTH_CHECKS_PER_TICK = 200;
+/**
+ * The part of a tick's subrequests spent asking instances (Cloudflare allows 1,000 per
+ * invocation; the provider list, D1 statements, creates and teardowns need the rest). A starting
+ * or idle check costs 1 (`GET /pool/health`), a claimed check 2 (`+ GET /convos/status`).
+ * Starting instances come first (the pool fills), then claimed ones (users are talking to
+ * them), then idle re-checks with what is left.
+ */
+export const INSTANCE_CHECK_SUBREQUESTS_PER_TICK = MAX_HEALTH_CHECKS_PER_TICK;
+/** So claimed checks (at most 50 subrequests) never crowd out readiness of a filling pool. */
+export const MAX_CLAIMED_CHECKS_PER_TICK = 25;
 export const MAX_TEARDOWNS_PER_TICK = 100;
 export const MAX_ORPHAN_DELETES_PER_TICK = 50;
 /** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
@@ -63,6 +78,7 @@ export function emptySummary(trigger: string, startedAt: number): TickSummary {
     createFailures: 0,
     tornDown: 0,
     healthChecks: 0,
+    claimedChecks: { healthy: 0, degraded: 0, crashed: 0, join_accepted: 0 },
   };
 }
 
@@ -92,6 +108,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
 
   const toCheckStarting: InstanceRow[] = [];
   const toCheckIdle: InstanceRow[] = [];
+  const toCheckClaimed: InstanceRow[] = [];
   const expiredClaims: InstanceRow[] = [];
 
   // The provider's deployment status, recorded for every row whose status changed: one
@@ -162,14 +179,23 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       case "claimed":
         if (gone) await fail(row, "service vanished");
         else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
+        else if (row.url && claimedCheckDue(row, now)) toCheckClaimed.push(row);
         break;
     }
   }
 
   // Health checks, bounded and with short timeouts; the check itself changes nothing on the instance.
-  // At most MAX_HEALTH_CHECKS_PER_TICK: starting instances first, then the idle ones checked longest ago.
-  toCheckIdle.sort((a, b) => (a.lastHealthAt ?? 0) - (b.lastHealthAt ?? 0));
-  const toCheck = [...toCheckStarting, ...toCheckIdle].slice(0, MAX_HEALTH_CHECKS_PER_TICK);
+  // Within INSTANCE_CHECK_SUBREQUESTS_PER_TICK: starting instances first, then claimed and idle
+  // ones, each checked longest ago first (what is left over is due again next tick).
+  const lastChecked = (r: InstanceRow) => r.lastHealthAt ?? r.claimedAt ?? 0;
+  toCheckIdle.sort((a, b) => lastChecked(a) - lastChecked(b));
+  toCheckClaimed.sort((a, b) => lastChecked(a) - lastChecked(b));
+  let budget = INSTANCE_CHECK_SUBREQUESTS_PER_TICK;
+  const starting = toCheckStarting.slice(0, budget);
+  budget -= starting.length;
+  const claimedNow = toCheckClaimed.slice(0, Math.min(MAX_CLAIMED_CHECKS_PER_TICK, Math.floor(budget / 2)));
+  budget -= 2 * claimedNow.length;
+  const toCheck = [...starting, ...toCheckIdle.slice(0, budget)];
   const healthyIdle: string[] = [];
   await mapLimit(toCheck, HEALTH_CONCURRENCY, async (row) => {
     summary.healthChecks++;
@@ -216,6 +242,8 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       ctx.db.update(instances).set({ lastHealthAt: checkedAt, healthFailures: 0 }).where(and(idIn(part), eq(instances.status, "idle"))),
     ),
   );
+
+  await checkClaimed(ctx, settings, claimedNow, summary);
 
   // Half-done claims: the coordinator that reserved them is gone. Ask the instance.
   for (const row of expiredClaims) {
@@ -285,6 +313,62 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   summary.durationMs = ctx.now() - startedAt;
   return summary;
 }
+
+/**
+ * Claimed instances: two GETs each, nothing that changes the instance; the verdict is
+ * worker/domain/claimed-health.ts's. A healthy one with nothing new costs one shared statement.
+ */
+async function checkClaimed(ctx: PoolContext, settings: PoolSettings, rows: InstanceRow[], summary: TickSummary): Promise<void> {
+  const unchanged: string[] = [];
+  await mapLimit(rows, HEALTH_CONCURRENCY, async (row) => {
+    const health = await ctx.instances.health(row.url!);
+    const token = health.ok && row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
+    const status = token ? await ctx.instances.convosStatus(row.url!, token) : null;
+    const now = ctx.now();
+    const verdict = claimedVerdict(row, { health, status }, now);
+    switch (verdict.action) {
+      case "healthy":
+        if (verdict.acceptedConversationId) {
+          summary.claimedChecks.join_accepted++;
+          await patchInState(ctx.db, row.id, "claimed", { ...recovered(now), ...joinAccepted(verdict.acceptedConversationId) });
+        } else {
+          summary.claimedChecks.healthy++;
+          if (row.degradedSince !== null) await patchInState(ctx.db, row.id, "claimed", recovered(now));
+          else unchanged.push(row.id);
+        }
+        return;
+      case "degraded":
+        summary.claimedChecks.degraded++;
+        if (row.degradedSince === null) log.warn("claimed instance degraded", { instanceId: row.id, reason: verdict.reason });
+        await patchInState(ctx.db, row.id, "claimed", { lastHealthAt: now, degradedSince: verdict.since, degradedReason: verdict.reason });
+        return;
+      case "crash": {
+        const moved = await transition(
+          ctx.db,
+          { id: row.id, from: "claimed", to: "crashed", reason: verdict.reason, actor: ACTOR, now, set: { lastError: verdict.reason, lastHealthAt: now, degradedSince: null, degradedReason: null } },
+          settings,
+        );
+        if (moved) {
+          summary.crashed++;
+          summary.claimedChecks.crashed++;
+          log.warn("claimed instance crashed", { instanceId: row.id, reason: verdict.reason });
+        }
+      }
+    }
+  });
+  const checkedAt = ctx.now();
+  await runBatch(
+    ctx,
+    chunk(unchanged, IDS_PER_STATEMENT).map((part) =>
+      ctx.db.update(instances).set({ lastHealthAt: checkedAt }).where(and(idIn(part), eq(instances.status, "claimed"))),
+    ),
+  );
+}
+
+const recovered = (now: number) => ({ lastHealthAt: now, healthFailures: 0, degradedSince: null, degradedReason: null });
+
+/** What a pending join that the creator accepted changes on the row (the instance's report or the tick's check). */
+export const joinAccepted = (conversationId: string) => ({ conversationId, claimStatus: "joined" as const, joined: true });
 
 /** One D1 round trip for all the statements (nothing when there are none). */
 async function runBatch(ctx: PoolContext, statements: BatchItem<"sqlite">[]): Promise<void> {

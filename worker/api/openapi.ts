@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { TemplateCreateSchema, TemplatePatchSchema, TemplateReplaceSchema } from "../catalog/store";
+import { CLAIM_MAX_ATTEMPTS, CLAIM_RETRY_WINDOW_MS, READINESS_PROBE_TIMEOUT_MS } from "../domain/claim-attempts";
 import { ErrorBodySchema } from "../http/errors";
+import { JoinReportSchema } from "../instances/join-report";
 import { VERSION } from "../version";
 import {
   AgentsQuerySchema,
@@ -58,7 +60,10 @@ export const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/api/pool/claim",
-    summary: "Claim an idle agent: it creates a conversation (or joins joinUrl) and returns the invite URL. Header Idempotency-Key makes retries safe.",
+    summary:
+      "Claim an idle agent: it creates a conversation (or joins joinUrl) and returns the invite URL. Header Idempotency-Key makes retries safe. " +
+      `An idle agent that does not answer a ${READINESS_PROBE_TIMEOUT_MS / 1000} s readiness probe (or refuses before doing anything) is replaced and the next one is tried: ` +
+      `at most ${CLAIM_MAX_ATTEMPTS} agents, none started after ${CLAIM_RETRY_WINDOW_MS / 1000} s, so a dead agent costs the client seconds; then 503 pool_empty if none was left, else 502 provision_failed.`,
     auth: "pool",
     body: ClaimRequestSchema,
     response: ClaimResponseSchema,
@@ -78,6 +83,14 @@ export const ROUTES: RouteDoc[] = [
   },
   { method: "delete", path: "/api/pool/instances/{id}", summary: "Kill an instance", auth: "pool", errors: [400, 401, 404, 409] },
   { method: "delete", path: "/api/pool/crashed/{id}", summary: "Dismiss a crashed instance", auth: "pool", errors: [400, 401, 404, 409] },
+  {
+    method: "post",
+    path: "/api/pool/instances/{id}/join-resolution",
+    summary: "An instance reports how its pending join ended: accepted (with the conversation id) or refused (bearer: its own gateway token)",
+    auth: "instance",
+    body: JoinReportSchema,
+    errors: [400, 401, 404, 409, 413, 415],
+  },
   { method: "post", path: "/api/pool/instances/{id}/self-destruct", summary: "An instance asks to be destroyed (bearer: its own gateway token)", auth: "instance", errors: [401, 404] },
   { method: "get", path: "/api/pool/settings", summary: "Pool settings", auth: "pool", response: PoolSettingsSchema },
   { method: "put", path: "/api/pool/settings", summary: "Change pool settings", auth: "pool", body: SettingsPutSchema, response: PoolSettingsSchema, errors: [400, 401] },

@@ -104,6 +104,8 @@ export const InstanceViewSchema = z.object({
   joined: z.boolean().nullable(),
   claimStatus: z.string().nullable(),
   claimedAt: z.number().nullable(),
+  /** A claimed instance whose stream is down or that does not answer: since when, and why (worker/domain/claimed-health.ts). */
+  degraded: z.object({ since: z.number(), reason: z.string() }).nullable(),
   resources: z.object({
     openrouterKey: z.boolean(),
     agentmailInbox: z.string().nullable(),

@@ -31,7 +31,7 @@ export interface ClaimedRow {
 }
 
 export interface ClaimedObservation {
-  health: { ok: true; bound?: boolean } | { ok: false; reason: string };
+  health: { ok: true } | { ok: false; reason: string };
   /** null: the instance did not give its status (unreachable, wrong token, unexpected body). */
   status: { conversationId: string | null; pending?: boolean; clean: boolean; streaming?: boolean } | null;
 }

@@ -25,6 +25,7 @@ export function instanceView(row: InstanceRow): InstanceView {
     joined: row.joined,
     claimStatus: row.claimStatus,
     claimedAt: row.claimedAt,
+    degraded: row.degradedSince !== null ? { since: row.degradedSince, reason: row.degradedReason ?? "" } : null,
     resources: {
       openrouterKey: row.openrouterKeyHash !== null,
       agentmailInbox: row.agentmailInboxId,

@@ -9,6 +9,7 @@ import { checkInviteUrl, isXmtpEnv } from "../domain/invite-url";
 import { requirePoolKey } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, parse } from "../http/validate";
+import { JoinReportSchema } from "../instances/join-report";
 import { instanceView } from "../instances/view";
 import { instanceUsage } from "../providers/openrouter";
 
@@ -18,9 +19,15 @@ export const poolRoutes = new Hono<{ Bindings: Env }>();
 /** Instances authenticate self-destruct with their own gateway token, not the pool key. */
 poolRoutes.post("/instances/:id/self-destruct", async (c) => {
   const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
-  const token = /^Bearer\s+(.+)$/i.exec(c.req.header("authorization") ?? "")?.[1]?.trim();
-  if (!token) throw new ApiError(401, "unauthorized", "missing bearer token (the instance's own gateway token)");
-  return actionResponse(await coordinator(c.env).selfDestruct(id, token));
+  return actionResponse(await coordinator(c.env).selfDestruct(id, instanceToken(c.req.header("authorization"))));
+});
+
+/** An instance reporting how its pending join ended, with its own gateway token (runtime-container/plugins/convos/src/join-report.ts). */
+poolRoutes.post("/instances/:id/join-resolution", async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  const token = instanceToken(c.req.header("authorization"));
+  const report = await jsonBody(c, JoinReportSchema);
+  return actionResponse(await coordinator(c.env).joinResolved(id, token, report), 200);
 });
 
 // Auth sits on each route rather than on "*", so an unknown path is a 404, not a 401.
@@ -124,8 +131,14 @@ export function claimResponse(outcome: ClaimOutcome): Response {
   }
 }
 
-function actionResponse(outcome: InstanceActionOutcome): Response {
-  if (outcome.ok) return Response.json(outcome, { status: 202 });
+function instanceToken(header: string | undefined): string {
+  const token = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim();
+  if (!token) throw new ApiError(401, "unauthorized", "missing bearer token (the instance's own gateway token)");
+  return token;
+}
+
+function actionResponse(outcome: InstanceActionOutcome, okStatus = 202): Response {
+  if (outcome.ok) return Response.json(outcome, { status: okStatus });
   const status = outcome.code === "not_found" ? 404 : outcome.code === "unauthorized" ? 401 : 409;
   throw new ApiError(status, outcome.code, outcome.message);
 }

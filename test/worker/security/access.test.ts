@@ -28,6 +28,7 @@ const PUBLIC = new Set([
   "GET /api/prompts/:pageId",
   // Authenticated by the instance's own token: its own describe below.
   "POST /api/pool/instances/:id/self-destruct",
+  "POST /api/pool/instances/:id/join-resolution",
 ]);
 
 async function snapshot(): Promise<string> {

@@ -14,6 +14,14 @@ export const emptyForm = (): FormState => ({ values: {}, errors: {} });
 
 export const StatusBadge: FC<{ status: string }> = ({ status }) => <span class={`badge s-${status}`}>{statusLabel(status)}</span>;
 
+/** A claimed instance whose stream is down or that does not answer, before the tick declares it crashed. */
+export const DegradedBadge: FC<{ view: InstanceView }> = ({ view }) =>
+  view.status === "claimed" && view.degraded ? (
+    <span class="badge s-claiming" title={view.degraded.reason} data-degraded>
+      degraded
+    </span>
+  ) : null;
+
 export const Ago: FC<{ at: number | null | undefined; now: number }> = ({ at, now }) =>
   at ? (
     <time datetime={isoTime(at)} title={utcTime(at)}>

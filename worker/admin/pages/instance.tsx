@@ -3,7 +3,7 @@ import type { FC } from "hono/jsx";
 import type { InstanceView } from "../../api/schemas";
 import { statusLabel, utcTime } from "../format";
 import { type Flash, Layout, type PageContext } from "../layout";
-import { Ago, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
+import { Ago, DegradedBadge, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 import type { LastEvent } from "./overview";
 
 export interface InstancePageData {
@@ -61,6 +61,14 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
               <StatusBadge status={v.status} /> for <Ago at={v.statusChangedAt} now={data.now} />
               {v.statusReason ? <span class="muted small"> · {v.statusReason}</span> : null}
             </dd>
+            {v.degraded ? (
+              <>
+                <dt>Health</dt>
+                <dd data-testid="degraded">
+                  <DegradedBadge view={v} /> for <Ago at={v.degraded.since} now={data.now} /> <span class="muted small"> · {v.degraded.reason}</span>
+                </dd>
+              </>
+            ) : null}
             <Field label="Deadline" value={v.deadlineAt ? utcTime(v.deadlineAt) : null} />
             <Field label="Created" value={utcTime(v.createdAt)} />
             <Field label="Ready since" value={v.readyAt ? utcTime(v.readyAt) : null} />

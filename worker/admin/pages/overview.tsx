@@ -6,7 +6,7 @@ import type { StatusCounts } from "../../domain/replenish";
 import type { PoolSettings } from "../../domain/settings";
 import { duration, statusLabel, utcTime } from "../format";
 import { CsrfField, FieldError, type Flash, invalidAttrs, Layout, type PageContext } from "../layout";
-import { Ago, emptyForm, type FormState, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
+import { Ago, DegradedBadge, emptyForm, type FormState, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 
 export interface LastEvent {
   at: number;
@@ -313,6 +313,7 @@ const InstanceTable: FC<{ ctx: PageContext; data: OverviewData }> = ({ ctx, data
                 </td>
                 <td>
                   <StatusBadge status={view.status} />
+                  <DegradedBadge view={view} />
                 </td>
                 <td>{view.agentName ?? <span class="muted">—</span>}</td>
                 <td class="hide-sm">

@@ -5,6 +5,7 @@ import path from "node:path";
 import { AgentServe, type MessageEvent, type ServeEvent } from "./agent-serve.ts";
 import { BindingStore, EMPTY_BINDING, type Binding } from "./binding-store.ts";
 import { ConvosCliError, runConvosJson } from "./cli-runner.ts";
+import { reportJoin } from "./join-report.ts";
 import { requestSelfDestruct, type SelfDestructConfig, type SelfDestructResult } from "./pool-client.ts";
 
 export type XmtpEnv = "dev" | "production";
@@ -247,6 +248,7 @@ export class ConvosService {
       if (joined) {
         this.persist({ conversationId: joined.conversationId, pending: false });
         this.opts.log?.("pending join accepted; conversation bound");
+        void reportJoin(this.opts.pool, { outcome: "accepted", conversationId: joined.conversationId }).then((r) => r.reported || this.opts.log?.(`telling the pool about the join failed: ${r.error}`));
         this.startServe(joined.conversationId);
         return true;
       }
