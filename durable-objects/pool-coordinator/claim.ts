@@ -4,7 +4,8 @@ import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
-import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason } from "../../worker/domain/claim-attempts";
+import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
+import type { ProvisionOutcome } from "../../worker/instances/client";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
@@ -93,8 +94,8 @@ export interface ClaimHooks {
 type Attempt = { done: ClaimOutcome } | { skipped: SkipReason };
 
 /**
- * One claim: reserve the oldest-ready idle instance with a single conditional update, probe
- * it, then provision it outside the reservation. Success binds it; an instance that proves it
+ * One claim: reserve the oldest-ready idle instance with a single conditional update, then
+ * provision it outside the reservation, with a readiness probe beside the provision call. Success binds it; an instance that proves it
  * was never touched (worker/domain/claim-attempts.ts) becomes `dead` and the claim reserves
  * the next idle one, at most CLAIM_MAX_ATTEMPTS within CLAIM_RETRY_WINDOW_MS. A 409 means the
  * instance was already bound (tainted → crashed); any other failure asks the instance whether
@@ -231,19 +232,36 @@ async function provisionReserved(
   };
 
   const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed!, reserved.id);
-  const probe = await instanceCall(() => ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS));
-  const probeSkip = probeVerdict(probe.ok ? { ok: true, bound: probe.health.bound === true } : probe);
-  if (probeSkip?.verdict === "untouched") return untouched(probeSkip.skip, probeSkip.reason);
-
-  const provisioned = await instanceCall(() =>
-    ctx.instances.provision(reserved.url!, token, {
-      agentName: resolved.agentName,
-      instructions: resolved.instructions,
-      ...(request.joinUrl ? { joinUrl: request.joinUrl } : {}),
-      ...(request.profileImage ? { profileImage: request.profileImage } : {}),
-      ...(request.metadata ? { metadata: request.metadata } : {}),
-    }),
-  );
+  const abandon = new AbortController();
+  const attempt = await instanceCall(async (): Promise<{ provisioned: ProvisionOutcome } | { skip: Untouched }> => {
+    const provision = ctx.instances.provision(
+      reserved.url!,
+      token,
+      {
+        agentName: resolved.agentName,
+        instructions: resolved.instructions,
+        ...(request.joinUrl ? { joinUrl: request.joinUrl } : {}),
+        ...(request.profileImage ? { profileImage: request.profileImage } : {}),
+        ...(request.metadata ? { metadata: request.metadata } : {}),
+      },
+      abandon.signal,
+    );
+    // The probe only counts while the provision has not answered: an answer settles it either way.
+    const first = await Promise.race([
+      provision.then((provisioned) => ({ provisioned })),
+      ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe })),
+    ]);
+    const skip = "probe" in first ? probeVerdict(first.probe) : null;
+    if (skip) {
+      abandon.abort();
+      // It may have answered meanwhile: an instance that provisioned is alive after all.
+      const late = await provision;
+      return late.ok ? { provisioned: late } : { skip };
+    }
+    return { provisioned: "provisioned" in first ? first.provisioned : await provision };
+  });
+  if ("skip" in attempt) return untouched(attempt.skip.skip, attempt.skip.reason);
+  const { provisioned } = attempt;
 
   if (provisioned.ok) {
     const { result } = provisioned;

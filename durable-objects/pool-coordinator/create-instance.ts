@@ -13,7 +13,8 @@ export type CreateResult = { ok: true; row: InstanceRow } | { ok: false; id: str
 /**
  * Creates one instance. The row comes first (`creating`, with the service name that ties any
  * provider resource back to it), then each external resource is recorded before the next
- * call, then the service is created with every variable it needs. Any failure leaves the row
+ * call, then the service is created with every variable it needs and its volume (recorded as
+ * soon as it exists) attached before its first deploy. Any failure leaves the row
  * `dead`; the tick's cleanup releases whatever it had recorded.
  */
 export async function createInstance(
@@ -70,7 +71,12 @@ async function create(ctx: PoolContext, settings: PoolSettings, actor: string, r
       Object.assign(variables, vars);
     }
 
-    const service = await ctx.compute.create({ name: current.serviceName, instanceId: id, variables });
+    const service = await ctx.compute.create({ name: current.serviceName, instanceId: id, variables }, async (ids) => {
+      // The volume is on the row before the deploy that mounts it, so teardown always finds it.
+      const updated = await patchInState(ctx.db, id, "creating", ids);
+      if (!updated) throw new Error("instance left creating while its volume was created");
+      current = updated;
+    });
     const started = await transition(
       ctx.db,
       { id, from: "creating", to: "starting", reason: "service created", actor, now: ctx.now(), set: { serviceId: service.serviceId, url: service.url } },

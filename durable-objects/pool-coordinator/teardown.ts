@@ -7,15 +7,19 @@ import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
 
 /**
- * Releases everything a `deleting` row records: the service, then each resource. Every step
+ * Releases everything a `deleting` row records: the volume and the service, then each resource. Every step
  * is idempotent, so a retry after a partial failure simply repeats it; the row becomes
  * `deleted` only when all are gone, otherwise it waits with exponential backoff.
  */
 export async function teardown(ctx: PoolContext, row: InstanceRow, settings: PoolSettings, actor: string): Promise<boolean> {
   try {
     if (row.serviceId) {
-      await ctx.compute.destroy(row.serviceId);
-      await ctx.db.update(instances).set({ serviceId: null }).where(eq(instances.id, row.id));
+      await ctx.compute.destroy(row.serviceId, { volumeId: row.volumeId });
+      await ctx.db.update(instances).set({ serviceId: null, volumeId: null }).where(eq(instances.id, row.id));
+    } else if (row.volumeId && ctx.compute.destroyVolume) {
+      // A create that failed after its volume was made and whose own cleanup failed too.
+      await ctx.compute.destroyVolume(row.volumeId);
+      await ctx.db.update(instances).set({ volumeId: null }).where(eq(instances.id, row.id));
     }
     for (const resource of ctx.resources.list) {
       const cleared = await resource.release(row);

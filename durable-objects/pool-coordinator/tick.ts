@@ -142,14 +142,16 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       case "creating":
         if (deps.creatingNow.has(row.id)) break;
         if (svc && !row.serviceId) {
-          // A create that died after the provider made the service: adopt it. Without a public
-          // URL (it died before the domain was made) nothing could ever reach it: record the
-          // service so cleanup deletes it, rather than waiting out the stuck timeout.
+          // A create that died after the provider made the service: adopt it, finishing its
+          // first deploy (volume first) if it never got one. Without a public URL (it died
+          // before the domain was made) nothing could ever reach it: record the service so
+          // cleanup deletes it, rather than waiting out the stuck timeout.
+          const unfinished = svc.url ? await resumeCreate(ctx, row, svc) : "it has no public URL";
           await transition(
             ctx.db,
-            svc.url
+            unfinished === null
               ? { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url } }
-              : { id: row.id, from: "creating", to: "dead", reason: "found its service by name, but it has no public URL", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId } },
+              : { id: row.id, from: "creating", to: "dead", reason: `found its service by name, but ${unfinished}`, actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId } },
             settings,
           );
         } else if (pastDeadline) await fail(row, "creation deadline passed");
@@ -312,6 +314,19 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   await ctx.db.delete(claims).where(lt(claims.expiresAt, ctx.now()));
   summary.durationMs = ctx.now() - startedAt;
   return summary;
+}
+
+/** Finishes an adopted service's create when it never deployed; null when it is complete, else why it cannot be. */
+async function resumeCreate(ctx: PoolContext, row: InstanceRow, svc: ServiceObservation): Promise<string | null> {
+  if (!svc.undeployed || !ctx.compute.resume) return null;
+  try {
+    await ctx.compute.resume(svc.serviceId, async (ids) => {
+      if (!(await patchInState(ctx.db, row.id, "creating", ids))) throw new Error("instance left creating while its create was resumed");
+    });
+    return null;
+  } catch (err) {
+    return `finishing its create failed: ${(err as Error).message.slice(0, 200)}`;
+  }
 }
 
 /**

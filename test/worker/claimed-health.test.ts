@@ -9,7 +9,10 @@ import { checkInvariants } from "./reliability/support";
 /** SPEC §2: the tick watches claimed agents, slowly and without touching them. */
 const claim = (body: unknown = {}) => json(api("/api/pool/claim", { method: "POST", json: body }));
 const detail = async (id: string) => (await json(api(`/api/pool/instances/${id}`))).body;
-const serviceOf = async (instanceId: string) => (await supervisorState()).services.find((s) => s.instanceId === instanceId) as { id: string; gatewayToken: string; conversationId: string | null };
+const serviceOf = async (instanceId: string) => {
+  const svc = (await supervisorState()).services.find((s) => s.instanceId === instanceId)!;
+  return { ...svc, gatewayToken: svc.gatewayToken! };
+};
 /** Time passes: every claimed instance's slow check is due. */
 const checksDue = () => env.DB.prepare("UPDATE instances SET last_health_at = 0 WHERE status = 'claimed'").run();
 const lastTick = async () => (await coordinatorStub().status()).lastTick!;

@@ -47,7 +47,7 @@ export async function resetFakes(): Promise<void> {
 }
 
 export interface SupervisorState {
-  services: { id: string; name: string; status: string; conversationId: string | null; instanceId: string }[];
+  services: { id: string; name: string; status: string; conversationId: string | null; instanceId: string; pending: boolean; gatewayToken: string | null }[];
   calls: Record<string, number>;
 }
 

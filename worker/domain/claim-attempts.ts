@@ -3,8 +3,8 @@
  * a claim is served by a healthy instance whenever one exists). Plain decisions on data;
  * the claim path in durable-objects/pool-coordinator/claim.ts does the I/O.
  *
- * An instance that never received the provision request, or refused it before doing anything,
- * was never touched: no user had it, so it is `dead` (replaced by the pool), not `crashed`
+ * An instance that refused the provision request before doing anything, gave no answer at all, or
+ * did not answer the readiness probe sent with it was never handed to anyone: no user had it, so it is `dead` (replaced by the pool), not `crashed`
  * (a state for instances a user was talking to), and the claim moves on to the next idle
  * instance within the same request.
  */
@@ -14,16 +14,18 @@ export const CLAIM_MAX_ATTEMPTS = 3;
 /** No further instance is tried once this long has passed since the claim began. */
 export const CLAIM_RETRY_WINDOW_MS = 8_000;
 /**
- * The readiness probe (`GET /pool/health`) asked of the reserved instance before it is
- * provisioned. A healthy instance answers in milliseconds; a stopped or hung one costs the
- * client this long instead of the provision timeout (75 s).
+ * The readiness probe (`GET /pool/health`) sent alongside the provision request. A healthy
+ * instance answers it in milliseconds; one that does not answer within this long (a stopped
+ * process) or answers not-ready is given up on, and its provision request with it: it costs the
+ * client this long instead of the provision timeout (75 s). The probe runs beside the provision,
+ * not before it, so a healthy instance's claim waits for no extra round trip.
  */
 export const READINESS_PROBE_TIMEOUT_MS = 2_000;
 
 /** Why an instance was skipped by a claim: the label of `pool_claim_skipped_instances_total`. */
-export type SkipReason = "probe_failed" | "probe_bound" | "not_ready" | "unreachable";
+export type SkipReason = "probe_failed" | "not_ready" | "unreachable";
 
-export type ProbeResult = { ok: true; bound: boolean } | { ok: false; reason: string };
+export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
 /** What a failed provision call tells us about the instance. */
 export interface ProvisionFailure {
@@ -31,17 +33,21 @@ export interface ProvisionFailure {
   reason: string;
 }
 
+/** Never touched by this claim: mark it dead and try the next idle instance. */
+export type Untouched = { verdict: "untouched"; skip: SkipReason; reason: string };
+
 export type AttemptVerdict =
-  /** Never touched by this claim: mark it dead and try the next idle instance. */
-  | { verdict: "untouched"; skip: SkipReason; reason: string }
+  | Untouched
   /** The instance may have started on this claim: resolve it as before (clean → idle, else crashed, or wait for its deadline). */
   | { verdict: "touched" };
 
-/** The probe is side-effect-free, so any answer but "ready and unbound" leaves the instance untouched. */
-export function probeVerdict(probe: ProbeResult): AttemptVerdict | null {
+/**
+ * A probe that fails before the provision has answered: the instance is stopped, gone or not
+ * ready. Whatever it may still do with the abandoned request, it is destroyed as `dead`, so no
+ * user can ever be handed what it does.
+ */
+export function probeVerdict(probe: ProbeResult): Untouched | null {
   if (!probe.ok) return { verdict: "untouched", skip: "probe_failed", reason: `readiness probe failed: ${probe.reason}` };
-  // Bound while idle: a provision landed behind our back. Handing it out would earn the user a 409.
-  if (probe.bound) return { verdict: "untouched", skip: "probe_bound", reason: "tainted: bound to a conversation while idle (readiness probe)" };
   return null;
 }
 

@@ -69,20 +69,25 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
       }
     },
 
-    async provision(baseUrl: string, token: string, req: ProvisionRequest): Promise<ProvisionOutcome> {
+    /** `abandon`: the caller gives up early (the claim's readiness probe failed). */
+    async provision(baseUrl: string, token: string, req: ProvisionRequest, abandon?: AbortSignal): Promise<ProvisionOutcome> {
       try {
+        const timeout = AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000);
         const res = await doFetch(url(baseUrl, "/pool/provision"), {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
           body: JSON.stringify(req),
-          signal: AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000),
+          signal: abandon ? AbortSignal.any([timeout, abandon]) : timeout,
         });
         if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
-        if (res.status === 503) {
-          const code = ((await res.json().catch(() => null)) as { error?: { code?: unknown } } | null)?.error?.code;
-          if (code === "not_ready") return { ok: false, kind: "not_ready", reason: "provision answered 503 not_ready" };
+        if (!res.ok) {
+          const code = ((await res.clone().json().catch(() => null)) as { error?: { code?: unknown } } | null)?.error?.code;
+          if (res.status === 503 && code === "not_ready") return { ok: false, kind: "not_ready", reason: "provision answered 503 not_ready" };
+          // The front server always answers errors in its own shape; a 5xx without it is the
+          // host's (Railway's edge: "Application failed to respond"): no instance process got it.
+          if (res.status >= 500 && typeof code !== "string") return { ok: false, kind: "unreachable", reason: `provision answered ${res.status} from the host, not the instance` };
+          return { ok: false, kind: "failed", reason: `provision answered ${res.status}` };
         }
-        if (!res.ok) return { ok: false, kind: "failed", reason: `provision answered ${res.status}` };
         const body = ProvisionResultSchema.safeParse(await res.json().catch(() => null));
         if (!body.success) return { ok: false, kind: "failed", reason: "provision answered an unexpected body" };
         return { ok: true, result: body.data };

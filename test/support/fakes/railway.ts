@@ -1,4 +1,14 @@
-import { buildClientSchema, graphql, type GraphQLSchema, type IntrospectionQuery, parse, type OperationDefinitionNode } from "graphql";
+import {
+  buildClientSchema,
+  type DocumentNode,
+  execute,
+  type GraphQLError,
+  type GraphQLSchema,
+  type IntrospectionQuery,
+  parse,
+  type OperationDefinitionNode,
+  validate,
+} from "graphql";
 import railwayIntrospection from "../fixtures/railway/schema.json";
 import { bearer, FaultPlan, type FaultRule, faultResponse, json } from "./faults.ts";
 
@@ -6,8 +16,10 @@ import { bearer, FaultPlan, type FaultRule, faultResponse, json } from "./faults
  * Railway's public GraphQL API at backboard.railway.com, executed against Railway's real
  * introspection schema: a document that does not validate gets the same 400 a real server
  * gives, and responses carry exactly the selected fields. Resolvers model the projects'
- * services, their variables, deployments and domains; `*.up.railway.app` serves the
- * instances' front servers.
+ * services, their variables, deployments, domains and volumes; `*.up.railway.app` serves the
+ * instances' front servers. A service deploys when it is created with a source, or when asked
+ * to (serviceInstanceDeployV2) once it has one; a deleted service's volumes stay, detached, so
+ * only a client that deletes them leaves nothing behind.
  */
 export const RAILWAY_HOST = "backboard.railway.com";
 
@@ -26,8 +38,20 @@ interface FakeService {
   variables: Record<string, string>;
   /** Variables of the first deployment: what the instance booted with. */
   bootVariables: Record<string, string> | null;
+  /** Mount paths of the volumes attached at the first deployment. */
+  bootVolumes: string[] | null;
   domains: { id: string; domain: string }[];
   deployments: { id: string; status: string }[];
+  createdAt: string;
+}
+
+interface FakeVolume {
+  id: string;
+  name: string;
+  projectId: string;
+  environmentId: string;
+  serviceId: string | null;
+  mountPath: string;
   createdAt: string;
 }
 
@@ -43,15 +67,46 @@ function railwaySchema(): GraphQLSchema {
   return schemaCache;
 }
 
+/**
+ * Parsing and validating against Railway's 1.8 MB schema costs tens of milliseconds; the client
+ * sends the same few documents over and over, so each is checked once (as graphql() would, every time).
+ */
+const checkedDocuments = new Map<string, { document: DocumentNode } | { errors: readonly GraphQLError[] }>();
+function checkDocument(source: string): { document: DocumentNode } | { errors: readonly GraphQLError[] } {
+  let checked = checkedDocuments.get(source);
+  if (!checked) {
+    try {
+      const document = parse(source);
+      const errors = validate(railwaySchema(), document);
+      checked = errors.length ? { errors } : { document };
+    } catch (err) {
+      checked = { errors: [err as GraphQLError] };
+    }
+    checkedDocuments.set(source, checked);
+  }
+  return checked;
+}
+
 export function createFakeRailway(opts: FakeRailwayOptions) {
   const faults = new FaultPlan();
   let services = new Map<string, FakeService>();
+  let volumes = new Map<string, FakeVolume>();
   let seq = 0;
   /** Status given to a new service's first deployment. */
   let initialStatus = "SUCCESS";
   let requestsThisHour = 0;
   const hourlyLimit = 1000;
 
+  /** A new deployment of what the service has now; the first one records what the instance booted with. */
+  const deploy = (s: FakeService): string => {
+    const deployment = { id: id(), status: initialStatus };
+    s.deployments.push(deployment);
+    if (!s.bootVariables) {
+      s.bootVariables = { ...s.variables };
+      s.bootVolumes = [...volumes.values()].filter((v) => v.serviceId === s.id).map((v) => v.mountPath);
+    }
+    return deployment.id;
+  };
   const id = () => `${(++seq).toString(16).padStart(8, "0")}-fake-4000-8000-${Date.now().toString(16).padStart(12, "0")}`;
   const notFound = (what: string) => new Error(`${what} not found`);
 
@@ -107,17 +162,65 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
         image: input.source?.image ?? null,
         variables: { ...(input.variables ?? {}) },
         bootVariables: null,
+        bootVolumes: null,
         domains: [],
         deployments: [],
         createdAt: new Date().toISOString(),
       };
-      // A service with a source deploys at once, with the variables it was created with.
-      if (service.image) {
-        service.deployments.push({ id: id(), status: initialStatus });
-        service.bootVariables = { ...service.variables };
-      }
       services.set(service.id, service);
+      // A service with a source deploys at once, with the variables it was created with.
+      if (service.image) deploy(service);
       return { id: service.id, name: service.name, projectId: service.projectId };
+    },
+    serviceInstanceUpdate: ({ serviceId, input }: { serviceId: string; environmentId?: string; input: { source?: { image?: string } } }) => {
+      const s = services.get(serviceId);
+      if (!s) throw notFound("Service");
+      if (input.source?.image) s.image = input.source.image;
+      return true;
+    },
+    serviceInstanceDeployV2: ({ serviceId }: { serviceId: string; environmentId: string }) => {
+      const s = services.get(serviceId);
+      if (!s) throw notFound("Service");
+      if (!s.image) throw new Error("Service has no source to deploy");
+      return deploy(s);
+    },
+    volumeCreate: ({ input }: { input: { projectId: string; environmentId?: string; serviceId?: string; mountPath: string } }) => {
+      if (input.projectId !== opts.projectId) throw notFound("Project");
+      if (input.serviceId && !services.has(input.serviceId)) throw notFound("Service");
+      if (!input.mountPath.startsWith("/")) throw new Error("Mount path must be absolute");
+      const volume: FakeVolume = {
+        id: id(),
+        name: `volume-${seq}`,
+        projectId: input.projectId,
+        environmentId: input.environmentId ?? opts.environmentId,
+        serviceId: input.serviceId ?? null,
+        mountPath: input.mountPath,
+        createdAt: new Date().toISOString(),
+      };
+      volumes.set(volume.id, volume);
+      return { id: volume.id, name: volume.name, projectId: volume.projectId, createdAt: volume.createdAt };
+    },
+    volumeDelete: ({ volumeId }: { volumeId: string }) => {
+      if (!volumes.delete(volumeId)) throw notFound("Volume");
+      return true;
+    },
+    environment: ({ id: environmentId }: { id: string }) => {
+      if (environmentId !== opts.environmentId) throw notFound("Environment");
+      return {
+        id: environmentId,
+        volumeInstances: ({ first, after }: { first?: number; after?: string }) => {
+          const all = [...volumes.values()].filter((v) => v.environmentId === environmentId);
+          const start = after ? all.findIndex((v) => v.id === after) + 1 : 0;
+          const page = all.slice(start, start + (first ?? 100));
+          return {
+            pageInfo: { hasNextPage: start + page.length < all.length, hasPreviousPage: start > 0, startCursor: page[0]?.id ?? null, endCursor: page.at(-1)?.id ?? null },
+            edges: page.map((v) => ({
+              cursor: v.id,
+              node: { id: `${v.id}-instance`, volumeId: v.id, serviceId: v.serviceId, environmentId: v.environmentId, mountPath: v.mountPath, volume: { id: v.id, name: v.name, projectId: v.projectId } },
+            })),
+          };
+        },
+      };
     },
     serviceDomainCreate: ({ input }: { input: { serviceId: string; environmentId: string; targetPort?: number } }) => {
       const s = services.get(input.serviceId);
@@ -128,6 +231,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     },
     serviceDelete: ({ id: serviceId }: { id: string }) => {
       if (!services.delete(serviceId)) throw notFound("Service");
+      for (const v of volumes.values()) if (v.serviceId === serviceId) v.serviceId = null;
       return true;
     },
   };
@@ -175,13 +279,11 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
       faults.record(op, 200, epoch);
       return json({ data: null, errors: [{ message: "Not Authorized", path: [op], extensions: { code: "INTERNAL_SERVER_ERROR" } }] }, 200, rateHeaders);
     }
-    const result = await graphql({
-      schema: railwaySchema(),
-      source: body.query ?? "",
-      rootValue: root,
-      variableValues: body.variables ?? {},
-      operationName: body.operationName,
-    });
+    const checked = checkDocument(body.query ?? "");
+    const result =
+      "errors" in checked
+        ? { errors: checked.errors, data: undefined }
+        : await execute({ schema: railwaySchema(), document: checked.document, rootValue: root, variableValues: body.variables ?? {}, operationName: body.operationName });
     // Documents that fail to parse or validate never execute and get a 400, like Railway's server.
     const status = result.errors && result.data === undefined ? 400 : 200;
     faults.record(op, status, epoch);
@@ -215,6 +317,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     },
     reset() {
       services = new Map();
+      volumes = new Map();
       faults.reset();
       initialStatus = "SUCCESS";
       requestsThisHour = 0;
@@ -243,9 +346,12 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
           image: s.image,
           variables: { ...s.variables },
           bootVariables: s.bootVariables ? { ...s.bootVariables } : null,
+          bootVolumes: s.bootVolumes ? [...s.bootVolumes] : null,
+          deployments: s.deployments.length,
           domains: s.domains.map((d) => d.domain),
           status: s.deployments.at(-1)?.status ?? null,
         })),
+        volumes: [...volumes.values()].map((v) => ({ ...v })),
         calls: faults.calls,
       };
     },

@@ -37,7 +37,10 @@ describe("railway compute provider", () => {
     // The deployment booted with the full environment: nothing was added afterwards.
     expect(svc.bootVariables).toEqual({ PORT: "8080", INSTANCE_ID: "i1", GATEWAY_TOKEN: "gw-secret", OPENROUTER_API_KEY: "sk-or-v1-x" });
     expect(svc.domains).toEqual([new URL(created.url).hostname]);
-    expect(state.calls.map((c: { op: string }) => c.op)).toEqual(["serviceCreate", "serviceDomainCreate"]);
+    // Its volume was attached before that first deployment (railway-volumes.test.ts has the lifecycle).
+    expect(svc.bootVolumes).toEqual(["/data"]);
+    expect(svc.deployments).toBe(1);
+    expect(state.calls.map((c: { op: string }) => c.op)).toEqual(["serviceCreate", "serviceDomainCreate", "volumeCreate", "serviceInstanceUpdate", "serviceInstanceDeployV2"]);
   });
 
   it("refuses an image that is not pinned by digest, before any request", async () => {

@@ -2,24 +2,37 @@ import type { z } from "zod";
 import { TokenBucket } from "../http";
 import {
   createRailwayClient,
+  ENVIRONMENT_VOLUMES,
+  EnvironmentVolumesSchema,
   PROJECT_SERVICES,
   ProjectServicesSchema,
   RailwayGraphQLError,
   type RailwayClientOptions,
   SERVICE_CREATE,
   SERVICE_DELETE,
+  SERVICE_DEPLOY,
   SERVICE_DOMAIN_CREATE,
+  SERVICE_SOURCE_SET,
   ServiceCreateSchema,
   ServiceDeleteSchema,
+  ServiceDeploySchema,
   ServiceDomainCreateSchema,
+  ServiceSourceSetSchema,
+  VOLUME_CREATE,
+  VOLUME_DELETE,
+  VolumeCreateSchema,
+  VolumeDeleteSchema,
 } from "../railway/client";
 import { log } from "../../lib/log";
 import { type ComputeProvider, type DeploymentState, ProviderError, type ServiceObservation, type ServiceSpec } from "./types";
 
 type ProjectServices = z.infer<typeof ProjectServicesSchema>;
+type EnvironmentVolumes = z.infer<typeof EnvironmentVolumesSchema>;
 
 /** Port of the runtime container's front server; the public domain targets it. */
 export const RUNTIME_PORT = 8080;
+/** Where the runtime keeps everything that must survive a restart (STATE_DIR in the image). */
+export const VOLUME_MOUNT_PATH = "/data";
 const PAGE_SIZE = 100;
 /** Railway refuses longer service names. */
 export const MAX_SERVICE_NAME = 32;
@@ -80,7 +93,53 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
     return true;
   };
 
-  const destroy = async (serviceId: string) => {
+  /** The volumes attached to `serviceId` in this environment (one paged query of the environment's volumes). */
+  const volumesOf = async (serviceId: string | null): Promise<{ id: string; serviceId: string | null }[]> => {
+    const out: { id: string; serviceId: string | null }[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const data: EnvironmentVolumes = await client.gql(ENVIRONMENT_VOLUMES, "EnvironmentVolumes", { environmentId: opts.environmentId, first: opts.pageSize ?? PAGE_SIZE, after }, EnvironmentVolumesSchema, true);
+      const connection = data.environment.volumeInstances;
+      for (const { node } of connection.edges) if (serviceId === null || node.serviceId === serviceId) out.push({ id: node.volume.id, serviceId: node.serviceId });
+      if (!connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) return out;
+      after = connection.pageInfo.endCursor;
+    }
+    throw new ProviderError("railway", `environment has more than ${MAX_PAGES} pages of volumes; refusing a partial list`);
+  };
+
+  const destroyVolume = async (volumeId: string) => {
+    try {
+      await client.gql(VOLUME_DELETE, "VolumeDelete", { volumeId }, VolumeDeleteSchema, true);
+    } catch (err) {
+      if (err instanceof RailwayGraphQLError && err.kind === "not_found") return;
+      // As with services, "Not Authorized" is also what a volume that no longer exists gets.
+      if (err instanceof RailwayGraphQLError && err.kind === "unauthorized" && !(await volumesOf(null)).some((v) => v.id === volumeId)) return;
+      throw err;
+    }
+  };
+
+  /** The volume (made unless `volumeId` already exists), recorded, then the image and the first deployment. */
+  const attachVolumeAndDeploy = async (serviceId: string, record: ((ids: { volumeId: string }) => Promise<void>) | undefined, volumeId: string | null) => {
+    if (!volumeId) {
+      const volume = await client.gql(
+        VOLUME_CREATE,
+        "VolumeCreate",
+        { input: { projectId: opts.projectId, environmentId: opts.environmentId, serviceId, mountPath: VOLUME_MOUNT_PATH } },
+        VolumeCreateSchema,
+        // Not repeated either; a volume made behind a lost answer is found on the service and deleted with it.
+        false,
+      );
+      volumeId = volume.volumeCreate.id;
+    }
+    await record?.({ volumeId });
+    await client.gql(SERVICE_SOURCE_SET, "ServiceSourceSet", { serviceId, environmentId: opts.environmentId, input: { source: { image: opts.image } } }, ServiceSourceSetSchema, true);
+    await client.gql(SERVICE_DEPLOY, "ServiceDeploy", { serviceId, environmentId: opts.environmentId }, ServiceDeploySchema, false);
+  };
+
+  const destroy = async (serviceId: string, known?: { volumeId: string | null }) => {
+    // The volume first: a service deleted before it would leave it detached, traceable to nothing.
+    const volumes = known ? (known.volumeId ? [known.volumeId] : []) : (await volumesOf(serviceId)).map((v) => v.id);
+    for (const volumeId of volumes) await destroyVolume(volumeId);
     try {
       await client.gql(SERVICE_DELETE, "ServiceDelete", { id: serviceId }, ServiceDeleteSchema, true);
     } catch (err) {
@@ -97,7 +156,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
     name: "railway",
     limiter,
 
-    async create(spec: ServiceSpec) {
+    async create(spec: ServiceSpec, record?: (ids: { volumeId: string }) => Promise<void>) {
       if (!/@sha256:[0-9a-f]{64}$/.test(opts.image)) {
         throw new ProviderError("railway", "RAILWAY_RUNTIME_IMAGE must be pinned by digest (image@sha256:<64 hex>)");
       }
@@ -112,7 +171,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
             projectId: opts.projectId,
             environmentId: opts.environmentId,
             name: spec.name,
-            source: { image: opts.image },
+            // No source yet: nothing deploys before the volume is attached.
             variables: { PORT: String(RUNTIME_PORT), ...spec.variables },
           },
         },
@@ -123,6 +182,8 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
       );
       const serviceId = created.serviceCreate.id;
       try {
+        // The domain right after the service, as before volumes: a service found by name with
+        // its domain is adopted by the tick, which finishes what is missing (`resume`).
         const domain = await client.gql(
           SERVICE_DOMAIN_CREATE,
           "ServiceDomainCreate",
@@ -130,15 +191,21 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
           ServiceDomainCreateSchema,
           false,
         );
+        await attachVolumeAndDeploy(serviceId, record, null);
         return { serviceId, url: `https://${domain.serviceDomainCreate.domain}` };
       } catch (err) {
-        // The caller never learns this service id, so it is ours to remove now; if that fails
-        // too, the tick's orphan sweep finds it by name.
+        // The caller never learns this service id, so it is ours to remove now, with whatever
+        // volume it got; if that fails too, the tick's orphan sweep finds it by name.
         await destroy(serviceId).catch((cleanup) =>
-          log.warn("railway service left behind after a failed domain create", { service: spec.name, error: (cleanup as Error).message }),
+          log.warn("railway service left behind after a failed create", { service: spec.name, error: (cleanup as Error).message }),
         );
         throw err;
       }
+    },
+
+    async resume(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>) {
+      const [existing] = await volumesOf(serviceId);
+      await attachVolumeAndDeploy(serviceId, record, existing?.id ?? null);
     },
 
     async list() {
@@ -160,6 +227,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
             state: railwayState(instance.latestDeployment?.status),
             rawStatus: instance.latestDeployment?.status ?? "NO_DEPLOYMENT",
             url: domain ? `https://${domain}` : undefined,
+            ...(instance.latestDeployment ? {} : { undeployed: true }),
           });
         }
         if (!services.pageInfo.hasNextPage || !services.pageInfo.endCursor) return out;
@@ -169,6 +237,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
     },
 
     destroy,
+    destroyVolume,
   };
 }
 

@@ -5,12 +5,27 @@
  */
 export interface ComputeProvider {
   readonly name: string;
-  /** Creates the service with every variable set before its first boot. */
-  create(spec: ServiceSpec): Promise<CreatedService>;
+  /**
+   * Creates the service with every variable set and its volume attached before its first boot.
+   * `record` is called with the volume's id before anything that depends on the volume, so the
+   * row knows it even if the create dies right after.
+   */
+  create(spec: ServiceSpec, record?: (ids: { volumeId: string }) => Promise<void>): Promise<CreatedService>;
   /** Every service of this pool (names starting with the pool's prefix), in as few calls as the host allows. */
   list(): Promise<ServiceObservation[]>;
-  /** Deletes the service; a service that is already gone counts as deleted. */
-  destroy(serviceId: string): Promise<void>;
+  /**
+   * Deletes the service and its volume; what is already gone counts as deleted. `known` is what
+   * the instance's row recorded; without it (an orphan) the host is asked which volumes the
+   * service has.
+   */
+  destroy(serviceId: string, known?: { volumeId: string | null }): Promise<void>;
+  /** Deletes a volume whose service is already gone; hosts without separate volumes leave it out. */
+  destroyVolume?(volumeId: string): Promise<void>;
+  /**
+   * Finishes a create that died after its service and domain were made (found `undeployed` by
+   * name): attaches the volume if it has none, records it, then starts the first deployment.
+   */
+  resume?(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>): Promise<void>;
 }
 
 export interface ServiceSpec {
@@ -43,6 +58,8 @@ export interface ServiceObservation {
   /** The host's own status word, kept for operators. */
   rawStatus: string;
   url?: string;
+  /** The host never started a deployment of it (its create was cut before the first deploy). */
+  undeployed?: true;
 }
 
 /** Thrown by providers for failures worth telling the operator about; never carries secrets. */

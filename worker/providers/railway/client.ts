@@ -10,14 +10,71 @@ export const RAILWAY_GRAPHQL_URL = "https://backboard.railway.com/graphql/v2";
  */
 
 /**
- * One call creates the service from the image *and* sets its variables: the first deployment
- * Railway starts already has the full environment, so no instance ever boots without its env.
+ * Creates the service with every variable but *no source*: a service without a source does not
+ * deploy, so its volume can be attached before its first boot (a volume attached after the first
+ * boot would lose what that boot wrote: the XMTP identity among it). SERVICE_SOURCE_SET and
+ * SERVICE_DEPLOY then start the first deployment, with the full environment and the volume.
  */
 export const SERVICE_CREATE = /* GraphQL */ `
   mutation ServiceCreate($input: ServiceCreateInput!) {
     serviceCreate(input: $input) {
       id
       name
+    }
+  }
+`;
+
+/** The instance's volume, attached to its service at /data (STATE_DIR of the runtime). */
+export const VOLUME_CREATE = /* GraphQL */ `
+  mutation VolumeCreate($input: VolumeCreateInput!) {
+    volumeCreate(input: $input) {
+      id
+      name
+    }
+  }
+`;
+
+export const VOLUME_DELETE = /* GraphQL */ `
+  mutation VolumeDelete($volumeId: String!) {
+    volumeDelete(volumeId: $volumeId)
+  }
+`;
+
+/** The image, set once the volume is attached; it does not deploy by itself. */
+export const SERVICE_SOURCE_SET = /* GraphQL */ `
+  mutation ServiceSourceSet($serviceId: String!, $environmentId: String!, $input: ServiceInstanceUpdateInput!) {
+    serviceInstanceUpdate(serviceId: $serviceId, environmentId: $environmentId, input: $input)
+  }
+`;
+
+/** The first deployment: the service now has its variables, its volume and its image. */
+export const SERVICE_DEPLOY = /* GraphQL */ `
+  mutation ServiceDeploy($serviceId: String!, $environmentId: String!) {
+    serviceInstanceDeployV2(serviceId: $serviceId, environmentId: $environmentId)
+  }
+`;
+
+/** Every volume of the environment with the service it is attached to: how a service's volumes are found when its row never recorded them. */
+export const ENVIRONMENT_VOLUMES = /* GraphQL */ `
+  query EnvironmentVolumes($environmentId: String!, $first: Int!, $after: String) {
+    environment(id: $environmentId) {
+      volumeInstances(first: $first, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          node {
+            id
+            serviceId
+            mountPath
+            volume {
+              id
+              name
+            }
+          }
+        }
+      }
     }
   }
 `;
@@ -73,7 +130,17 @@ export const PROJECT_SERVICES = /* GraphQL */ `
   }
 `;
 
-export const RAILWAY_DOCUMENTS = { SERVICE_CREATE, SERVICE_DOMAIN_CREATE, SERVICE_DELETE, PROJECT_SERVICES } as const;
+export const RAILWAY_DOCUMENTS = {
+  SERVICE_CREATE,
+  VOLUME_CREATE,
+  SERVICE_SOURCE_SET,
+  SERVICE_DEPLOY,
+  SERVICE_DOMAIN_CREATE,
+  SERVICE_DELETE,
+  VOLUME_DELETE,
+  PROJECT_SERVICES,
+  ENVIRONMENT_VOLUMES,
+} as const;
 
 export const DEPLOYMENT_STATUSES = [
   "BUILDING",
@@ -132,6 +199,22 @@ export const ProjectServicesSchema = z.object({
 export const ServiceCreateSchema = z.object({ serviceCreate: z.object({ id: z.string(), name: z.string() }) });
 export const ServiceDomainCreateSchema = z.object({ serviceDomainCreate: z.object({ id: z.string(), domain: z.string() }) });
 export const ServiceDeleteSchema = z.object({ serviceDelete: z.boolean() });
+export const VolumeCreateSchema = z.object({ volumeCreate: z.object({ id: z.string(), name: z.string() }) });
+export const VolumeDeleteSchema = z.object({ volumeDelete: z.boolean() });
+export const ServiceSourceSetSchema = z.object({ serviceInstanceUpdate: z.boolean() });
+export const ServiceDeploySchema = z.object({ serviceInstanceDeployV2: z.string() });
+export const EnvironmentVolumesSchema = z.object({
+  environment: z.object({
+    volumeInstances: z.object({
+      pageInfo: z.object({ hasNextPage: z.boolean(), endCursor: z.string().nullable() }),
+      edges: z.array(
+        z.object({
+          node: z.object({ id: z.string(), serviceId: z.string().nullable(), mountPath: z.string(), volume: z.object({ id: z.string(), name: z.string() }) }),
+        }),
+      ),
+    }),
+  }),
+});
 
 /** Railway answers most failures with HTTP 200 and `errors`; this carries their meaning. */
 export class RailwayGraphQLError extends ProviderError {
