@@ -12,7 +12,8 @@ import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./p
  * (`node runtime-container/src/main.ts`) started as a child process on a free loopback port,
  * with the service's variables as its environment and its own state directory, the way the
  * image runs on Railway with its variables and volume. Deleting a service stops its whole
- * process tree; a tree that dies on its own shows up as `failed` until the pool deletes it.
+ * process tree; a tree that dies on its own shows up as `failed` until the pool deletes it;
+ * `restart` stops and starts it again, with or without its state directory.
  */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const RUNTIME_MAIN = path.join(ROOT, "runtime-container", "src", "main.ts");
@@ -57,11 +58,15 @@ interface Entry {
   port: number;
   dir: string;
   variables: Record<string, string>;
+  /** The environment it was started with: a restart starts it the same way. */
+  env: NodeJS.ProcessEnv;
   child: ChildProcess;
   status: LocalServiceStatus;
   exit: ServiceDetails["exit"];
   exited: Promise<void>;
   stopping: Promise<void> | null;
+  /** Between a restart's stop and its start: shown as starting, like a host's redeploy. */
+  restarting: boolean;
 }
 
 /** The runtime needs Node 24 (type stripping); the repo pins it as a devDependency. */
@@ -158,49 +163,69 @@ export class ProcessSupervisor {
       JSON.stringify({ id, name: req.name, instanceId: req.instanceId, url: `http://127.0.0.1:${port}`, stateDir: env.STATE_DIR, convosCli: env.CONVOS_CLI, variables: req.variables }, null, 2) + "\n",
       { mode: 0o600 },
     );
+    const entry = { id, name: req.name, instanceId: req.instanceId, port, dir, variables: { ...req.variables }, env, restarting: false } as Entry;
+    this.launch(entry);
+    this.services.set(id, entry);
+    this.log(`${id} (${req.name}) starting on :${port}, pid ${entry.child.pid}`);
+    return this.view(entry);
+  }
+
+  /**
+   * A container restart (a host move, a crash, a redeploy): the process tree is stopped and
+   * started again on the same port with the same variables. With its volume it finds its state
+   * directory as it left it; without (`keepVolume: false`) it starts blank, as on a host that
+   * gives a restarted container a fresh disk.
+   */
+  async restart(id: string, opts: { keepVolume: boolean }): Promise<LocalService> {
+    const entry = this.services.get(id);
+    if (!entry) throw new SupervisorError(404, "not_found", "no such service");
+    if (entry.restarting) throw new SupervisorError(409, "restarting", `service ${id} is already restarting`);
+    entry.restarting = true;
+    try {
+      await this.stop(entry);
+      if (!opts.keepVolume) rmSync(path.join(entry.dir, "state"), { recursive: true, force: true });
+      if (this.closed || !this.services.has(id)) throw new SupervisorError(409, "gone", `service ${id} was deleted during its restart`);
+      this.launch(entry);
+    } finally {
+      entry.restarting = false;
+    }
+    this.log(`${id} (${entry.name}) restarted ${opts.keepVolume ? "with" : "without"} its volume, pid ${entry.child.pid}`);
+    return this.view(entry);
+  }
+
+  /** Starts the entry's process tree and watches it; a tree that dies on its own takes its leftovers along. */
+  private launch(entry: Entry): void {
     const command = this.opts.command ?? { file: node24(), args: [RUNTIME_MAIN] };
-    const logFd = openSync(path.join(dir, "runtime.log"), "a");
-    let child: ChildProcess;
+    const logFd = openSync(path.join(entry.dir, "runtime.log"), "a");
     try {
       // Its own process group, so one signal reaches the front server and what it runs in-group.
-      child = spawn(command.file, command.args, { cwd: ROOT, env, detached: true, stdio: ["ignore", logFd, logFd] });
+      entry.child = spawn(command.file, command.args, { cwd: ROOT, env: entry.env, detached: true, stdio: ["ignore", logFd, logFd] });
     } finally {
       closeSync(logFd);
     }
     let markExited!: () => void;
-    const entry: Entry = {
-      id,
-      name: req.name,
-      instanceId: req.instanceId,
-      port,
-      dir,
-      variables: { ...req.variables },
-      child,
-      status: "starting",
-      exit: null,
-      exited: new Promise<void>((resolve) => (markExited = resolve)),
-      stopping: null,
-    };
-    this.services.set(id, entry);
+    entry.status = "starting";
+    entry.exit = null;
+    entry.stopping = null;
+    entry.exited = new Promise<void>((resolve) => (markExited = resolve));
+    const child = entry.child;
     const onGone = (code: number | null, sig: NodeJS.Signals | null) => {
-      if (entry.exit) return;
+      if (entry.child !== child || entry.exit) return;
       entry.exit = { code, signal: sig, at: Date.now() };
       entry.status = code === 0 ? "exited" : "failed";
       markExited();
       if (!entry.stopping) {
-        this.log(`${id} (${req.name}) died: ${sig ?? `exit code ${code}`}; see ${path.join(dir, "runtime.log")}`);
+        this.log(`${entry.id} (${entry.name}) died: ${sig ?? `exit code ${code}`}; see ${path.join(entry.dir, "runtime.log")}`);
         // A container that stops takes everything in it along; so does this one.
-        void this.reap(id);
+        void this.reap(entry.id);
       }
     };
     child.once("exit", onGone);
     child.once("error", (err) => {
-      this.log(`${id} could not start: ${err.message}`);
+      this.log(`${entry.id} could not start: ${err.message}`);
       onGone(null, null);
     });
     void this.watchListening(entry);
-    this.log(`${id} (${req.name}) starting on :${port}, pid ${child.pid}`);
-    return this.view(entry);
   }
 
   list(): LocalService[] {
@@ -263,7 +288,7 @@ export class ProcessSupervisor {
   }
 
   private view(e: Entry): LocalService {
-    return { id: e.id, name: e.name, url: `http://127.0.0.1:${e.port}`, status: e.status };
+    return { id: e.id, name: e.name, url: `http://127.0.0.1:${e.port}`, status: e.restarting ? "starting" : e.status };
   }
 
   private stop(entry: Entry): Promise<void> {

@@ -6,6 +6,8 @@
  *   POST   /services          {name, instanceId, variables}  → 201 Service
  *   GET    /services                                          → 200 {services: Service[]}
  *   DELETE /services/:id                                      → 204 (404 when unknown)
+ *   POST   /services/:id/restart  {keepVolume}                → 200 Service (an operator's
+ *          container restart: with its state directory, or blank; the pool never calls it)
  *
  * Every call carries `Authorization: Bearer <LOCAL_SUPERVISOR_TOKEN>`.
  */

@@ -19,6 +19,9 @@ const CreateSchema = z
   })
   .strict();
 
+/** An operator's (or a test's) container restart: keep the volume, or come back blank. */
+const RestartSchema = z.object({ keepVolume: z.boolean() }).strict();
+
 const error = (code: string, message: string) => ({ error: { code, message } });
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -43,6 +46,11 @@ export function createSupervisorApp(supervisor: ProcessSupervisor, token: string
     return c.json(await supervisor.create(parsed.data), 201);
   });
   app.get("/services", (c) => c.json({ services: supervisor.list() }));
+  app.post("/services/:id/restart", async (c) => {
+    const parsed = RestartSchema.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success) return c.json(error("invalid_request", "body must be {\"keepVolume\": true|false}"), 400);
+    return c.json(await supervisor.restart(c.req.param("id"), parsed.data));
+  });
   app.delete("/services/:id", (c) => (supervisor.remove(c.req.param("id")) ? c.body(null, 204) : c.json(error("not_found", "no such service"), 404)));
 
   app.notFound((c) => c.json(error("not_found", `no route ${c.req.method} ${c.req.path}`), 404));
