@@ -50,7 +50,8 @@ beforeAll(async () => {
     stateDir,
     secrets: SECRETS,
     vars: { MIN_IDLE: String(MIN_IDLE), MAX_TOTAL: "10", TICK_INTERVAL_MS: "3600000" },
-    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI },
+    // Joins wait for the creator (accepted a second later), as on the real network.
+    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI, FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "1000", CONVOS_PENDING_POLL_MS: "300" },
   });
   await refill();
 }, 90_000);
@@ -114,6 +115,23 @@ describe("a claimed instance's container restarts", () => {
     const lost = await agent(pool, row.id);
     expect(lost.status).toBe("crashed");
     expect(lost.events.at(-1)!.reason).toMatch(/lost its conversation: the instance came back unbound/);
+  });
+});
+
+describe("a pending join", () => {
+  it("accepted by the creator: the instance tells the pool, which records the conversation on its row", async () => {
+    await refill();
+    const conversationId = randomBytes(16).toString("hex");
+    const slug = `${Buffer.from(JSON.stringify({ c: conversationId, i: randomBytes(32).toString("hex"), t: "e2etag0002", n: "Later" })).toString("base64url")}.${randomBytes(8).toString("hex")}`;
+    const res = await claim({ joinUrl: `https://dev.convos.org/v2?i=${slug}` });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: "pending_acceptance", conversationId: null });
+    // No tick runs: the row changes because the instance reported it (with its own token).
+    const joined = await waitFor(async () => {
+      const a = (await agent(pool, res.body.instanceId)) as Agent & { claimStatus: string; joined: boolean };
+      return a.claimStatus === "joined" ? a : null;
+    }, "the instance's report of the accepted join", 20_000);
+    expect(joined).toMatchObject({ status: "claimed", joined: true, conversationId });
   });
 });
 
