@@ -195,54 +195,34 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     faults = { ...noFaults(), ...((await c.req.json()) as Partial<Faults>) };
     return c.json(faults);
   });
-  app.post("/_control/services/:id/crash", (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst) return json(404, "not_found", "no such service");
-    inst.service.status = "failed";
-    return c.json(view(inst));
-  });
+  /** A test's action on one service: 404 for an unknown id, else the service as it now is. */
+  const control = (action: string, apply: (inst: SimInstance, body: Record<string, unknown>) => Response | void) =>
+    app.post(`/_control/services/:id/${action}`, async (c) => {
+      const inst = services.get(c.req.param("id"));
+      if (!inst) return json(404, "not_found", "no such service");
+      return apply(inst, (await c.req.json().catch(() => ({}))) as Record<string, unknown>) ?? c.json(view(inst));
+    });
+  control("crash", (inst) => void (inst.service.status = "failed"));
   app.post("/_control/services/:id/vanish", (c) => (services.delete(c.req.param("id")) ? c.body(null, 204) : json(404, "not_found", "no such service")));
-  app.post("/_control/services/:id/bind", async (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst) return json(404, "not_found", "no such service");
-    inst.conversationId = ((await c.req.json()) as { conversationId: string }).conversationId;
-    return c.json(view(inst));
-  });
-  app.post("/_control/services/:id/fault", async (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst) return json(404, "not_found", "no such service");
-    inst.fault = ((await c.req.json()) as { fault: InstanceFault }).fault;
-    return c.json(view(inst));
-  });
-  app.post("/_control/services/:id/stream", async (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst) return json(404, "not_found", "no such service");
-    inst.streaming = ((await c.req.json()) as { up: boolean }).up;
-    return c.json(view(inst));
-  });
+  control("bind", (inst, body) => void (inst.conversationId = body.conversationId as string));
+  control("fault", (inst, body) => void (inst.fault = body.fault as InstanceFault));
+  control("stream", (inst, body) => void (inst.streaming = body.up as boolean));
   /** The conversation's creator answers a pending join. */
-  app.post("/_control/services/:id/join", async (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst?.pending) return json(404, "not_found", "no pending join on this service");
-    const { accept } = (await c.req.json()) as { accept: boolean };
+  control("join", (inst, body) => {
+    if (!inst.pending) return json(404, "not_found", "no pending join on this service");
     inst.pending = false;
-    if (accept) inst.conversationId = `conv-${inst.service.id}-accepted`;
-    return c.json({ conversationId: inst.conversationId });
+    if (body.accept) inst.conversationId = `conv-${inst.service.id}-accepted`;
   });
   /**
    * A container restart: with its volume it comes back with the same conversation (its stream
    * reconnects); without it, blank, as a fresh instance that has never been provisioned.
    */
-  app.post("/_control/services/:id/restart", async (c) => {
-    const inst = services.get(c.req.param("id"));
-    if (!inst) return json(404, "not_found", "no such service");
-    const { keepVolume } = (await c.req.json()) as { keepVolume: boolean };
-    if (!keepVolume) Object.assign(inst, blank());
+  control("restart", (inst, body) => {
+    if (!body.keepVolume) Object.assign(inst, blank());
     inst.fault = null;
     inst.streaming = true;
     inst.service.status = "starting";
     inst.readyAt = Date.now() + (options.readyDelayMs ?? 0);
-    return c.json(view(inst));
   });
   /** A service with the pool's naming prefix that no row knows: what a crash mid-create leaves. */
   app.post("/_control/orphans", async (c) => {

@@ -1,11 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAKE_CONVOS_CLI, processesUnder } from "../../local/supervisor/processes.ts";
-import { type LocalPool, startSystem } from "../../local/system.ts";
-import { type Agent, agent, agents, alive, instanceCall, json, SECRETS, serviceOf, tick, tickUntil, transcript, waitFor } from "./support.ts";
+import type { LocalPool } from "../../local/system.ts";
+import { type Agent, agent, agents, alive, instanceCall, serviceOf, startE2eSystem, stopE2eSystem, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
 /**
  * Instances as real processes (stub gateway, fake convos CLI) that restart, die, lose their
@@ -27,15 +24,15 @@ const checksDue = async () => (await pool.host.mf.getD1Database("DB")).prepare("
 
 /** The idle instance the next claim reserves (the oldest ready). */
 async function nextToBeClaimed(): Promise<Agent> {
-  const idle = (await agents(pool, "idle")) as (Agent & { readyAt: number })[];
-  return idle.sort((a, b) => a.readyAt - b.readyAt || a.id.localeCompare(b.id))[0]!;
+  const idle = await agents(pool, "idle");
+  return idle.sort((a, b) => a.readyAt! - b.readyAt! || a.id.localeCompare(b.id))[0]!;
 }
 const refill = () => tickUntil(pool, async () => (await agents(pool, "idle")).length >= MIN_IDLE, `${MIN_IDLE} idle instances`, 60_000);
 
 /** A never-touched instance: dead from claiming, never crashed, with why in its history. */
 async function expectSkippedAsDead(id: string) {
   const row = await agent(pool, id);
-  const toDead = row.events.find((e) => e.to === "dead") as { from?: string; to: string; reason: string | null } | undefined;
+  const toDead = row.events.find((e) => e.to === "dead");
   expect(toDead, JSON.stringify(row.events)).toBeDefined();
   expect(toDead!.from).toBe("claiming");
   expect(toDead!.reason).toMatch(/readiness probe failed|never touched/);
@@ -43,26 +40,12 @@ async function expectSkippedAsDead(id: string) {
 }
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(os.tmpdir(), "pool-e2e-durable-"));
-  pool = await startSystem({
-    port: 0,
-    supervisorPort: 0,
-    stateDir,
-    secrets: SECRETS,
-    vars: { MIN_IDLE: String(MIN_IDLE), MAX_TOTAL: "10", TICK_INTERVAL_MS: "3600000" },
-    // Joins wait for the creator (accepted a second later), as on the real network.
-    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI, FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "1000", CONVOS_PENDING_POLL_MS: "300" },
-  });
+  // Joins wait for the creator (accepted a second later), as on the real network.
+  ({ pool, stateDir } = await startE2eSystem("durable", MIN_IDLE, { FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "1000", CONVOS_PENDING_POLL_MS: "300" }));
   await refill();
 }, 90_000);
 
-afterAll(async () => {
-  await pool?.stop();
-  if (stateDir) {
-    for (const pid of processesUnder(path.join(stateDir, "instances"))) process.kill(pid, "SIGKILL");
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-});
+afterAll(() => stopE2eSystem(pool, stateDir));
 
 describe("a claimed instance's container restarts", () => {
   it("with its volume: same identity, same invite, stream back up, and the pool did nothing", async () => {
@@ -93,7 +76,7 @@ describe("a claimed instance's container restarts", () => {
     // The pool's own check finds it healthy, and its record is as it was.
     await checksDue();
     await tick(pool);
-    const seen = (await agent(pool, row.id)) as Agent & { degraded: unknown; events: unknown[] };
+    const seen = await agent(pool, row.id);
     expect(seen).toMatchObject({ status: "claimed", conversationId: claimed.body.conversationId, inviteUrl: claimed.body.inviteUrl, degraded: null });
     expect(seen.events.length).toBe(eventsBefore);
   });
@@ -128,7 +111,7 @@ describe("a pending join", () => {
     expect(res.body).toMatchObject({ status: "pending_acceptance", conversationId: null });
     // No tick runs: the row changes because the instance reported it (with its own token).
     const joined = await waitFor(async () => {
-      const a = (await agent(pool, res.body.instanceId)) as Agent & { claimStatus: string; joined: boolean };
+      const a = await agent(pool, res.body.instanceId);
       return a.claimStatus === "joined" ? a : null;
     }, "the instance's report of the accepted join", 20_000);
     expect(joined).toMatchObject({ status: "claimed", joined: true, conversationId });

@@ -1,12 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAKE_CONVOS_CLI, processesUnder } from "../../local/supervisor/processes.ts";
-import { type LocalPool, startSystem } from "../../local/system.ts";
-import { type Agent, agent, agents, alive, instanceCall, json, SECRETS, serviceOf, tick, tickUntil, transcript, waitFor } from "./support.ts";
+import type { LocalPool } from "../../local/system.ts";
+import { type Agent, agent, agents, alive, instanceCall, json, serviceOf, startE2eSystem, stopE2eSystem, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
 /**
  * From claim to a live conversation with everything real but the XMTP network: the Worker
@@ -34,28 +33,10 @@ let claims: Claim[] = [];
 const idleCount = async () => (await agents(pool, "idle")).length;
 
 beforeAll(async () => {
-  stateDir = mkdtempSync(path.join(os.tmpdir(), "pool-e2e-"));
-  pool = await startSystem({
-    port: 0,
-    supervisorPort: 0,
-    stateDir,
-    secrets: SECRETS,
-    // Alarms stay out of the way; the test drives every tick through /api/pool/reconcile.
-    vars: { MIN_IDLE: String(MIN_IDLE), MAX_TOTAL: "10", TICK_INTERVAL_MS: "3600000" },
-    // The fake CLI whatever the developer's shell points CONVOS_CLI at: no XMTP network here.
-    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI },
-  });
+  ({ pool, stateDir } = await startE2eSystem("pool", MIN_IDLE));
 });
 
-afterAll(async () => {
-  // Whatever failed above, nothing may keep running.
-  await pool?.stop();
-  if (stateDir) {
-    const left = processesUnder(path.join(stateDir, "instances"));
-    for (const pid of left) process.kill(pid, "SIGKILL");
-    rmSync(stateDir, { recursive: true, force: true });
-  }
-});
+afterAll(() => stopE2eSystem(pool, stateDir));
 
 describe("the local system end to end", () => {
   it("fills the pool to minIdle with runtime processes that answer their health check", async () => {

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { isAlive } from "../../local/supervisor/process-table.ts";
-import type { LocalPool } from "../../local/system.ts";
+import { FAKE_CONVOS_CLI, processesUnder } from "../../local/supervisor/processes.ts";
+import { type LocalPool, startSystem } from "../../local/system.ts";
 import { waitFor as pollUntil } from "../support/wait.ts";
 
 export const SECRETS = {
@@ -10,6 +12,32 @@ export const SECRETS = {
   SESSION_SECRET: "e2e-session-secret-0123456789abcdef0123",
   LOCAL_SUPERVISOR_TOKEN: "e2e-supervisor-token-0123456789",
 };
+
+/**
+ * The whole system on free ports in a scratch state dir: stub gateways, the fake convos CLI
+ * whatever the developer's shell points CONVOS_CLI at (no XMTP network here), and alarms out
+ * of the way: the test drives every tick through /api/pool/reconcile.
+ */
+export async function startE2eSystem(name: string, minIdle: number, runtimeEnv: Record<string, string> = {}): Promise<{ pool: LocalPool; stateDir: string }> {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), `pool-e2e-${name}-`));
+  const pool = await startSystem({
+    port: 0,
+    supervisorPort: 0,
+    stateDir,
+    secrets: SECRETS,
+    vars: { MIN_IDLE: String(minIdle), MAX_TOTAL: "10", TICK_INTERVAL_MS: "3600000" },
+    runtimeEnv: { OPENCLAW_GATEWAY: "stub", CONVOS_CLI: FAKE_CONVOS_CLI, ...runtimeEnv },
+  });
+  return { pool, stateDir };
+}
+
+/** Whatever failed, nothing may keep running and nothing is left on disk. */
+export async function stopE2eSystem(pool: LocalPool | undefined, stateDir: string | undefined): Promise<void> {
+  await pool?.stop();
+  if (!stateDir) return;
+  for (const pid of processesUnder(path.join(stateDir, "instances"))) process.kill(pid, "SIGKILL");
+  rmSync(stateDir, { recursive: true, force: true });
+}
 
 /** Whole-system waits are slower than unit ones: longer default timeout and interval. */
 export function waitFor<T>(
@@ -30,6 +58,10 @@ export interface Agent {
   url: string | null;
   conversationId: string | null;
   inviteUrl: string | null;
+  readyAt: number | null;
+  claimStatus: string | null;
+  joined: boolean | null;
+  degraded: { since: number; reason: string } | null;
 }
 
 export async function json<T = any>(res: Response | Promise<Response>): Promise<T> {
@@ -49,7 +81,7 @@ export async function agents(pool: LocalPool, status?: string): Promise<Agent[]>
   return (await json<{ agents: Agent[] }>(pool.api(`/api/pool/agents${q}`))).agents;
 }
 
-export async function agent(pool: LocalPool, id: string): Promise<Agent & { events: { to: string; reason: string | null }[] }> {
+export async function agent(pool: LocalPool, id: string): Promise<Agent & { events: { from: string | null; to: string; reason: string | null }[] }> {
   return json(pool.api(`/api/pool/instances/${id}`));
 }
 

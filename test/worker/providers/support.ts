@@ -1,6 +1,11 @@
 import { env } from "cloudflare:workers";
 import { isNotNull } from "drizzle-orm";
 import type { PoolContext } from "../../../durable-objects/pool-coordinator/context";
+import { createInstance } from "../../../durable-objects/pool-coordinator/create-instance";
+import { teardown } from "../../../durable-objects/pool-coordinator/teardown";
+import { runTick } from "../../../durable-objects/pool-coordinator/tick";
+import { countByStatus } from "../../../worker/db/instances";
+import type { PoolSettings } from "../../../worker/domain/settings";
 import { database } from "../../../worker/db/client";
 import { phoneNumbers } from "../../../worker/db/schema";
 import { defaultSettings } from "../../../worker/domain/settings";
@@ -49,10 +54,33 @@ export async function liveResources() {
   const assigned = await database(env.DB).select().from(phoneNumbers).where(isNotNull(phoneNumbers.instanceId));
   return {
     services: s.railway.services.length as number,
+    volumes: s.railway.volumes.length as number,
     keys: s.openrouter.keys.length as number,
     inboxes: s.agentmail.inboxes.length as number,
     assignedNumbers: assigned.length,
   };
 }
 
-export const NOTHING = { services: 0, keys: 0, inboxes: 0, assignedNumbers: 0 };
+export const NOTHING = { services: 0, volumes: 0, keys: 0, inboxes: 0, assignedNumbers: 0 };
+
+/** One reconcile pass of the real tick, with Railway and every resource provider behind it. */
+export function tickWith(ctx: PoolContext, s: PoolSettings) {
+  return runTick(
+    {
+      ctx,
+      settings: s,
+      inFlightClaims: new Set(),
+      creatingNow: new Set(),
+      async replenish() {
+        const counts = await countByStatus(ctx.db);
+        const want = Math.max(0, Math.min(s.maxCreatesPerTick, s.minIdle - counts.idle - counts.starting - counts.creating));
+        let created = 0;
+        let failed = 0;
+        for (let i = 0; i < want; i++) ((await createInstance(ctx, s, "tick", "replenish", new Set())).ok ? created++ : failed++);
+        return { created, failed };
+      },
+      teardown: (row) => teardown(ctx, row, s, "tick"),
+    },
+    "test",
+  );
+}

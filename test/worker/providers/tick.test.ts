@@ -1,37 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { PoolContext } from "../../../durable-objects/pool-coordinator/context";
 import { createInstance } from "../../../durable-objects/pool-coordinator/create-instance";
-import { teardown } from "../../../durable-objects/pool-coordinator/teardown";
-import { runTick } from "../../../durable-objects/pool-coordinator/tick";
 import { database } from "../../../worker/db/client";
 import { countByStatus } from "../../../worker/db/instances";
-import type { PoolSettings } from "../../../worker/domain/settings";
 import { TokenBucket } from "../../../worker/providers/http";
 import { providerControl, providerState, setProviderFaults } from "../helpers";
-import { liveResources, NOTHING, providerContext, settings } from "./support";
-
-/** One reconcile pass of the real tick, with Railway and every resource provider behind it. */
-function tickWith(ctx: PoolContext, s: PoolSettings) {
-  return runTick(
-    {
-      ctx,
-      settings: s,
-      inFlightClaims: new Set(),
-      creatingNow: new Set(),
-      async replenish() {
-        const counts = await countByStatus(ctx.db);
-        const want = Math.max(0, Math.min(s.maxCreatesPerTick, s.minIdle - counts.idle - counts.starting - counts.creating));
-        let created = 0;
-        let failed = 0;
-        for (let i = 0; i < want; i++) ((await createInstance(ctx, s, "tick", "replenish", new Set())).ok ? created++ : failed++);
-        return { created, failed };
-      },
-      teardown: (row) => teardown(ctx, row, s, "tick"),
-    },
-    "test",
-  );
-}
+import { liveResources, NOTHING, providerContext, settings, tickWith } from "./support";
 
 const railwayCalls = async () => (await providerState()).railway.calls.length as number;
 
@@ -65,7 +39,7 @@ describe("the tick on Railway", () => {
     expect(byService.get(a.name)!.deploymentStatus).toBe("SLEEPING");
     expect(byService.get(b.name)!.status).toBe("deleted");
     const left = await liveResources();
-    expect(left).toEqual({ services: 1, keys: 1, inboxes: 1, assignedNumbers: 1 });
+    expect(left).toEqual({ services: 1, volumes: 1, keys: 1, inboxes: 1, assignedNumbers: 1 });
   });
 
   it("deletes an orphan service carrying the pool's prefix, and leaves other services alone", async () => {
