@@ -30,6 +30,17 @@ describe("Railway GraphQL documents against Railway's schema", () => {
     expect(fields.source?.type.toString()).toBe("ServiceSourceInput");
   });
 
+  it("a volume is created attached to a service at a mount path, and a service deploys on request", () => {
+    const fields = (name: string) => (schema.getType(name) as unknown as { getFields(): Record<string, { type: { toString(): string } }> }).getFields();
+    expect(fields("VolumeCreateInput").serviceId?.type.toString()).toBe("String");
+    expect(fields("VolumeCreateInput").mountPath?.type.toString()).toBe("String!");
+    expect(fields("ServiceInstanceUpdateInput").source?.type.toString()).toBe("ServiceSourceInput");
+    const mutations = schema.getMutationType()!.getFields();
+    expect(mutations.serviceInstanceDeployV2?.args.map((a) => `${a.name}: ${a.type}`)).toEqual(expect.arrayContaining(["serviceId: String!", "environmentId: String!"]));
+    // Our create document carries no source: nothing may deploy before the volume is attached.
+    expect(RAILWAY_DOCUMENTS.SERVICE_CREATE).not.toMatch(/source/);
+  });
+
   it("every DeploymentStatus Railway defines is mapped, and nothing else", () => {
     const statuses = (schema.getType("DeploymentStatus") as GraphQLEnumType).getValues().map((v) => v.name).sort();
     expect([...DEPLOYMENT_STATUSES].sort()).toEqual(statuses);

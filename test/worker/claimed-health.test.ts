@@ -38,6 +38,7 @@ describe("claimed instances across ticks", () => {
     const op = await login();
     expect((await op.get(`/admin/instances/${a.id}`)).html).toContain("conversation stream down");
     expect((await op.get("/admin")).html).toMatch(new RegExp(`data-instance="${a.id}"[\\s\\S]*?data-degraded`));
+    expect(await (await api("/metrics")).text()).toContain("pool_claimed_degraded 1");
 
     await supervisorControl(`/services/${a.svc}/stream`, { up: true });
     await checksDue();

@@ -110,6 +110,8 @@ export const InstanceViewSchema = z.object({
     openrouterKey: z.boolean(),
     agentmailInbox: z.string().nullable(),
     phoneNumber: z.string().nullable(),
+    /** The host's volume at /data (Railway), null where the host has none of its own. */
+    volume: z.string().nullable(),
   }),
 });
 export type InstanceView = z.infer<typeof InstanceViewSchema>;

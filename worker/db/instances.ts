@@ -111,6 +111,15 @@ export async function countByStatus(db: Database): Promise<StatusCounts> {
   return counts;
 }
 
+/** Claimed instances shown as degraded right now (worker/domain/claimed-health.ts). */
+export async function countDegraded(db: Database): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(instances)
+    .where(and(eq(instances.status, "claimed"), sql`${instances.degradedSince} IS NOT NULL`));
+  return Number(row?.n ?? 0);
+}
+
 export function listNotDeleted(db: Database): Promise<InstanceRow[]> {
   return db.select().from(instances).where(ne(instances.status, "deleted"));
 }

@@ -30,6 +30,7 @@ export function instanceView(row: InstanceRow): InstanceView {
       openrouterKey: row.openrouterKeyHash !== null,
       agentmailInbox: row.agentmailInboxId,
       phoneNumber: row.phoneNumber,
+      volume: row.volumeId,
     },
   };
 }

@@ -2,14 +2,15 @@ import { Hono } from "hono";
 import { LATENCY_BUCKETS_SECONDS, type Histogram } from "../../durable-objects/pool-coordinator/metrics";
 import { coordinator } from "../coordinator";
 import { database } from "../db/client";
-import { countByStatus } from "../db/instances";
+import { countByStatus, countDegraded } from "../db/instances";
 import { requirePoolKey } from "../http/auth";
 
 /** GET /metrics in the Prometheus text exposition format (bearer). */
 export const metricsRoutes = new Hono<{ Bindings: Env }>();
 
 metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
-  const [counts, m] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).getMetrics()]);
+  const db = database(c.env.DB);
+  const [counts, degraded, m] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics()]);
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
   const histogram = (name: string, help: string, h: Histogram) =>
@@ -46,6 +47,7 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     "Health checks of claimed instances by verdict (healthy, degraded, crashed, join_accepted).",
     Object.entries(m.claimedChecks).map(([v, n]) => `pool_claimed_checks_total{verdict="${v}"} ${n}`),
   );
+  metric("pool_claimed_degraded", "gauge", "Claimed instances whose stream is down or that do not answer, not yet declared crashed.", [`pool_claimed_degraded ${degraded}`]);
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
   return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });

@@ -119,6 +119,8 @@ describe("providers in the pool API", () => {
     expect(res.status).toBe(200);
     expect(res.body.openrouter).toEqual({ usageMonthlyUsd: 3.5, usageTotalUsd: 3.5, limitUsd: 20, limitRemainingUsd: 16.5, limitReset: "monthly", disabled: false });
     expect(JSON.stringify(res.body)).not.toContain(created.row.openrouterKeyHash!);
+    // Its Railway volume is one of its resources.
+    expect(res.body.resources.volume).toBe((await providerState()).railway.volumes[0].id);
 
     await setProviderFaults("openrouter", [{ op: "GET /api/v1/keys/{hash}", status: 503 }]);
     const degraded = await withProviders(`/api/pool/instances/${created.row.id}`, auth);

@@ -54,7 +54,6 @@ describe("the volume of a Railway instance", () => {
     const after = await railway();
     expect(after.services[0]).toMatchObject({ bootVolumes: ["/data"], deployments: 1 });
     expect(after.calls.map((c) => c.op)).toEqual(["serviceCreate", "serviceDomainCreate", "volumeCreate", "serviceInstanceUpdate", "serviceInstanceDeployV2"]);
-    // The API shows it as one of the instance's resources.
     if (result.ok) expect(result.row.volumeId).toBe(after.volumes[0].id);
   });
 

@@ -86,6 +86,7 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
             <Field label="OpenRouter" value={data.openrouter} />
             <Field label="AgentMail inbox" value={v.resources.agentmailInbox ?? "none"} />
             <Field label="Phone number" value={v.resources.phoneNumber ?? "none"} />
+            <Field label="Volume" value={v.resources.volume} mono />
             <dt>Links</dt>
             <dd>
               {data.links.length === 0 ? <span class="muted">—</span> : null}
