@@ -181,7 +181,8 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       case "claimed":
         if (gone) await fail(row, "service vanished");
         else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
-        else if (row.url && claimedCheckDue(row, now)) toCheckClaimed.push(row);
+        // A sleeping one is left asleep: a check would wake it (and bill it) for nothing.
+        else if (row.url && svc?.state !== "sleeping" && claimedCheckDue(row, now)) toCheckClaimed.push(row);
         break;
     }
   }

@@ -99,7 +99,7 @@ describe("claimed instances across ticks", () => {
     expect(row.events.at(-1).reason).toMatch(/bound to another conversation \(conv-someone-else\)/);
   });
 
-  it(`checks at most ${MAX_CLAIMED_CHECKS_PER_TICK} claimed instances per tick and the rest on the next`, async () => {
+  it(`checks at most ${MAX_CLAIMED_CHECKS_PER_TICK} claimed instances per tick and the rest on the next`, { timeout: 30_000 }, async () => {
     const n = MAX_CLAIMED_CHECKS_PER_TICK + 5;
     await fillPool(n);
     for (let i = 0; i < n; i++) await claimed();
