@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CLAIM_MAX_ATTEMPTS, CLAIM_RETRY_WINDOW_MS, mayTryAnother, probeVerdict, provisionVerdict } from "../../worker/domain/claim-attempts";
 import { CLAIMED_CHECK_INTERVAL_MS, claimedCheckDue, claimedVerdict, DEGRADED_RECHECK_MS, STREAM_DOWN_LIMIT_MS, type ClaimedRow } from "../../worker/domain/claimed-health";
 import { canTransition, failureStatus } from "../../worker/domain/lifecycle";
+import { createInstanceClient } from "../../worker/instances/client";
 
 /** The plain decisions behind §2 and §3, without I/O. */
 describe("what a claim does with the instance it reserved", () => {
@@ -64,5 +65,30 @@ describe("what the tick concludes about a claimed instance", () => {
     expect(claimedCheckDue(row({ lastHealthAt: now - CLAIMED_CHECK_INTERVAL_MS }), now)).toBe(true);
     expect(claimedCheckDue(row({ lastHealthAt: now - DEGRADED_RECHECK_MS, degradedSince: now - DEGRADED_RECHECK_MS }), now)).toBe(true);
     expect(claimedCheckDue(row({ lastHealthAt: null, claimedAt: now }), now)).toBe(false);
+  });
+});
+
+describe("how the pool reads an instance's answer to a provision", () => {
+  const answering = (res: () => Response | Promise<Response>) => createInstanceClient({ fetch: (async () => res()) as typeof fetch });
+  const provision = (client: ReturnType<typeof createInstanceClient>) => client.provision("https://i.example", "token", { agentName: "A", instructions: "" });
+  const body = (status: number, value: unknown) => () => new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
+
+  it("503 not_ready is the front server refusing before it did anything", async () => {
+    expect(await provision(answering(body(503, { error: { code: "not_ready", message: "gateway starting" } })))).toMatchObject({ ok: false, kind: "not_ready" });
+  });
+
+  it("a 5xx not in the front server's error shape, or no answer at all, is the host answering for a gone instance", async () => {
+    expect(await provision(answering(() => new Response("Application failed to respond", { status: 502 })))).toMatchObject({ ok: false, kind: "unreachable" });
+    expect(await provision(answering(() => Promise.reject(new TypeError("connect ECONNREFUSED"))))).toMatchObject({ ok: false, kind: "unreachable" });
+  });
+
+  it("the front server's own errors, and its other 503s, may have touched the instance", async () => {
+    expect(await provision(answering(body(502, { error: { code: "gateway_unavailable", message: "x" } })))).toMatchObject({ ok: false, kind: "failed" });
+    expect(await provision(answering(body(503, { error: { code: "stream_unavailable", message: "x" } })))).toMatchObject({ ok: false, kind: "failed" });
+  });
+
+  it("a pending join has no conversation yet; anything else without one is refused", async () => {
+    expect(await provision(answering(body(200, { status: "pending_acceptance", conversationId: null, inviteUrl: null, joined: false })))).toMatchObject({ ok: true });
+    expect(await provision(answering(body(200, { status: "created", conversationId: null, inviteUrl: null, joined: false })))).toMatchObject({ ok: false, kind: "failed" });
   });
 });
