@@ -157,7 +157,7 @@ describe("the creator's agent: agent serve, event by event", () => {
       { type: "send", text: "one" }, { type: "send", text: "two" }, { type: "react", messageId: "m1", emoji: "👍" },
       { type: "react", messageId: "m1" }, { type: "send", text: "three", replyTo: "m1" }, { type: "react", messageId: "m1", emoji: "👍", action: "remove" },
     ]);
-    expect(answers.map((a) => (a.event === "sent" ? SentEvent.parse(a) && ("text" in a ? a.text : a.type) : a.message))).toEqual([
+    expect(answers.map((a) => (a.event === "sent" ? SentEvent.parse(a) && ("text" in a ? a.text : a.type) : (a as ErrorEvent).message))).toEqual([
       "one", "two", "reaction", "react command requires 'messageId' and 'emoji' fields", "three", "reaction",
     ]);
     const ids = answers.filter((a) => a.event === "sent" && "id" in a).map((a) => (a as { id: string }).id);
