@@ -19,7 +19,9 @@ describe("cli-protocol.ts against the real CLI's agent serve documentation", () 
 
   it("knows every stdout event the real CLI documents", () => {
     const documented = [...serveDescription.matchAll(/\{"event":"(\w+)"/gu)].map((m) => m[1]);
-    const known = new Set(ServeEvent.options.flatMap((o) => ("options" in o ? o.options : [o])).map((o) => (o as { shape: { event: { value: string } } }).shape.event.value));
+    type Node = { options?: Node[]; shape?: { event: { value: string } } };
+    const names = (n: Node): string[] => (n.options ? n.options.flatMap(names) : [n.shape!.event.value]);
+    const known = new Set(names(ServeEvent as unknown as Node));
     for (const name of documented) expect(known, name).toContain(name);
   });
 
