@@ -267,4 +267,21 @@ describe("with the network down", () => {
     expect(out.stderr).toMatch(/^ › {3}Error: \[MessageBackendBuilderError::GrpcBuilder\] transport error\n\nUSAGE\n {2}\$ convos conversations create/u);
     expect((await cli(agent!, ["identity", "list", "--json"], down)).code).toBe(0);
   });
+
+  it("a running serve stops hearing and sending while it is down, then catches up", async () => {
+    const { conversationId } = CreateResult.parse(await json(agent!, ["conversations", "create", "--name", "Flaky"]));
+    const serve = new Serve(agent!, conversationId);
+    await serve.ready();
+    fake(agent!, ["fake-inject", conversationId, "--text", "before", "--sender-name", "Maya"]);
+    await serve.next("message", 0, (e) => e.content === "before");
+    fs.writeFileSync(path.join(agent!.home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_NETWORK_DOWN: "1" }));
+    const [failed] = await serve.send([{ type: "send", text: "hello?" }]);
+    expect(failed).toMatchObject({ event: "error", message: expect.stringMatching(/^Command failed: .*transport error/u) });
+    fake(agent!, ["fake-inject", conversationId, "--text", "while down", "--sender-name", "Maya"]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(serve.events.some((e) => e.event === "message" && e.content === "while down")).toBe(false);
+    fs.writeFileSync(path.join(agent!.home, "fake-control.json"), "{}");
+    expect(await serve.next("message", 0, (e) => e.content === "while down")).toMatchObject({ catchup: true });
+    await serve.stop();
+  });
 });
