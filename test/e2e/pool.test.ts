@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAKE_CONVOS_CLI, processesUnder } from "../../local/supervisor/processes.ts";
+import { FAKE_CONVOS_CLI, FAKE_CONVOS_NETWORK, processesUnder } from "../../local/supervisor/processes.ts";
 import type { LocalPool } from "../../local/system.ts";
 import { type Agent, agent, agents, alive, instanceCall, json, serviceOf, startE2eSystem, stopE2eSystem, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
@@ -22,10 +22,9 @@ const note = () => {
   for (const pid of pool.processes!.processes()) seen.add(pid);
 };
 
-/** A dev-network invite the fake CLI can decode; the conversation id is ours to check. */
-const joinConversationId = randomBytes(16).toString("hex");
-const joinSlug = `${Buffer.from(JSON.stringify({ c: joinConversationId, i: randomBytes(32).toString("hex"), t: "e2etag0001", n: "Friends" })).toString("base64url")}.${randomBytes(8).toString("hex")}`;
-const joinUrl = `https://dev.convos.org/v2?i=${joinSlug}`;
+/** A conversation someone made in the app, in the model network every local instance shares. */
+let joinConversationId: string;
+let joinUrl: string;
 
 type Claim = { instanceId: string; conversationId: string; inviteUrl: string | null; joined: boolean; status: string; agentName: string };
 let claims: Claim[] = [];
@@ -34,6 +33,14 @@ const idleCount = async () => (await agents(pool, "idle")).length;
 
 beforeAll(async () => {
   ({ pool, stateDir } = await startE2eSystem("pool", MIN_IDLE));
+  const invite = JSON.parse(
+    execFileSync(FAKE_CONVOS_CLI, ["fake-invite", "--owner-name", "You", "--name", "Friends", "--home", path.join(stateDir, "fake-app-owner")], {
+      encoding: "utf8",
+      env: { ...process.env, FAKE_CONVOS_LATENCY: "none", FAKE_CONVOS_NETWORK_DIR: path.join(stateDir, "instances", FAKE_CONVOS_NETWORK) },
+    }),
+  ) as { inviteUrl: string; conversationId: string };
+  joinConversationId = invite.conversationId;
+  joinUrl = invite.inviteUrl;
 });
 
 afterAll(() => stopE2eSystem(pool, stateDir));
