@@ -1,0 +1,57 @@
+// The agent introduces itself once per conversation: after it created the chat, or once its
+// join was accepted — never again after a restart. The marker lives on the state volume next
+// to the binding, so it survives restarts and is moot after a reset (new conversation id).
+import fs from "node:fs";
+import path from "node:path";
+
+const MAX_BRIEF = 160;
+
+/** The first sentence (or line) of the instructions, short enough for a chat intro. */
+export function briefFromInstructions(instructions: string | null | undefined): string | null {
+  const text = (instructions ?? "")
+    .split("\n")
+    .map((l) => l.replace(/^\s*(#+|[-*+]|\d+[.)])\s*/u, "").trim())
+    .filter(Boolean)
+    .join(" ");
+  if (!text) return null;
+  const sentence = /^(.+?[.!?])(\s|$)/u.exec(text)?.[1] ?? text;
+  const brief = sentence.length > MAX_BRIEF ? `${sentence.slice(0, MAX_BRIEF - 1).replace(/\s+\S*$/u, "")}…` : sentence;
+  return brief.replace(/[.!?]+$/u, "");
+}
+
+/** The intro line: who it is, what it is here for, how to get its attention. */
+export function greetingText(name: string | null | undefined, instructions: string | null | undefined): string {
+  const who = name?.trim() ? `Hi everyone, I'm ${name.trim()}, an AI agent in this chat.` : "Hi everyone, I'm an AI agent in this chat.";
+  const brief = briefFromInstructions(instructions);
+  const what = brief ? ` My brief: ${brief}.` : "";
+  const how = name?.trim() ? ` Say "${name.trim()}" or reply to one of my messages when you need me.` : " Reply to one of my messages when you need me.";
+  return `${who}${what}${how}`;
+}
+
+type Marker = { conversationId: string; messageId: string | null; at: string };
+
+export class GreetingMarker {
+  constructor(readonly file: string) {}
+
+  /** Visible for tests: where the marker lives for a given binding file. */
+  static besideBinding(bindingFile: string): GreetingMarker {
+    return new GreetingMarker(path.join(path.dirname(bindingFile), "convos-greeting.json"));
+  }
+
+  greeted(conversationId: string): boolean {
+    try {
+      return (JSON.parse(fs.readFileSync(this.file, "utf8")) as Marker).conversationId === conversationId;
+    } catch {
+      return false;
+    }
+  }
+
+  record(conversationId: string, messageId: string | null): void {
+    const marker: Marker = { conversationId, messageId, at: new Date().toISOString() };
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    // Write-then-rename: a crash mid-write must not leave a marker that reads as "not greeted".
+    const tmp = `${this.file}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(marker) + "\n", { mode: 0o600 });
+    fs.renameSync(tmp, this.file);
+  }
+}
