@@ -31,7 +31,10 @@ export function greetingText(name: string | null | undefined, instructions: stri
 type Marker = { conversationId: string; messageId: string | null; at: string };
 
 export class GreetingMarker {
-  constructor(readonly file: string) {}
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
 
   /** Visible for tests: where the marker lives for a given binding file. */
   static besideBinding(bindingFile: string): GreetingMarker {
@@ -54,4 +57,19 @@ export class GreetingMarker {
     fs.writeFileSync(tmp, JSON.stringify(marker) + "\n", { mode: 0o600 });
     fs.renameSync(tmp, this.file);
   }
+}
+
+/** Sends the intro unless this conversation already had one; true when it sent. */
+export async function greetOnce(p: {
+  conversationId: string;
+  marker: GreetingMarker;
+  name: string | null;
+  instructions: string | null;
+  send: (text: string) => Promise<{ messageId: string | null }>;
+}): Promise<boolean> {
+  if (p.marker.greeted(p.conversationId)) return false;
+  const { messageId } = await p.send(greetingText(p.name, p.instructions));
+  // Recorded only once the CLI confirmed the send: a failed intro is retried on the next start.
+  p.marker.record(p.conversationId, messageId);
+  return true;
 }

@@ -1,6 +1,19 @@
-// Hands one Convos message to the agent through OpenClaw's reply pipeline and delivers the
-// agent's reply back into the conversation.
+// One Convos message through the agent: decide whether it is a turn (room-policy), bring
+// shared files into the workspace, acknowledge addressed messages with 👀, hand the turn to
+// OpenClaw's reply pipeline with the room's context, deliver the answer as plain text
+// threaded to the message it answers, then take the 👀 back.
+import fs from "node:fs";
+import path from "node:path";
+import { toInboundMediaFacts } from "openclaw/plugin-sdk/channel-inbound";
+import { createAckReactionHandle, removeAckReactionHandleAfterReply, resolveAckReaction, shouldAckReaction } from "openclaw/plugin-sdk/channel-feedback";
+import { ATTACHMENT_DIR, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
+import { runConvosJson } from "./cli-runner.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
+import { markdownToPlainText } from "./plain-text.ts";
+import { parseInbound, type ParsedInbound } from "./room-message.ts";
+import { decideTurn, wantsAcknowledgement, type TurnDecision } from "./room-policy.ts";
+import type { RoomState } from "./room-state.ts";
+import { readInstructions, turnContextFields } from "./turn-context.ts";
 
 export const CHANNEL_ID = "convos";
 
@@ -25,29 +38,31 @@ type ChannelRuntime = {
 };
 
 type Logger = { info?: (m: string) => void; warn?: (m: string) => void; error?: (m: string) => void };
+type Config = Record<string, unknown> & { session?: { store?: unknown }; messages?: { ackReactionScope?: string } };
 
 export type InboundDeps = {
   channelRuntime: ChannelRuntime;
-  loadConfig: () => Record<string, unknown> & { session?: { store?: unknown } };
+  loadConfig: () => Config;
   service: ConvosService;
+  room: RoomState;
   accountId: string;
+  workspaceDir?: string;
   log?: Logger;
+  now?: () => Date;
 };
 
-/** The context fields the agent sees for one inbound Convos message. */
-export function inboundContextFields(msg: InboundMessage, body: string, sessionKey: string, accountId: string): Record<string, unknown> {
+/** The context fields every turn carries, whatever kind of message it is. */
+export function inboundContextFields(msg: InboundMessage, body: string, rawBody: string, sessionKey: string, accountId: string): Record<string, unknown> {
   return {
     Body: body,
-    RawBody: msg.body,
-    CommandBody: msg.body,
+    RawBody: rawBody,
+    CommandBody: rawBody,
     BodyForAgent: body,
     From: `${CHANNEL_ID}:${msg.senderId}`,
     To: `${CHANNEL_ID}:${msg.conversationId}`,
     SessionKey: sessionKey,
     AccountId: accountId,
     ChatType: "group",
-    ConversationLabel: "Convos group",
-    GroupSubject: "Convos group",
     SenderName: msg.senderName ?? undefined,
     SenderId: msg.senderId,
     Provider: CHANNEL_ID,
@@ -59,40 +74,144 @@ export function inboundContextFields(msg: InboundMessage, body: string, sessionK
   };
 }
 
-export async function dispatchInbound(msg: InboundMessage, deps: InboundDeps): Promise<void> {
-  const { channelRuntime: rt, service, accountId, log } = deps;
+/** What the model reads as the message itself (the envelope adds sender and time). */
+function messageBody(parsed: ParsedInbound, stored: StoredAttachment | null): string {
+  if (parsed.kind === "reaction") return `${parsed.senderName ?? "Someone"} reacted ${parsed.emoji} to your message ${parsed.referenceId}`;
+  if (stored) return describeStored(stored, parsed.senderName);
+  return parsed.text;
+}
+
+type Fetched = { stored: StoredAttachment | null; refusal: string | null };
+
+/** Downloads a shared file through the CLI into the workspace, within the size and type rules. */
+async function fetchAttachment(msg: InboundMessage, parsed: ParsedInbound, deps: InboundDeps): Promise<Fetched> {
+  const declared = parsed.attachment;
+  if (!declared || !deps.workspaceDir) return { stored: null, refusal: null };
+  const plan = planAttachment(declared);
+  if (plan.action === "refuse") return { stored: null, refusal: plan.line };
+  const dir = path.join(deps.workspaceDir, ATTACHMENT_DIR);
+  fs.mkdirSync(dir, { recursive: true });
+  const target = path.join(dir, safeFileName(declared.filename, msg.messageId));
+  try {
+    await runConvosJson(["conversation", "download-attachment", msg.conversationId, msg.messageId, "--output", target], deps.service.cliOptions());
+  } catch (err) {
+    deps.log?.warn?.(`convos: downloading attachment ${msg.messageId} failed: ${String(err)}`);
+    return { stored: null, refusal: `I couldn't download ${declared.filename ? `"${declared.filename}"` : "that file"}; could you send it again?` };
+  }
+  const inspection = inspectDownloaded(target, deps.workspaceDir, declared, plan.expect);
+  return inspection.ok ? { stored: inspection.stored, refusal: null } : { stored: null, refusal: inspection.line };
+}
+
+/** Local files OpenClaw asks us to deliver (MEDIA: lines in the answer) go out through `attach`. */
+async function deliverMedia(urls: string[], deps: InboundDeps, replyTo: string | undefined): Promise<void> {
+  for (const url of urls) {
+    if (!deps.workspaceDir || /^https?:/iu.test(url)) {
+      deps.log?.warn?.(`convos: not sending ${url}: only workspace files can be attached`);
+      continue;
+    }
+    await deps.service.attach(resolveWorkspaceFile(deps.workspaceDir, url), replyTo);
+  }
+}
+
+export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Promise<TurnDecision> {
+  const { service, room, log } = deps;
+  const parsed = parseInbound(msg);
+  room.observe(parsed);
+  const decision = decideTurn(parsed, room.facts());
+  if (!decision.turn) {
+    log?.info?.(`convos: message ${msg.messageId} (${parsed.kind}) is not a turn: ${decision.reason}`);
+    return decision;
+  }
+  const fetched = parsed.kind === "attachment" ? await fetchAttachment(msg, parsed, deps) : { stored: null, refusal: null };
+  if (fetched.refusal) {
+    await service.send(fetched.refusal, msg.messageId);
+    return decision;
+  }
+  await dispatchTurn(msg, parsed, decision, fetched.stored, deps);
+  return decision;
+}
+
+async function dispatchTurn(msg: InboundMessage, parsed: ParsedInbound, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps): Promise<void> {
+  const { channelRuntime: rt, service, room, accountId, log } = deps;
   const cfg = deps.loadConfig();
   const route = rt.routing.resolveAgentRoute({ cfg, channel: CHANNEL_ID, accountId, peer: { kind: "group", id: msg.conversationId } });
   const storePath = rt.session.resolveStorePath(cfg.session?.store, { agentId: route.agentId });
   const previousTimestamp = rt.session.readSessionUpdatedAt({ storePath, sessionKey: route.sessionKey });
+  const text = messageBody(parsed, stored);
   const body = rt.reply.formatAgentEnvelope({
     channel: "Convos",
     from: msg.senderName ? `${msg.senderName} (${msg.senderId.slice(0, 8)})` : msg.senderId.slice(0, 12),
     timestamp: msg.timestamp.getTime(),
     previousTimestamp,
     envelope: rt.reply.resolveEnvelopeFormatOptions(cfg),
-    body: `${msg.body}\n[message id: ${msg.messageId}]`,
+    body: `${text}\n[message id: ${msg.messageId}]`,
   });
-  const ctxPayload = rt.reply.finalizeInboundContext(inboundContextFields(msg, body, route.sessionKey, accountId));
-  log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId}`);
+  const ctxPayload = rt.reply.finalizeInboundContext({
+    ...inboundContextFields(msg, body, text, route.sessionKey, accountId),
+    ...turnContextFields({
+      msg: parsed,
+      decision,
+      room: { selfName: room.selfName, conversationName: room.conversationName, memberNames: room.memberNames() },
+      instructions: readInstructions(deps.workspaceDir),
+      now: deps.now?.() ?? new Date(),
+    }),
+    ...(stored?.kind === "image" ? { media: toInboundMediaFacts([{ path: stored.path, contentType: stored.contentType, messageId: msg.messageId }]) } : {}),
+  });
+  log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId} (${decision.reason})`);
   await rt.session.recordInboundSession({
     storePath,
     sessionKey: ctxPayload.SessionKey ?? route.sessionKey,
     ctx: ctxPayload,
     onRecordError: (err: unknown) => log?.error?.(`convos: recording session failed: ${String(err)}`),
   });
-  await rt.reply.dispatchReplyWithBufferedBlockDispatcher({
-    ctx: ctxPayload,
-    cfg,
-    dispatcherOptions: {
-      deliver: async (payload: { text?: string }) => {
-        const text = payload.text?.trim();
-        if (!text) return;
-        const limit = rt.text?.resolveTextChunkLimit?.({ cfg, channel: CHANNEL_ID, accountId }) ?? 4000;
-        const chunks = rt.text?.chunkMarkdownText?.(text, limit) ?? [text];
-        for (const chunk of chunks) await service.send(chunk);
-      },
-      onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
-    },
+
+  // OpenClaw's acknowledgement settings (messages.ackReaction / ackReactionScope) decide
+  // whether and with what; the room policy decides what counts as addressed.
+  const ackWanted = shouldAckReaction({
+    scope: cfg.messages?.ackReactionScope as never,
+    isDirect: false,
+    isGroup: true,
+    isMentionableGroup: true,
+    canDetectMention: true,
+    effectiveWasMentioned: wantsAcknowledgement(parsed, decision),
   });
+  const emoji = ackWanted ? resolveAckReaction(cfg as never, route.agentId, { channel: CHANNEL_ID, accountId }) : "";
+  const ack = emoji
+    ? createAckReactionHandle({
+        ackReactionValue: emoji,
+        send: () => service.react(msg.messageId, emoji, "add").then(() => undefined),
+        remove: () => service.react(msg.messageId, emoji, "remove").then(() => undefined),
+        onSendError: (err) => log?.warn?.(`convos: acknowledging ${msg.messageId} failed: ${String(err)}`),
+      })
+    : null;
+
+  // A reaction is not a message to thread to; everything else is answered in its thread.
+  const replyTo = parsed.kind === "reaction" ? undefined : msg.messageId;
+  let threaded = false;
+  try {
+    await rt.reply.dispatchReplyWithBufferedBlockDispatcher({
+      ctx: ctxPayload,
+      cfg,
+      dispatcherOptions: {
+        deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[] }) => {
+          const media = [...(payload.mediaUrls ?? []), ...(payload.mediaUrl ? [payload.mediaUrl] : [])];
+          const plain = payload.text ? markdownToPlainText(payload.text) : "";
+          if (plain) {
+            const limit = rt.text?.resolveTextChunkLimit?.({ cfg, channel: CHANNEL_ID, accountId }) ?? 4000;
+            const chunks = rt.text?.chunkMarkdownText?.(plain, limit) ?? [plain];
+            for (const chunk of chunks) {
+              // Only the first message of an answer threads; the rest follow it.
+              await service.send(chunk, threaded ? undefined : replyTo);
+              threaded = true;
+            }
+          }
+          if (media.length) await deliverMedia([...new Set(media)], deps, threaded ? undefined : replyTo);
+        },
+        onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
+      },
+    });
+  } finally {
+    // The 👀 says "on it"; once the turn is over (answered or deliberately silent) it goes.
+    removeAckReactionHandleAfterReply({ removeAfterReply: true, ackReaction: ack, onError: (err) => log?.warn?.(`convos: removing acknowledgement failed: ${String(err)}`) });
+  }
 }
