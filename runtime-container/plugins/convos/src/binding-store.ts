@@ -16,6 +16,12 @@ export type Binding = {
   /** Set once anything user-specific happened; never cleared except by reset. */
   used: boolean;
   exploded: boolean;
+  /** The conversation's name as last set (create, join, rename). */
+  name: string | null;
+  /** Lock state as last set through this instance. */
+  locked: boolean;
+  /** The owner scheduled the explosion for this time (ISO). */
+  explodesAt: string | null;
 };
 
 export const EMPTY_BINDING: Binding = {
@@ -29,6 +35,9 @@ export const EMPTY_BINDING: Binding = {
   boundAt: null,
   used: false,
   exploded: false,
+  name: null,
+  locked: false,
+  explodesAt: null,
 };
 
 export class BindingStore {
