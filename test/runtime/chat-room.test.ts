@@ -5,8 +5,10 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { GreetingMarker, briefFromInstructions, greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { markdownToPlainText } from "../../runtime-container/plugins/convos/src/plain-text.ts";
-import { decideTurn, namesAgent, wantsAcknowledgement, type RoomMessage } from "../../runtime-container/plugins/convos/src/room-policy.ts";
-import { RoomState, parseGroupUpdate } from "../../runtime-container/plugins/convos/src/room-state.ts";
+import { CONTENT_TYPES } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
+import { fromServeMessage, type InboundMessage } from "../../runtime-container/plugins/convos/src/inbound-message.ts";
+import { decideTurn, namesAgent, wantsAcknowledgement } from "../../runtime-container/plugins/convos/src/room-policy.ts";
+import { RoomState } from "../../runtime-container/plugins/convos/src/room-state.ts";
 import { tempDir } from "./support.ts";
 
 const AGENT = "agent-inbox";
@@ -19,29 +21,40 @@ function room(members = ["maya", "jon"]) {
   return state;
 }
 
-const text = (body: string, extra: Partial<RoomMessage> = {}): RoomMessage => ({ kind: "text", messageId: "m1", senderId: "maya", senderName: "Maya", text: body, ...extra });
+/** A message as the real CLI prints it (`content` is its display string), read by the plugin. */
+function message(content: string, type: keyof typeof CONTENT_TYPES = "text", sender = { id: "maya", name: "Maya" }): InboundMessage {
+  return fromServeMessage("conv-1", {
+    event: "message", id: "m1", senderInboxId: sender.id, senderProfile: { name: sender.name },
+    contentType: CONTENT_TYPES[type], content, sentAt: new Date().toISOString(), deliveryStatus: 1,
+  });
+}
+const text = (content: string) => message(content);
+const reaction = (content: string) => message(content, "reaction");
+const reply = (content: string) => message(content, "reply");
+const update = (content: string) => message(content, "groupUpdated");
 
 describe("what is a turn", () => {
   it("group updates are never turns", () => {
-    expect(decideTurn(text("Maya added Jon", { kind: "group_update" }), room().facts())).toEqual({ turn: false, reason: "group_update" });
+    expect(decideTurn(update("Maya added Jon"), room().facts())).toEqual({ turn: false, reason: "group_update" });
   });
 
   it("reactions are turns only on the agent's own messages, and never when taken back", () => {
     const facts = room().facts();
-    expect(decideTurn(text("", { kind: "reaction", referenceId: "jons-msg" }), facts)).toEqual({ turn: false, reason: "reaction_between_others" });
-    const onOwn = decideTurn(text("", { kind: "reaction", referenceId: "agent-msg-1" }), facts);
+    expect(decideTurn(reaction("reacted 👍 to jons-msg"), facts)).toEqual({ turn: false, reason: "reaction_between_others" });
+    const onOwn = decideTurn(reaction("reacted 👍 to agent-msg-1"), facts);
     expect(onOwn).toEqual({ turn: true, addressed: true, reason: "reaction_to_agent" });
-    expect(wantsAcknowledgement(text("", { kind: "reaction" }), onOwn)).toBe(false);
-    expect(decideTurn(text("", { kind: "reaction", referenceId: "agent-msg-1", removed: true }), facts)).toEqual({ turn: false, reason: "reaction_removed" });
+    expect(wantsAcknowledgement(reaction("reacted 👍 to agent-msg-1"), onOwn)).toBe(false);
+    expect(decideTurn(reaction("removed 👍 to agent-msg-1"), facts)).toEqual({ turn: false, reason: "reaction_removed" });
   });
 
   it("a reply to the agent or a message naming it is addressed and acknowledged", () => {
     const facts = room().facts();
-    const reply = decideTurn(text("sounds good", { kind: "reply", referenceId: "agent-msg-1" }), facts);
-    expect(reply).toEqual({ turn: true, addressed: true, reason: "reply_to_agent" });
-    expect(wantsAcknowledgement(text("sounds good", { kind: "reply" }), reply)).toBe(true);
+    const toAgent = reply('reply to "Hike at 9?" (agent-msg-1): sounds good');
+    const decision = decideTurn(toAgent, facts);
+    expect(decision).toEqual({ turn: true, addressed: true, reason: "reply_to_agent" });
+    expect(wantsAcknowledgement(toAgent, decision)).toBe(true);
     expect(decideTurn(text("ava, can you book it?"), facts)).toMatchObject({ addressed: true, reason: "names_agent" });
-    expect(decideTurn(text("sounds good", { kind: "reply", referenceId: "jons-msg" }), facts)).toEqual({ turn: true, addressed: false, reason: "ambient" });
+    expect(decideTurn(reply("reply to jons-msg: sounds good"), facts)).toEqual({ turn: true, addressed: false, reason: "ambient" });
   });
 
   it("ordinary chatter between people is an ambient turn the model may stay silent on", () => {
@@ -55,7 +68,7 @@ describe("what is a turn", () => {
   });
 
   it("ignores the agent's own messages and empty text", () => {
-    expect(decideTurn(text("hi", { senderId: AGENT }), room().facts())).toEqual({ turn: false, reason: "own_message" });
+    expect(decideTurn(message("hi", "text", { id: AGENT, name: "Ava" }), room().facts())).toEqual({ turn: false, reason: "own_message" });
     expect(decideTurn(text("   "), room().facts())).toEqual({ turn: false, reason: "empty" });
   });
 
@@ -71,21 +84,23 @@ describe("what is a turn", () => {
 describe("what the agent knows of the room", () => {
   it("follows renames, joins and departures announced by group updates", () => {
     const state = room();
-    state.observe(text('Maya changed group name to "Lisbon trip"; Maya added Priya', { kind: "group_update" }));
+    state.observe(update('Maya changed group name to "Lisbon trip"; Maya added Priya'));
     expect(state.conversationName).toBe("Lisbon trip");
     expect(state.memberNames()).toEqual(["Jon", "Maya", "Priya"]);
-    state.observe(text("Jon left the group; Maya removed Priya", { kind: "group_update" }));
+    state.observe(update("Jon left the group; Maya removed Priya"));
     expect(state.memberNames()).toEqual(["Maya"]);
     expect(state.facts().memberIds).toEqual(new Set(["maya"]));
   });
 
-  it("reads every description the CLI writes without inventing members", () => {
-    expect(parseGroupUpdate("Maya made Jon an admin; Jon set their profile name; Maya removed Jon as admin; Jon joined by invite")).toEqual([{ kind: "joined", member: "Jon" }]);
+  it("admin changes neither add nor remove members", () => {
+    const state = room();
+    state.observe(update("Maya made Jon an admin; Maya removed Jon as admin"));
+    expect(state.memberNames()).toEqual(["Jon", "Maya"]);
   });
 
   it("learns names from senders and its own name from profile updates", () => {
     const state = room([]);
-    state.observe(text("hi", { senderId: "priya", senderName: "Priya" }));
+    state.observe(message("hi", "text", { id: "priya", name: "Priya" }));
     state.member(AGENT, "Ava 2");
     expect(state.memberNames()).toEqual(["Priya"]);
     expect(state.selfName).toBe("Ava 2");

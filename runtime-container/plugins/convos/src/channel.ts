@@ -4,7 +4,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
 import { resolveWorkspaceFile } from "./attachments.ts";
-import { runConvosJson } from "./cli-runner.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
 import { GreetingMarker, greetOnce } from "./greeting.ts";
 import { CHANNEL_ID, handleInbound, type InboundDeps } from "./inbound-dispatch.ts";
@@ -72,8 +71,9 @@ async function dispatchWithRetry(msg: InboundMessage, deps: InboundDeps, log?: L
 
 /** The room as the agent knows it, kept current from the serve events; greets once per conversation. */
 function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop: () => void } {
-  const room = new RoomState({ selfName: service.profileName() });
-  room.selfInboxId = service.status().inboxId;
+  const initial = service.status();
+  const room = new RoomState({ selfName: service.profileName(), conversationName: initial.name });
+  room.selfInboxId = initial.inboxId;
   const marker = GreetingMarker.besideBinding(service.opts.stateFile);
   let greeting: Promise<unknown> | null = null;
   const greet = (conversationId: string) => {
@@ -101,17 +101,8 @@ function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop:
       room.member(e.senderInboxId, typeof e.name === "string" ? e.name : null);
     }
   });
-  // Started after the stream was already up (gateway restart): learn the room's name once.
-  const status = service.status();
-  if (status.conversationId && status.streaming) {
-    greet(status.conversationId);
-    void runConvosJson<Array<{ conversationId: string; name?: string }>>(["conversations", "list"], service.cliOptions())
-      .then((rows) => {
-        const row = Array.isArray(rows) ? rows.find((r) => r.conversationId === status.conversationId) : undefined;
-        if (row?.name && !room.conversationName) room.conversationName = row.name;
-      })
-      .catch((err) => log?.warn?.(`convos: reading the conversation name failed: ${String(err)}`));
-  }
+  // Started after the stream was already up (gateway restart): the marker decides.
+  if (initial.conversationId && initial.streaming) greet(initial.conversationId);
   return { room, stop: unsubscribe };
 }
 
@@ -216,9 +207,9 @@ export const convosChannel = createChatChannelPlugin<ResolvedAccount>({
     sendMedia: async (params: { text?: string; mediaUrl?: string; replyToId?: string | null }) => {
       const service = requireService();
       if (!params.mediaUrl || !service.opts.workspaceDir || /^https?:/iu.test(params.mediaUrl)) throw new Error("convos: only workspace files can be attached");
-      const result = await service.attach(resolveWorkspaceFile(service.opts.workspaceDir, params.mediaUrl), params.replyToId ?? undefined);
+      const sent = await service.serveCommand({ type: "attach", file: resolveWorkspaceFile(service.opts.workspaceDir, params.mediaUrl), ...(params.replyToId ? { replyTo: params.replyToId } : {}) });
       if (params.text?.trim()) await service.send(markdownToPlainText(params.text));
-      return { channel: CHANNEL_ID, messageId: result.messageId ?? "" };
+      return { channel: CHANNEL_ID, messageId: "id" in sent && typeof sent.id === "string" ? sent.id : "" };
     },
   } as never,
 });

@@ -568,24 +568,15 @@ export class ConvosService {
     await this.stopStream();
   }
 
-  // chat-agent: what the group-chat behaviour needs until plugin-runtime's serveCommand/runCli
-  // land — the agent's display name, profile updates and sending a workspace file.
+  // chat-agent: the agent's own display name, and profile updates that keep it across
+  // restarts (agent serve is restarted with --profile-name from the binding).
   profileName(): string | null {
     return this.binding.profileName ?? null;
   }
 
   async updateProfile(profile: { name?: string; image?: string }): Promise<void> {
-    await this.requireStream().command({ type: "update-profile", ...profile } as never).catch(wrapStreamError);
+    await this.serveCommand({ type: "update-profile", ...profile });
     if (profile.name) this.persist({ profileName: profile.name });
-  }
-
-  async attach(file: string, replyTo?: string): Promise<{ messageId: string | null }> {
-    const event = await this.requireStream().command({ type: "attach", file, ...(replyTo ? { replyTo } : {}) } as never).catch(wrapStreamError);
-    return { messageId: typeof event.id === "string" ? event.id : null };
-  }
-
-  cliOptions() {
-    return this.cli();
   }
 }
 

@@ -7,11 +7,10 @@ import path from "node:path";
 import { toInboundMediaFacts } from "openclaw/plugin-sdk/channel-inbound";
 import { createAckReactionHandle, removeAckReactionHandleAfterReply, resolveAckReaction, shouldAckReaction } from "openclaw/plugin-sdk/channel-feedback";
 import { ATTACHMENT_DIR, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
-import { runConvosJson } from "./cli-runner.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
 import { markdownToPlainText } from "./plain-text.ts";
-import { parseInbound, type ParsedInbound } from "./room-message.ts";
-import { decideTurn, wantsAcknowledgement, type TurnDecision } from "./room-policy.ts";
+import { DownloadAttachmentResult } from "./cli-protocol.ts";
+import { decideTurn, wantsAcknowledgement, writtenText, type TurnDecision } from "./room-policy.ts";
 import type { RoomState } from "./room-state.ts";
 import { readInstructions, turnContextFields } from "./turn-context.ts";
 
@@ -75,25 +74,25 @@ export function inboundContextFields(msg: InboundMessage, body: string, rawBody:
 }
 
 /** What the model reads as the message itself (the envelope adds sender and time). */
-function messageBody(parsed: ParsedInbound, stored: StoredAttachment | null): string {
-  if (parsed.kind === "reaction") return `${parsed.senderName ?? "Someone"} reacted ${parsed.emoji} to your message ${parsed.referenceId}`;
-  if (stored) return describeStored(stored, parsed.senderName);
-  return parsed.text;
+function messageBody(msg: InboundMessage, stored: StoredAttachment | null): string {
+  if (msg.kind === "reaction") return `${msg.senderName ?? "Someone"} reacted ${msg.emoji} to your message ${msg.targetMessageId}`;
+  if (stored) return describeStored(stored, msg.senderName);
+  return writtenText(msg) || msg.body;
 }
 
 type Fetched = { stored: StoredAttachment | null; refusal: string | null };
 
 /** Downloads a shared file through the CLI into the workspace, within the size and type rules. */
-async function fetchAttachment(msg: InboundMessage, parsed: ParsedInbound, deps: InboundDeps): Promise<Fetched> {
-  const declared = parsed.attachment;
-  if (!declared || !deps.workspaceDir) return { stored: null, refusal: null };
+async function fetchAttachment(msg: InboundMessage & { kind: "attachment" }, deps: InboundDeps): Promise<Fetched> {
+  if (!deps.workspaceDir) return { stored: null, refusal: null };
+  const declared = { filename: msg.filename, mimeType: msg.mimeType, bytes: msg.size };
   const plan = planAttachment(declared);
   if (plan.action === "refuse") return { stored: null, refusal: plan.line };
   const dir = path.join(deps.workspaceDir, ATTACHMENT_DIR);
   fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, safeFileName(declared.filename, msg.messageId));
   try {
-    await runConvosJson(["conversation", "download-attachment", msg.conversationId, msg.messageId, "--output", target], deps.service.cliOptions());
+    await deps.service.runCli(["conversation", "download-attachment", msg.download.conversationId, msg.download.messageId, "--output", target], DownloadAttachmentResult);
   } catch (err) {
     deps.log?.warn?.(`convos: downloading attachment ${msg.messageId} failed: ${String(err)}`);
     return { stored: null, refusal: `I couldn't download ${declared.filename ? `"${declared.filename}"` : "that file"}; could you send it again?` };
@@ -109,35 +108,34 @@ async function deliverMedia(urls: string[], deps: InboundDeps, replyTo: string |
       deps.log?.warn?.(`convos: not sending ${url}: only workspace files can be attached`);
       continue;
     }
-    await deps.service.attach(resolveWorkspaceFile(deps.workspaceDir, url), replyTo);
+    await deps.service.serveCommand({ type: "attach", file: resolveWorkspaceFile(deps.workspaceDir, url), ...(replyTo ? { replyTo } : {}) });
   }
 }
 
 export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Promise<TurnDecision> {
   const { service, room, log } = deps;
-  const parsed = parseInbound(msg);
-  room.observe(parsed);
-  const decision = decideTurn(parsed, room.facts());
+  room.observe(msg);
+  const decision = decideTurn(msg, room.facts());
   if (!decision.turn) {
-    log?.info?.(`convos: message ${msg.messageId} (${parsed.kind}) is not a turn: ${decision.reason}`);
+    log?.info?.(`convos: message ${msg.messageId} (${msg.kind}) is not a turn: ${decision.reason}`);
     return decision;
   }
-  const fetched = parsed.kind === "attachment" ? await fetchAttachment(msg, parsed, deps) : { stored: null, refusal: null };
+  const fetched = msg.kind === "attachment" ? await fetchAttachment(msg, deps) : { stored: null, refusal: null };
   if (fetched.refusal) {
     await service.send(fetched.refusal, msg.messageId);
     return decision;
   }
-  await dispatchTurn(msg, parsed, decision, fetched.stored, deps);
+  await dispatchTurn(msg, decision, fetched.stored, deps);
   return decision;
 }
 
-async function dispatchTurn(msg: InboundMessage, parsed: ParsedInbound, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps): Promise<void> {
+async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps): Promise<void> {
   const { channelRuntime: rt, service, room, accountId, log } = deps;
   const cfg = deps.loadConfig();
   const route = rt.routing.resolveAgentRoute({ cfg, channel: CHANNEL_ID, accountId, peer: { kind: "group", id: msg.conversationId } });
   const storePath = rt.session.resolveStorePath(cfg.session?.store, { agentId: route.agentId });
   const previousTimestamp = rt.session.readSessionUpdatedAt({ storePath, sessionKey: route.sessionKey });
-  const text = messageBody(parsed, stored);
+  const text = messageBody(msg, stored);
   const body = rt.reply.formatAgentEnvelope({
     channel: "Convos",
     from: msg.senderName ? `${msg.senderName} (${msg.senderId.slice(0, 8)})` : msg.senderId.slice(0, 12),
@@ -149,7 +147,7 @@ async function dispatchTurn(msg: InboundMessage, parsed: ParsedInbound, decision
   const ctxPayload = rt.reply.finalizeInboundContext({
     ...inboundContextFields(msg, body, text, route.sessionKey, accountId),
     ...turnContextFields({
-      msg: parsed,
+      msg,
       decision,
       room: { selfName: room.selfName, conversationName: room.conversationName, memberNames: room.memberNames() },
       instructions: readInstructions(deps.workspaceDir),
@@ -173,7 +171,7 @@ async function dispatchTurn(msg: InboundMessage, parsed: ParsedInbound, decision
     isGroup: true,
     isMentionableGroup: true,
     canDetectMention: true,
-    effectiveWasMentioned: wantsAcknowledgement(parsed, decision),
+    effectiveWasMentioned: wantsAcknowledgement(msg, decision),
   });
   const emoji = ackWanted ? resolveAckReaction(cfg as never, route.agentId, { channel: CHANNEL_ID, accountId }) : "";
   const ack = emoji
@@ -186,7 +184,7 @@ async function dispatchTurn(msg: InboundMessage, parsed: ParsedInbound, decision
     : null;
 
   // A reaction is not a message to thread to; everything else is answered in its thread.
-  const replyTo = parsed.kind === "reaction" ? undefined : msg.messageId;
+  const replyTo = msg.kind === "reaction" ? undefined : msg.messageId;
   let threaded = false;
   try {
     await rt.reply.dispatchReplyWithBufferedBlockDispatcher({

@@ -55,7 +55,7 @@ export async function runAgentAction(service: ConvosService, ctx: ActionContext,
           ? resolveWorkspaceFile(workspaceDir, requested)
           : undefined;
       if (!file) throw new Error("sendAttachment needs a workspace file (filePath)");
-      const details = await service.attach(file, replyTo);
+      const details = await service.serveCommand({ type: "attach", file, ...(replyTo ? { replyTo } : {}) });
       const caption = str(p, "caption");
       if (caption) await service.send(markdownToPlainText(caption));
       return done(`sent ${file.split("/").at(-1)}`, details);

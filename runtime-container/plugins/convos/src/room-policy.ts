@@ -13,21 +13,7 @@
 //     "respond when directly addressed or when context makes it obvious it should act"),
 //     staying silent (NO_REPLY) otherwise.
 
-export type RoomMessageKind = "text" | "reply" | "reaction" | "attachment" | "group_update" | "other";
-
-/** The facts of one inbound message the policy looks at. */
-export type RoomMessage = {
-  kind: RoomMessageKind;
-  messageId: string;
-  senderId: string;
-  senderName: string | null;
-  /** Words a person wrote (the reply's own text for a reply; empty for reactions/updates). */
-  text: string;
-  /** The message replied or reacted to. */
-  referenceId?: string | null;
-  /** A reaction that takes an emoji back. */
-  removed?: boolean;
-};
+import type { InboundMessage } from "./inbound-message.ts";
 
 /** What the agent knows of its room when a message arrives. */
 export type RoomFacts = {
@@ -59,17 +45,22 @@ export function namesAgent(text: string, name: string | null): boolean {
   return pattern.test(text);
 }
 
-export function decideTurn(msg: RoomMessage, room: RoomFacts): TurnDecision {
+/** The words a person wrote in the message (none for reactions, files and updates). */
+export function writtenText(msg: InboundMessage): string {
+  return msg.kind === "text" || msg.kind === "reply" ? msg.text : "";
+}
+
+export function decideTurn(msg: InboundMessage, room: RoomFacts): TurnDecision {
   if (room.selfInboxId && msg.senderId === room.selfInboxId) return { turn: false, reason: "own_message" };
   if (msg.kind === "group_update") return { turn: false, reason: "group_update" };
-  const onOwnMessage = Boolean(msg.referenceId && room.ownMessageIds.has(msg.referenceId));
   if (msg.kind === "reaction") {
-    if (msg.removed) return { turn: false, reason: "reaction_removed" };
-    return onOwnMessage ? { turn: true, addressed: true, reason: "reaction_to_agent" } : { turn: false, reason: "reaction_between_others" };
+    if (msg.action === "remove") return { turn: false, reason: "reaction_removed" };
+    return room.ownMessageIds.has(msg.targetMessageId) ? { turn: true, addressed: true, reason: "reaction_to_agent" } : { turn: false, reason: "reaction_between_others" };
   }
-  if (msg.kind !== "attachment" && !msg.text.trim()) return { turn: false, reason: "empty" };
-  if (msg.kind === "reply" && onOwnMessage) return { turn: true, addressed: true, reason: "reply_to_agent" };
-  if (namesAgent(msg.text, room.selfName)) return { turn: true, addressed: true, reason: "names_agent" };
+  const text = writtenText(msg);
+  if (msg.kind !== "attachment" && !text.trim()) return { turn: false, reason: "empty" };
+  if (msg.kind === "reply" && room.ownMessageIds.has(msg.inReplyTo)) return { turn: true, addressed: true, reason: "reply_to_agent" };
+  if (namesAgent(text, room.selfName)) return { turn: true, addressed: true, reason: "names_agent" };
   // Alone with one person, everything they say is said to the agent.
   const others = new Set(room.memberIds);
   others.add(msg.senderId);
@@ -79,7 +70,7 @@ export function decideTurn(msg: RoomMessage, room: RoomFacts): TurnDecision {
 }
 
 /** Reactions carry no question: they get no 👀 of their own. */
-export function wantsAcknowledgement(msg: RoomMessage, decision: TurnDecision): boolean {
+export function wantsAcknowledgement(msg: InboundMessage, decision: TurnDecision): boolean {
   return decision.turn && decision.addressed && msg.kind !== "reaction";
 }
 

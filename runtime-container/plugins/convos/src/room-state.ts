@@ -1,30 +1,10 @@
 // What the agent knows of its one conversation, kept up to date from the `agent serve`
 // events: the conversation's name, the members' display names, its own inbox/name and the
 // ids of the messages it sent (so replies and reactions to them can be recognised).
-import type { RoomFacts, RoomMessage } from "./room-policy.ts";
+import type { InboundMessage } from "./inbound-message.ts";
+import type { RoomFacts } from "./room-policy.ts";
 
 const MAX_OWN_IDS = 2000;
-
-/** One change a group-update description announces (utils/xmtp.js describeGroupUpdated). */
-export type GroupChange =
-  | { kind: "renamed"; name: string }
-  | { kind: "joined"; member: string }
-  | { kind: "left"; member: string };
-
-/** Reads the CLI's human descriptions ("A added B; B left the group; A changed group name to "X""). */
-export function parseGroupUpdate(description: string): GroupChange[] {
-  const changes: GroupChange[] = [];
-  for (const part of description.split("; ")) {
-    let m: RegExpExecArray | null;
-    if ((m = /^.+? changed group name to "(.*)"$/su.exec(part))) changes.push({ kind: "renamed", name: m[1]! });
-    else if ((m = /^(.+?) joined by invite$/su.exec(part))) changes.push({ kind: "joined", member: m[1]! });
-    else if ((m = /^(.+?) left the group$/su.exec(part))) changes.push({ kind: "left", member: m[1]! });
-    else if (/ as (super )?admin$| their profile( name| photo)?$/u.test(part)) continue;
-    else if ((m = /^.+? removed (.+)$/su.exec(part))) changes.push({ kind: "left", member: m[1]! });
-    else if ((m = /^.+? added (.+)$/su.exec(part))) changes.push({ kind: "joined", member: m[1]! });
-  }
-  return changes;
-}
 
 export class RoomState {
   conversationName: string | null = null;
@@ -74,15 +54,13 @@ export class RoomState {
   }
 
   /** Feeds one inbound message: senders become known members, group updates change the room. */
-  observe(msg: RoomMessage): GroupChange[] {
+  observe(msg: InboundMessage): void {
     this.member(msg.senderId, msg.senderName);
-    if (msg.kind !== "group_update") return [];
-    const changes = parseGroupUpdate(msg.text);
-    for (const change of changes) {
-      if (change.kind === "renamed") this.conversationName = change.name || null;
-      else if (change.kind === "joined" && change.member !== this.selfName && ![...this.members.values()].includes(change.member)) this.members.set(`name:${change.member}`, change.member);
-      else if (change.kind === "left") for (const [key, name] of this.members) if (name === change.member) this.members.delete(key);
-    }
-    return changes;
+    if (msg.kind !== "group_update") return;
+    if (msg.nameChangedTo !== null) this.conversationName = msg.nameChangedTo || null;
+    const known = new Set(this.members.values());
+    for (const name of msg.membersAdded) if (name !== this.selfName && !known.has(name)) this.members.set(`name:${name}`, name);
+    const gone = new Set([...msg.membersRemoved, ...msg.membersLeft]);
+    for (const [key, name] of this.members) if (name && gone.has(name)) this.members.delete(key);
   }
 }

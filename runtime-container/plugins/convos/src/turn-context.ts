@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describeAddressing, type TurnDecision } from "./room-policy.ts";
-import type { ParsedInbound } from "./room-message.ts";
+import type { InboundMessage } from "./inbound-message.ts";
 
 /** The owner's instructions for this chat (written by the create/join routes), if any. */
 export function readInstructions(workspaceDir: string | undefined): string | null {
@@ -41,12 +41,12 @@ export function groupSystemPrompt(selfName: string | null, instructions: string 
 }
 
 /** Inbound-context fields for one turn (merged into the base fields of inbound-dispatch). */
-export function turnContextFields(p: { msg: ParsedInbound; decision: TurnDecision; room: TurnRoom; instructions: string | null; now: Date }): Record<string, unknown> {
+export function turnContextFields(p: { msg: InboundMessage; decision: TurnDecision; room: TurnRoom; instructions: string | null; now: Date }): Record<string, unknown> {
   const { msg, decision, room } = p;
   const subject = room.conversationName?.trim() || "Convos group";
   const members = room.memberNames.length ? room.memberNames.join(", ") : undefined;
   const turn: Record<string, unknown> = { addressing: describeAddressing(decision), current_time: p.now.toISOString() };
-  if (msg.kind === "reaction") turn.reaction = { emoji: msg.emoji, to_message_id: msg.referenceId, on_your_message: decision.turn && decision.reason === "reaction_to_agent" };
+  if (msg.kind === "reaction") turn.reaction = { emoji: msg.emoji, to_message_id: msg.targetMessageId, on_your_message: decision.turn && decision.reason === "reaction_to_agent" };
   const repliesToAgent = decision.turn && decision.reason === "reply_to_agent";
   return {
     GroupSubject: subject,
@@ -57,8 +57,8 @@ export function turnContextFields(p: { msg: ParsedInbound; decision: TurnDecisio
     // mention mandatory and a reaction or silence is sometimes the right answer here.
     ExplicitlyMentionedBot: decision.turn && decision.reason === "names_agent" ? true : undefined,
     ImplicitMentionKinds: repliesToAgent ? ["reply_to_bot"] : undefined,
-    ...(msg.kind === "reply" && msg.referenceId
-      ? { ReplyToId: msg.referenceId, ReplyToBody: msg.quoted ?? undefined, ReplyToSender: repliesToAgent ? `you (${room.selfName ?? "agent"})` : undefined }
+    ...(msg.kind === "reply"
+      ? { ReplyToId: msg.inReplyTo, ReplyToBody: msg.quoted ?? undefined, ReplyToSender: repliesToAgent ? `you (${room.selfName ?? "agent"})` : undefined }
       : {}),
     ChannelStructuredContext: [{ label: "Convos turn", source: "convos", type: "turn", payload: turn }],
   };
