@@ -186,6 +186,7 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
   // A reaction is not a message to thread to; everything else is answered in its thread.
   const replyTo = msg.kind === "reaction" ? undefined : msg.messageId;
   let threaded = false;
+  let delivered = false;
   try {
     await rt.reply.dispatchReplyWithBufferedBlockDispatcher({
       ctx: ctxPayload,
@@ -204,10 +205,12 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
             }
           }
           if (media.length) await deliverMedia([...new Set(media)], deps, threaded ? undefined : replyTo);
+          delivered ||= Boolean(plain) || media.length > 0;
         },
         onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
       },
     });
+    log?.info?.(`convos: turn for message ${msg.messageId} finished: ${delivered ? "answered" : "no message sent"}`);
   } finally {
     // The 👀 says "on it"; once the turn is over (answered or deliberately silent) it goes.
     removeAckReactionHandleAfterReply({ removeAfterReply: true, ackReaction: ack, onError: (err) => log?.warn?.(`convos: removing acknowledgement failed: ${String(err)}`) });

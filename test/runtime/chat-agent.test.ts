@@ -1,0 +1,175 @@
+// The agent in a group chat, end to end: a real `openclaw gateway` with the convos plugin and
+// the fake convos CLI, driven by a scripted model. Each case makes a member do something
+// (write, reply, react, change the group), chooses what the model answers, and asserts what
+// reached the conversation (the fake's transcript) and what the model was given.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
+import { lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
+import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+
+const INSTRUCTIONS = "Help the group plan weekend trips. Keep a shared packing list.";
+const MAYA = { id: "a".repeat(64), name: "Maya" };
+const JON = { id: "b".repeat(64), name: "Jon" };
+
+let r: RuntimeHandle;
+let model: ScriptedModel;
+let conversationId: string;
+let seq = 0;
+
+function inject(from: { id: string; name: string }, text: string, contentType = "text"): string {
+  const id = `msg-${++seq}-${contentType}`;
+  fakeConvos(r.convosHome, ["fake-inject", conversationId, "--text", text, "--sender-name", from.name, "--sender-inbox-id", from.id, "--id", id, "--content-type", contentType]);
+  return id;
+}
+
+/** Transcript entries of the conversation written after `mark` (an index from `mark()`). */
+const since = (mark: number): TranscriptEntry[] => readTranscript(r.convosHome).slice(mark).filter((e) => e.conversationId === conversationId && e.kind !== "command");
+const mark = () => readTranscript(r.convosHome).length;
+const logLine = (pattern: RegExp) => waitFor(() => pattern.test(r.output()), () => `log ${pattern}\n${r.output().slice(-3000)}`, 120_000, 100);
+const turnFinished = (id: string) => logLine(new RegExp(`turn for message ${id} finished`, "u"));
+const notATurn = (id: string, reason: string) => logLine(new RegExp(`message ${id} \\(\\w+\\) is not a turn: ${reason}`, "u"));
+const requestFor = (needle: string): ModelRequest => {
+  const found = model.requests.find((q) => messageText(lastUserMessage(q) ?? { role: "user", content: "" }).includes(needle) || JSON.stringify(q.messages.slice(-3)).includes(needle));
+  if (!found) throw new Error(`no model request about ${needle}`);
+  return found;
+};
+/** Everything the model was given in a request, as one searchable string. */
+const given = (q: ModelRequest) => JSON.stringify(q.messages);
+
+beforeAll(async () => {
+  if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
+  model = await startScriptedModel();
+  r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url } });
+  await r.waitReady(240_000);
+  const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
+  expect(provisioned.status).toBe(200);
+  conversationId = provisioned.body.conversationId;
+  await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "conversation stream");
+}, 300_000);
+
+afterAll(async () => {
+  await r?.stop();
+  await model?.close();
+}, 40_000);
+
+describe("the agent in a group chat", () => {
+  it("introduces itself once, from its name and instructions, without asking the model", async () => {
+    const greeting = await waitFor(() => since(0).find((e) => e.kind === "sent"), "the greeting", 60_000, 100);
+    expect(greeting.text).toBe(greetingText("Ava", INSTRUCTIONS));
+    expect(greeting.text).toContain("Ava");
+    expect(greeting.text).toContain("Help the group plan weekend trips");
+    expect(model.requests).toHaveLength(0);
+  });
+
+  it("learns the room from a group update without taking a turn", async () => {
+    const id = inject(MAYA, "Maya added Jon", "group_updated");
+    await notATurn(id, "group_update");
+    expect(model.requests).toHaveLength(0);
+  });
+
+  it("answers a message that names it: 👀 first, a threaded plain-text reply, then the 👀 goes", async () => {
+    model.script({ text: "**Saturday**: hike at 9\n- bring water\n- see [the trail](https://trails.example/x)" });
+    const start = mark();
+    const id = inject(MAYA, "Ava, what should we do on Saturday?");
+    await turnFinished(id);
+    await waitFor(() => since(start).some((e) => e.kind === "reaction" && e.action === "remove"), "the 👀 to be taken back", 10_000);
+    expect(since(start).map((e) => [e.kind, e.kind === "sent" ? e.text : e.emoji, e.kind === "sent" ? (e as { replyTo?: string }).replyTo : e.action])).toEqual([
+      ["reaction", "👀", "add"],
+      ["sent", "Saturday: hike at 9\n• bring water\n• see the trail (https://trails.example/x)", id],
+      ["reaction", "👀", "remove"],
+    ]);
+    for (const e of since(start).filter((x) => x.kind === "reaction")) expect(e.messageId).toBe(id);
+
+    const q = requestFor("what should we do on Saturday?");
+    const system = systemPrompt(q);
+    expect(system).toContain('Your name in this Convos group chat is "Ava"');
+    expect(system).toContain(INSTRUCTIONS);
+    expect(system).toContain("Activation: always-on");
+    expect(system).toContain('If no text reply is needed, including after a reaction or other action, reply with exactly "NO_REPLY"');
+    const context = given(q);
+    expect(context).toMatch(/group_subject\\*":\\*"Ava/u);
+    expect(context).toMatch(/group_members\\*":\\*"Jon, Maya \(and you, Ava\)/u);
+    expect(context).toMatch(/explicitly_mentioned_bot\\*":true/u);
+    expect(context).toContain("addressed to you: it names you");
+    const now = /current_time\\*":\\*"([0-9T:.\-]+Z)/u.exec(context)?.[1];
+    expect(Math.abs(Date.parse(now!) - Date.now())).toBeLessThan(120_000);
+    expect(context).toContain(id);
+  }, 150_000);
+
+  it("stays silent on chatter between people when the model answers NO_REPLY", async () => {
+    model.script({ text: "NO_REPLY" });
+    const start = mark();
+    const id = inject(JON, "Maya, are you driving or should I?");
+    await turnFinished(id);
+    const q = requestFor("are you driving or should I?");
+    expect(given(q)).toContain("not addressed to you");
+    expect(given(q)).not.toMatch(/explicitly_mentioned_bot/u);
+    expect(since(start)).toEqual([]);
+  }, 150_000);
+
+  it("does not take a turn for reactions between members", async () => {
+    const before = model.requests.length;
+    const id = inject(JON, `reacted 👍 to msg-1-group_updated`, "reaction");
+    await notATurn(id, "reaction_between_others");
+    expect(model.requests.length).toBe(before);
+  });
+
+  it("sees a reaction to its own message as a turn, without 👀, and may let it be", async () => {
+    const own = since(0).find((e) => e.kind === "sent")!;
+    model.script({ text: "NO_REPLY" });
+    const start = mark();
+    const id = inject(MAYA, `reacted ❤️ to ${(own as { id?: string }).id}`, "reaction");
+    await turnFinished(id);
+    const q = requestFor("reacted ❤️ to your message");
+    expect(given(q)).toContain("a reaction to one of your messages");
+    expect(since(start)).toEqual([]);
+  }, 150_000);
+
+  it("can answer with a reaction alone: nothing but the emoji reaches the chat", async () => {
+    let thanksId = "";
+    model.script(() => ({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "react", messageId: thanksId, emoji: "🙏" } } }] }), { text: "NO_REPLY" });
+    const start = mark();
+    thanksId = inject(MAYA, "thanks Ava, perfect!");
+    await turnFinished(thanksId);
+    await waitFor(() => since(start).some((e) => e.kind === "reaction" && e.emoji === "👀" && e.action === "remove"), "the 👀 to be taken back", 10_000);
+    expect(since(start).map((e) => [e.kind, e.emoji, e.action, e.messageId])).toEqual([
+      ["reaction", "👀", "add", thanksId],
+      ["reaction", "🙏", "add", thanksId],
+      ["reaction", "👀", "remove", thanksId],
+    ]);
+  }, 150_000);
+
+  it("treats a reply to its message as addressed and sees what was replied to", async () => {
+    const own = since(0).filter((e) => e.kind === "sent").at(-1)! as TranscriptEntry & { id: string };
+    model.script({ text: "Done, 9 it is." });
+    const start = mark();
+    const id = inject(JON, `reply to "${own.text}" (${own.id}): can we make it 10?`, "reply");
+    await turnFinished(id);
+    const q = requestFor("can we make it 10?");
+    expect(given(q)).toContain("addressed to you: it replies to one of your messages");
+    expect(given(q)).toContain(own.id);
+    expect(since(start).filter((e) => e.kind === "sent").map((e) => [e.text, (e as { replyTo?: string }).replyTo])).toEqual([["Done, 9 it is.", id]]);
+  }, 150_000);
+
+  it("updates its profile when asked, through its message tool", async () => {
+    model.script({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "set-profile", displayName: "Ava the Planner" } } }] }, { text: "Done — call me Ava the Planner." });
+    const start = mark();
+    const id = inject(MAYA, "Ava, please rename yourself to Ava the Planner");
+    await turnFinished(id);
+    const entries = since(start);
+    expect(entries.find((e) => e.kind === "update-profile")).toMatchObject({ name: "Ava the Planner" });
+    expect(entries.filter((e) => e.kind === "sent").map((e) => e.text)).toEqual(["Done — call me Ava the Planner."]);
+  }, 150_000);
+
+  it("updates its profile over HTTP with the pool's bearer, and names bad input", async () => {
+    const start = mark();
+    expect((await r.call("POST", "/convos/profile", { name: "Ava" }, null)).status).toBe(401);
+    const bad = await r.call("POST", "/convos/profile", { nickname: "x" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+    expect((await r.call("POST", "/convos/profile", { image: "file:///etc/passwd" })).status).toBe(400);
+    const ok = await r.call("POST", "/convos/profile", { name: "Ava" });
+    expect(ok).toEqual({ status: 200, body: { ok: true, name: "Ava", imageUpdated: false } });
+    expect(since(start).filter((e) => e.kind === "update-profile").map((e) => e.name)).toEqual(["Ava"]);
+  });
+});
