@@ -2,10 +2,12 @@
 // the fake convos CLI, driven by a scripted model. Each case makes a member do something
 // (write, reply, react, change the group), chooses what the model answers, and asserts what
 // reached the conversation (the fake's transcript) and what the model was given.
+import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
-import { lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
-import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+import { imageParts, lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
+import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
 
 const INSTRUCTIONS = "Help the group plan weekend trips. Keep a shared packing list.";
 const MAYA = { id: "a".repeat(64), name: "Maya" };
@@ -16,14 +18,17 @@ let model: ScriptedModel;
 let conversationId: string;
 let seq = 0;
 
-function inject(from: { id: string; name: string }, text: string, contentType = "text"): string {
-  const id = `msg-${++seq}-${contentType}`;
-  fakeConvos(r.convosHome, ["fake-inject", conversationId, "--text", text, "--sender-name", from.name, "--sender-inbox-id", from.id, "--id", id, "--content-type", contentType]);
+/** A member acts in the conversation (fake-only `fake-inject`); returns the message id. */
+function inject(from: { id: string; name: string }, args: string[]): string {
+  const id = `${(++seq).toString(16).padStart(4, "0")}${"c".repeat(60)}`;
+  fakeConvos(r.convosHome, ["fake-inject", conversationId, ...args, "--sender-name", from.name, "--sender-inbox-id", from.id, "--id", id]);
   return id;
 }
+const say = (from: { id: string; name: string }, text: string) => inject(from, ["--text", text]);
 
 /** Transcript entries of the conversation written after `mark` (an index from `mark()`). */
-const since = (mark: number): TranscriptEntry[] => readTranscript(r.convosHome).slice(mark).filter((e) => e.conversationId === conversationId && e.kind !== "command");
+const since = (mark: number): TranscriptEntry[] =>
+  readTranscript(r.convosHome).slice(mark).filter((e) => e.conversationId === conversationId && e.kind !== "command" && e.kind !== "injected");
 const mark = () => readTranscript(r.convosHome).length;
 const logLine = (pattern: RegExp) => waitFor(() => pattern.test(r.output()), () => `log ${pattern}\n${r.output().slice(-3000)}`, 120_000, 100);
 const turnFinished = (id: string) => logLine(new RegExp(`turn for message ${id} finished`, "u"));
@@ -33,13 +38,16 @@ const requestFor = (needle: string): ModelRequest => {
   if (!found) throw new Error(`no model request about ${needle}`);
   return found;
 };
+/** Images in the user messages of a request that mention `needle` (the turn's own message). */
+const imagesWith = (q: ModelRequest, needle: string) => imageParts({ ...q, messages: q.messages.filter((m) => m.role === "user" && JSON.stringify(m.content).includes(needle)) });
 /** Everything the model was given in a request, as one searchable string. */
 const given = (q: ModelRequest) => JSON.stringify(q.messages);
 
 beforeAll(async () => {
   if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
   model = await startScriptedModel();
-  r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url } });
+  // An upload provider lets `attach` work (the fake CLI checks for one as the real one does).
+  r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" } });
   await r.waitReady(240_000);
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
   expect(provisioned.status).toBe(200);
@@ -48,6 +56,11 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (process.env.CHAT_AGENT_DEBUG_DIR && r) {
+    fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "gateway.log"), r.output());
+    fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "transcript.json"), JSON.stringify(readTranscript(r.convosHome), null, 1));
+    fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "requests.json"), JSON.stringify(model.requests, null, 1));
+  }
   await r?.stop();
   await model?.close();
 }, 40_000);
@@ -62,15 +75,17 @@ describe("the agent in a group chat", () => {
   });
 
   it("learns the room from a group update without taking a turn", async () => {
-    const id = inject(MAYA, "Maya added Jon", "group_updated");
+    const id = inject(MAYA, ["--event", "member_added", "--member-inbox-id", JON.id, "--member-name", JON.name]);
     await notATurn(id, "group_update");
+    // Jon's app publishes his profile: the agent learns his name from the profile update.
+    inject(JON, ["--event", "profile", "--name", JON.name]);
     expect(model.requests).toHaveLength(0);
   });
 
   it("answers a message that names it: 👀 first, a threaded plain-text reply, then the 👀 goes", async () => {
     model.script({ text: "**Saturday**: hike at 9\n- bring water\n- see [the trail](https://trails.example/x)" });
     const start = mark();
-    const id = inject(MAYA, "Ava, what should we do on Saturday?");
+    const id = say(MAYA, "Ava, what should we do on Saturday?");
     await turnFinished(id);
     await waitFor(() => since(start).some((e) => e.kind === "reaction" && e.action === "remove"), "the 👀 to be taken back", 10_000);
     expect(since(start).map((e) => [e.kind, e.kind === "sent" ? e.text : e.emoji, e.kind === "sent" ? (e as { replyTo?: string }).replyTo : e.action])).toEqual([
@@ -99,17 +114,19 @@ describe("the agent in a group chat", () => {
   it("stays silent on chatter between people when the model answers NO_REPLY", async () => {
     model.script({ text: "NO_REPLY" });
     const start = mark();
-    const id = inject(JON, "Maya, are you driving or should I?");
+    const id = say(JON, "Maya, are you driving or should I?");
     await turnFinished(id);
     const q = requestFor("are you driving or should I?");
     expect(given(q)).toContain("not addressed to you");
-    expect(given(q)).not.toMatch(/explicitly_mentioned_bot/u);
+    expect(given(q)).not.toMatch(/explicitly_mentioned_bot\\*":true/u);
     expect(since(start)).toEqual([]);
   }, 150_000);
 
   it("does not take a turn for reactions between members", async () => {
+    const mayas = say(MAYA, "I'll bring snacks");
+    await turnFinished(mayas);
     const before = model.requests.length;
-    const id = inject(JON, `reacted 👍 to msg-1-group_updated`, "reaction");
+    const id = inject(JON, ["--reaction", "👍", "--to", mayas]);
     await notATurn(id, "reaction_between_others");
     expect(model.requests.length).toBe(before);
   });
@@ -118,7 +135,7 @@ describe("the agent in a group chat", () => {
     const own = since(0).find((e) => e.kind === "sent")!;
     model.script({ text: "NO_REPLY" });
     const start = mark();
-    const id = inject(MAYA, `reacted ❤️ to ${(own as { id?: string }).id}`, "reaction");
+    const id = inject(MAYA, ["--reaction", "❤️", "--to", (own as { id?: string }).id!]);
     await turnFinished(id);
     const q = requestFor("reacted ❤️ to your message");
     expect(given(q)).toContain("a reaction to one of your messages");
@@ -129,7 +146,7 @@ describe("the agent in a group chat", () => {
     let thanksId = "";
     model.script(() => ({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "react", messageId: thanksId, emoji: "🙏" } } }] }), { text: "NO_REPLY" });
     const start = mark();
-    thanksId = inject(MAYA, "thanks Ava, perfect!");
+    thanksId = say(MAYA, "thanks Ava, perfect!");
     await turnFinished(thanksId);
     await waitFor(() => since(start).some((e) => e.kind === "reaction" && e.emoji === "👀" && e.action === "remove"), "the 👀 to be taken back", 10_000);
     expect(since(start).map((e) => [e.kind, e.emoji, e.action, e.messageId])).toEqual([
@@ -143,7 +160,7 @@ describe("the agent in a group chat", () => {
     const own = since(0).filter((e) => e.kind === "sent").at(-1)! as TranscriptEntry & { id: string };
     model.script({ text: "Done, 9 it is." });
     const start = mark();
-    const id = inject(JON, `reply to "${own.text}" (${own.id}): can we make it 10?`, "reply");
+    const id = inject(JON, ["--text", "can we make it 10?", "--reply-to", own.id]);
     await turnFinished(id);
     const q = requestFor("can we make it 10?");
     expect(given(q)).toContain("addressed to you: it replies to one of your messages");
@@ -154,7 +171,7 @@ describe("the agent in a group chat", () => {
   it("updates its profile when asked, through its message tool", async () => {
     model.script({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "set-profile", displayName: "Ava the Planner" } } }] }, { text: "Done — call me Ava the Planner." });
     const start = mark();
-    const id = inject(MAYA, "Ava, please rename yourself to Ava the Planner");
+    const id = say(MAYA, "Ava, please rename yourself to Ava the Planner");
     await turnFinished(id);
     const entries = since(start);
     expect(entries.find((e) => e.kind === "update-profile")).toMatchObject({ name: "Ava the Planner" });
@@ -171,5 +188,69 @@ describe("the agent in a group chat", () => {
     const ok = await r.call("POST", "/convos/profile", { name: "Ava" });
     expect(ok).toEqual({ status: 200, body: { ok: true, name: "Ava", imageUpdated: false } });
     expect(since(start).filter((e) => e.kind === "update-profile").map((e) => e.name)).toEqual(["Ava"]);
+  });
+
+  describe("files", () => {
+    const files = tempDir("chat-files");
+    // A 1×1 PNG: real image bytes, so the agent's type check accepts it.
+    const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==", "base64");
+    const file = (name: string, data: Buffer | string) => {
+      const p = path.join(files, name);
+      fs.writeFileSync(p, data);
+      return p;
+    };
+    const workspace = () => path.join(r.stateDir, "workspace");
+
+    it("shows an image a member shares to the model as an image, stored in the workspace", async () => {
+      model.script({ text: "What a view!" });
+      const start = mark();
+      const id = inject(MAYA, ["--attachment", file("summit.png", PNG)]);
+      await turnFinished(id);
+      const q = requestFor("shared an image: summit.png");
+      expect(imagesWith(q, "summit.png")).toEqual([`data:image/png;base64,${PNG.toString("base64")}`]);
+      const stored = fs.readdirSync(path.join(workspace(), "attachments")).find((n) => n.endsWith("summit.png"))!;
+      expect(fs.readFileSync(path.join(workspace(), "attachments", stored)).equals(PNG)).toBe(true);
+      expect(given(q)).toContain(`attachments/${stored}`);
+      expect(since(start).filter((e) => e.kind === "sent").map((e) => [e.text, (e as { replyTo?: string }).replyTo])).toEqual([["What a view!", id]]);
+    }, 150_000);
+
+    it("saves other files in the workspace and tells the agent their name and place", async () => {
+      model.script({ text: "NO_REPLY" });
+      const id = inject(JON, ["--attachment", file("packing-list.txt", "tent\nstove\n"), "--remote"]);
+      await turnFinished(id);
+      const q = requestFor("shared a file: packing-list.txt");
+      expect(imagesWith(q, "packing-list.txt")).toEqual([]);
+      const stored = fs.readdirSync(path.join(workspace(), "attachments")).find((n) => n.endsWith("packing-list.txt"))!;
+      expect(fs.readFileSync(path.join(workspace(), "attachments", stored), "utf8")).toBe("tent\nstove\n");
+      expect(given(q)).toContain(`saved in your workspace as attachments/${stored}`);
+    }, 150_000);
+
+    it("answers an oversized file or a fake image with a polite line, without a turn", async () => {
+      const before = model.requests.length;
+      const start = mark();
+      const big = inject(MAYA, ["--attachment", file("video.mov", Buffer.alloc(11 * 1024 * 1024, 1)), "--remote"]);
+      const fake = inject(MAYA, ["--attachment", file("cat.png", "not really a png")]);
+      await waitFor(() => since(start).filter((e) => e.kind === "sent").length >= 2, "two polite lines", 60_000, 100);
+      const lines = since(start).filter((e) => e.kind === "sent");
+      expect(lines.map((e) => (e as { replyTo?: string }).replyTo)).toEqual([big, fake]);
+      expect(lines[0]!.text).toMatch(/^"video\.mov" is too big for me to open \(11\.0 MB; I can take files up to 10\.0 MB\)\.$/u);
+      expect(lines[1]!.text).toContain("I couldn't open \"cat.png\"");
+      expect(model.requests.length).toBe(before);
+      expect(fs.readdirSync(path.join(workspace(), "attachments")).filter((n) => n.endsWith("cat.png") || n.endsWith("video.mov"))).toEqual([]);
+    }, 150_000);
+
+    it("sends a file from its workspace when asked, and refuses one outside it", async () => {
+      fs.writeFileSync(path.join(workspace(), "itinerary.txt"), "Sat: hike\nSun: market\n");
+      model.script(
+        { toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "sendAttachment", filePath: "itinerary.txt" } } }] },
+        { text: "Here it is." },
+      );
+      const start = mark();
+      const id = say(MAYA, "Ava, can you send us the itinerary file?");
+      await turnFinished(id);
+      const sent = since(start);
+      expect(sent.find((e) => e.kind === "attachment")).toMatchObject({ filename: "itinerary.txt", size: 22 });
+      expect(sent.filter((e) => e.kind === "sent").map((e) => e.text)).toEqual(["Here it is."]);
+    }, 150_000);
   });
 });

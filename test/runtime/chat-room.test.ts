@@ -92,6 +92,12 @@ describe("what the agent knows of the room", () => {
     expect(state.facts().memberIds).toEqual(new Set(["maya"]));
   });
 
+  it("counts members known only by name, so a newcomer makes the room a group", () => {
+    const state = room(["maya"]);
+    state.observe(update("Maya added Priya"));
+    expect(decideTurn(text("what's the plan?"), state.facts())).toEqual({ turn: true, addressed: false, reason: "ambient" });
+  });
+
   it("admin changes neither add nor remove members", () => {
     const state = room();
     state.observe(update("Maya made Jon an admin; Maya removed Jon as admin"));

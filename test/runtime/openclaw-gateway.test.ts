@@ -73,7 +73,8 @@ describe("with the real OpenClaw gateway", () => {
 
     fakeConvos(r.convosHome, ["fake-inject", conversationId, "--text", "Hi Ava, what should we do Saturday?", "--sender-name", "Maya", "--id", "e2e-msg-1"]);
     const reply = await waitFor(
-      () => readTranscript(r.convosHome).find((e) => e.kind === "sent" && e.conversationId === conversationId),
+      // The agent introduces itself first; the answer is the message threaded to the question.
+      () => readTranscript(r.convosHome).find((e) => e.kind === "sent" && e.conversationId === conversationId && (e as { replyTo?: string }).replyTo === "e2e-msg-1"),
       () => `the agent's answer in the chat\n${r.output().slice(-4000)}`,
       180_000,
       200,

@@ -69,7 +69,9 @@ describe("workspace", () => {
     expect(text).not.toContain("sk-or-secret");
     const config = JSON.parse(text);
     expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
-    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" } });
+    // Silence is an answer in the group (NO_REPLY posts nothing); addressed messages get 👀.
+    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" }, silentReply: { group: "allow" } });
+    expect(config.messages).toEqual({ ackReaction: "👀", ackReactionScope: "group-mentions" });
     expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
     expect(config.plugins.load.paths).toEqual([layout.pluginDir]);
     expect(fs.existsSync(path.join(layout.pluginDir, "openclaw.plugin.json"))).toBe(true);

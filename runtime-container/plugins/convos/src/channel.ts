@@ -45,30 +45,6 @@ function normalizeTarget(raw: string): string | undefined {
   return trimmed || undefined;
 }
 
-// OpenClaw refuses work for a moment while it restarts internally or while its state
-// database is busy (seen under heavy CPU load); both fail before the agent runs, so the
-// message is offered again rather than lost.
-const TRANSIENT = /GatewayDrainingError|StateDatabaseCoordinatorContentionError|Gateway is draining|owns state-/u;
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
-
-async function dispatchWithRetry(msg: InboundMessage, deps: InboundDeps, log?: Log): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await handleInbound(msg, deps);
-      return;
-    } catch (err) {
-      const text = `${(err as Error)?.name ?? ""}: ${String(err)}`;
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (!TRANSIENT.test(text) || delay === undefined) {
-        log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`);
-        return;
-      }
-      log?.warn?.(`convos: OpenClaw is busy (${String(err)}); offering message ${msg.messageId} again in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
-
 /** The room as the agent knows it, kept current from the serve events; greets once per conversation. */
 function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop: () => void } {
   const initial = service.status();
@@ -80,7 +56,7 @@ function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop:
     greeting ??= greetOnce({
       conversationId,
       marker,
-      name: room.selfName,
+      name: room.selfName ?? service.profileName(),
       instructions: readInstructions(service.opts.workspaceDir),
       send: (text) => service.send(text),
     })
@@ -92,6 +68,8 @@ function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop:
     const e = event as Record<string, unknown>;
     if (e.event === "ready" && typeof e.inboxId === "string") {
       room.ready({ inboxId: e.inboxId, name: typeof e.name === "string" ? e.name : "" });
+      // Created or joined since the account started: the binding now has the profile name.
+      room.selfName ??= service.profileName();
       if (typeof e.conversationId === "string") greet(e.conversationId);
     } else if (e.event === "sent") {
       if (typeof e.id === "string") room.rememberOwn(e.id);
@@ -131,7 +109,7 @@ async function startAccount(ctx: StartContext): Promise<void> {
       workspaceDir: service.opts.workspaceDir,
       log: ctx.log,
     };
-    void dispatchWithRetry(msg, deps, ctx.log);
+    void handleInbound(msg, deps).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
   }));
   ctx.setStatus?.({ accountId: ctx.accountId, running: true, lastStartAt: Date.now() });
   ctx.log?.info?.("convos: channel started");

@@ -5,8 +5,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { toInboundMediaFacts } from "openclaw/plugin-sdk/channel-inbound";
-import { createAckReactionHandle, removeAckReactionHandleAfterReply, resolveAckReaction, shouldAckReaction } from "openclaw/plugin-sdk/channel-feedback";
-import { ATTACHMENT_DIR, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
+import { createAckReactionHandle, resolveAckReaction, shouldAckReaction, type AckReactionHandle } from "openclaw/plugin-sdk/channel-feedback";
+import { saveMediaBuffer } from "openclaw/plugin-sdk/media-store";
+import { ATTACHMENT_DIR, MAX_IMAGE_BYTES, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { DownloadAttachmentResult } from "./cli-protocol.ts";
@@ -112,6 +113,50 @@ async function deliverMedia(urls: string[], deps: InboundDeps, replyTo: string |
   }
 }
 
+// OpenClaw refuses work for a moment while it restarts internally or while its state
+// database is busy (seen under heavy CPU load); both fail before the agent runs, so the
+// turn is offered again rather than lost.
+const TRANSIENT = /GatewayDrainingError|StateDatabaseCoordinatorContentionError|Gateway is draining|owns state-/u;
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
+
+async function withRetry(run: () => Promise<void>, what: string, log?: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      const delay = RETRY_DELAYS_MS[attempt];
+      if (!TRANSIENT.test(`${(err as Error)?.name ?? ""}: ${String(err)}`) || delay === undefined) throw err;
+      log?.warn?.(`convos: OpenClaw is busy (${String(err)}); offering ${what} again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+type Route = { agentId: string; sessionKey: string };
+
+/** 👀 on an addressed message while the agent works; null when OpenClaw's ack settings say none. */
+function acknowledge(msg: InboundMessage, decision: TurnDecision, cfg: Config, route: Route, deps: InboundDeps): AckReactionHandle | null {
+  // OpenClaw's acknowledgement settings (messages.ackReaction / ackReactionScope) decide
+  // whether and with what; the room policy decides what counts as addressed.
+  const wanted = shouldAckReaction({
+    scope: cfg.messages?.ackReactionScope as never,
+    isDirect: false,
+    isGroup: true,
+    isMentionableGroup: true,
+    canDetectMention: true,
+    effectiveWasMentioned: wantsAcknowledgement(msg, decision),
+  });
+  const emoji = wanted ? resolveAckReaction(cfg as never, route.agentId, { channel: CHANNEL_ID, accountId: deps.accountId }) : "";
+  if (!emoji) return null;
+  return createAckReactionHandle({
+    ackReactionValue: emoji,
+    send: () => deps.service.react(msg.messageId, emoji, "add").then(() => undefined),
+    remove: () => deps.service.react(msg.messageId, emoji, "remove").then(() => undefined),
+    onSendError: (err) => deps.log?.warn?.(`convos: acknowledging ${msg.messageId} failed: ${String(err)}`),
+  });
+}
+
+/** Decides, prepares and runs one inbound message; resolves once the turn is over. */
 export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Promise<TurnDecision> {
   const { service, room, log } = deps;
   room.observe(msg);
@@ -123,16 +168,28 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
   const fetched = msg.kind === "attachment" ? await fetchAttachment(msg, deps) : { stored: null, refusal: null };
   if (fetched.refusal) {
     await service.send(fetched.refusal, msg.messageId);
+    log?.info?.(`convos: turn for message ${msg.messageId} finished: refused the file`);
     return decision;
   }
-  await dispatchTurn(msg, decision, fetched.stored, deps);
+  const cfg = deps.loadConfig();
+  const route = deps.channelRuntime.routing.resolveAgentRoute({ cfg, channel: CHANNEL_ID, accountId: deps.accountId, peer: { kind: "group", id: msg.conversationId } });
+  const ack = acknowledge(msg, decision, cfg, route, deps);
+  let outcome = "failed";
+  try {
+    await withRetry(async () => {
+      outcome = (await dispatchTurn(msg, decision, fetched.stored, deps, cfg, route)) ? "answered" : "no message sent";
+    }, `message ${msg.messageId}`, log);
+  } finally {
+    // The 👀 says "on it"; once the turn is over (answered, silent or failed) it goes.
+    if (ack && (await ack.ackReactionPromise)) await ack.remove().catch((err) => log?.warn?.(`convos: removing acknowledgement failed: ${String(err)}`));
+    log?.info?.(`convos: turn for message ${msg.messageId} finished: ${outcome}`);
+  }
   return decision;
 }
 
-async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps): Promise<void> {
+/** One run of OpenClaw's reply pipeline for the turn; true when something reached the chat. */
+async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps, cfg: Config, route: Route): Promise<boolean> {
   const { channelRuntime: rt, service, room, accountId, log } = deps;
-  const cfg = deps.loadConfig();
-  const route = rt.routing.resolveAgentRoute({ cfg, channel: CHANNEL_ID, accountId, peer: { kind: "group", id: msg.conversationId } });
   const storePath = rt.session.resolveStorePath(cfg.session?.store, { agentId: route.agentId });
   const previousTimestamp = rt.session.readSessionUpdatedAt({ storePath, sessionKey: route.sessionKey });
   const text = messageBody(msg, stored);
@@ -144,6 +201,9 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
     envelope: rt.reply.resolveEnvelopeFormatOptions(cfg),
     body: `${text}\n[message id: ${msg.messageId}]`,
   });
+  // Images go to the model through OpenClaw's media store (the runner only loads images
+  // from there); the workspace copy is what the agent's file tools see.
+  const image = stored?.kind === "image" ? await saveMediaBuffer(fs.readFileSync(stored.path), stored.contentType, "inbound", MAX_IMAGE_BYTES, stored.filename) : null;
   const ctxPayload = rt.reply.finalizeInboundContext({
     ...inboundContextFields(msg, body, text, route.sessionKey, accountId),
     ...turnContextFields({
@@ -153,7 +213,7 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
       instructions: readInstructions(deps.workspaceDir),
       now: deps.now?.() ?? new Date(),
     }),
-    ...(stored?.kind === "image" ? { media: toInboundMediaFacts([{ path: stored.path, contentType: stored.contentType, messageId: msg.messageId }]) } : {}),
+    ...(image ? { media: toInboundMediaFacts([{ path: image.path, contentType: image.contentType ?? stored!.contentType, messageId: msg.messageId }]) } : {}),
   });
   log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId} (${decision.reason})`);
   await rt.session.recordInboundSession({
@@ -163,56 +223,30 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
     onRecordError: (err: unknown) => log?.error?.(`convos: recording session failed: ${String(err)}`),
   });
 
-  // OpenClaw's acknowledgement settings (messages.ackReaction / ackReactionScope) decide
-  // whether and with what; the room policy decides what counts as addressed.
-  const ackWanted = shouldAckReaction({
-    scope: cfg.messages?.ackReactionScope as never,
-    isDirect: false,
-    isGroup: true,
-    isMentionableGroup: true,
-    canDetectMention: true,
-    effectiveWasMentioned: wantsAcknowledgement(msg, decision),
-  });
-  const emoji = ackWanted ? resolveAckReaction(cfg as never, route.agentId, { channel: CHANNEL_ID, accountId }) : "";
-  const ack = emoji
-    ? createAckReactionHandle({
-        ackReactionValue: emoji,
-        send: () => service.react(msg.messageId, emoji, "add").then(() => undefined),
-        remove: () => service.react(msg.messageId, emoji, "remove").then(() => undefined),
-        onSendError: (err) => log?.warn?.(`convos: acknowledging ${msg.messageId} failed: ${String(err)}`),
-      })
-    : null;
-
   // A reaction is not a message to thread to; everything else is answered in its thread.
   const replyTo = msg.kind === "reaction" ? undefined : msg.messageId;
   let threaded = false;
   let delivered = false;
-  try {
-    await rt.reply.dispatchReplyWithBufferedBlockDispatcher({
-      ctx: ctxPayload,
-      cfg,
-      dispatcherOptions: {
-        deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[] }) => {
-          const media = [...(payload.mediaUrls ?? []), ...(payload.mediaUrl ? [payload.mediaUrl] : [])];
-          const plain = payload.text ? markdownToPlainText(payload.text) : "";
-          if (plain) {
-            const limit = rt.text?.resolveTextChunkLimit?.({ cfg, channel: CHANNEL_ID, accountId }) ?? 4000;
-            const chunks = rt.text?.chunkMarkdownText?.(plain, limit) ?? [plain];
-            for (const chunk of chunks) {
-              // Only the first message of an answer threads; the rest follow it.
-              await service.send(chunk, threaded ? undefined : replyTo);
-              threaded = true;
-            }
+  await rt.reply.dispatchReplyWithBufferedBlockDispatcher({
+    ctx: ctxPayload,
+    cfg,
+    dispatcherOptions: {
+      deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[] }) => {
+        const media = [...(payload.mediaUrls ?? []), ...(payload.mediaUrl ? [payload.mediaUrl] : [])];
+        const plain = payload.text ? markdownToPlainText(payload.text) : "";
+        if (plain) {
+          const limit = rt.text?.resolveTextChunkLimit?.({ cfg, channel: CHANNEL_ID, accountId }) ?? 4000;
+          for (const chunk of rt.text?.chunkMarkdownText?.(plain, limit) ?? [plain]) {
+            // Only the first message of an answer threads; the rest follow it.
+            await service.send(chunk, threaded ? undefined : replyTo);
+            threaded = true;
           }
-          if (media.length) await deliverMedia([...new Set(media)], deps, threaded ? undefined : replyTo);
-          delivered ||= Boolean(plain) || media.length > 0;
-        },
-        onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
+        }
+        if (media.length) await deliverMedia([...new Set(media)], deps, threaded ? undefined : replyTo);
+        delivered ||= Boolean(plain) || media.length > 0;
       },
-    });
-    log?.info?.(`convos: turn for message ${msg.messageId} finished: ${delivered ? "answered" : "no message sent"}`);
-  } finally {
-    // The 👀 says "on it"; once the turn is over (answered or deliberately silent) it goes.
-    removeAckReactionHandleAfterReply({ removeAfterReply: true, ackReaction: ack, onError: (err) => log?.warn?.(`convos: removing acknowledgement failed: ${String(err)}`) });
-  }
+      onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
+    },
+  });
+  return delivered;
 }

@@ -21,7 +21,7 @@ export type RoomFacts = {
   selfName: string | null;
   /** Ids of messages the agent sent (text, reactions, attachments). */
   ownMessageIds: ReadonlySet<string>;
-  /** Members other than the agent, by inbox id. */
+  /** Members other than the agent: inbox ids, or "name:<n>" for members known only by name. */
   memberIds: ReadonlySet<string>;
 };
 

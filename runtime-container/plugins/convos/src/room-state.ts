@@ -5,6 +5,7 @@ import type { InboundMessage } from "./inbound-message.ts";
 import type { RoomFacts } from "./room-policy.ts";
 
 const MAX_OWN_IDS = 2000;
+const UNNAMED = "Somebody";
 
 export class RoomState {
   conversationName: string | null = null;
@@ -24,7 +25,8 @@ export class RoomState {
       selfInboxId: this.selfInboxId,
       selfName: this.selfName,
       ownMessageIds: this.own,
-      memberIds: new Set([...this.members.keys()].filter((k) => !k.startsWith("name:"))),
+      // Members known only by name (announced by a group update) count as people too.
+      memberIds: new Set(this.members.keys()),
     };
   }
 
@@ -59,7 +61,8 @@ export class RoomState {
     if (msg.kind !== "group_update") return;
     if (msg.nameChangedTo !== null) this.conversationName = msg.nameChangedTo || null;
     const known = new Set(this.members.values());
-    for (const name of msg.membersAdded) if (name !== this.selfName && !known.has(name)) this.members.set(`name:${name}`, name);
+    // "Somebody" is the CLI's word for a member without a profile: nothing to match them by.
+    for (const name of msg.membersAdded) if (name !== this.selfName && name !== UNNAMED && !known.has(name)) this.members.set(`name:${name}`, name);
     const gone = new Set([...msg.membersRemoved, ...msg.membersLeft]);
     for (const [key, name] of this.members) if (name && gone.has(name)) this.members.delete(key);
   }
