@@ -6,7 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConvosService, type InboundMessage } from "../../runtime-container/plugins/convos/src/convos-service.ts";
-import { CLI_SCHEMA, FAKE_CONVOS, fakeConvos, readTranscript, tempDir, waitFor } from "./support.ts";
+import { CLI_SCHEMA, FAKE_CONVOS, fakeConvos, fakeInvite, readTranscript, tempDir, waitFor } from "./support.ts";
 
 process.env.FAKE_CONVOS_SCHEMA = CLI_SCHEMA;
 
@@ -99,18 +99,19 @@ describe("creating a conversation", () => {
 
 describe("joining from an invite", () => {
   it("joins when the creator accepts at once", async () => {
-    const { service } = makeService();
-    const result = await service.join({ inviteUrl: "https://dev.convos.org/v2?i=someslug", profileName: "Ava" });
+    const { service, home } = makeService();
+    const result = await service.join({ inviteUrl: fakeInvite(home).inviteUrl, profileName: "Ava" });
     expect(result.status).toBe("joined");
     expect(result.conversationId).toMatch(/^[0-9a-f]{32}$/u);
     await streaming(service);
   });
 
   it("reports pending_acceptance, then binds once the creator accepts", async () => {
-    const { service, home } = makeService();
+    // The real join waits --timeout seconds for the creator before answering "timeout".
+    const { service, home } = makeService({ joinTimeoutSeconds: 1 });
     fs.mkdirSync(home, { recursive: true });
     fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_JOIN_MODE: "pending" }));
-    const result = await service.join({ inviteUrl: "https://dev.convos.org/v2?i=waiting" });
+    const result = await service.join({ inviteUrl: fakeInvite(home).inviteUrl });
     expect(result).toEqual({ status: "pending_acceptance", conversationId: null });
     expect(service.status()).toMatchObject({ pending: true, clean: false, conversationId: null });
     fakeConvos(home, ["fake-accept"]);
@@ -165,7 +166,7 @@ describe("the conversation stream", () => {
     const { conversationId } = await service.create({});
     await streaming(service);
     const sent = await service.send("Saturday: hike at 9, lunch at 1.");
-    expect(sent.messageId).toMatch(/^[0-9a-f]{32}$/u);
+    expect(sent.messageId).toMatch(/^[0-9a-f]{64}$/u); // XMTP message ids: 32 bytes
     await service.react("msg-42", "👀");
     await service.react("msg-42", "👀", "remove");
     const t = readTranscript(home);
