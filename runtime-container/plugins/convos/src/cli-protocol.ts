@@ -437,6 +437,7 @@ export type JoinResult = z.infer<typeof JoinResult>;
 // "No identity found…" / "No conversations found…" notices printed instead of an empty list
 // (conversations/list.js, identity/list.js).
 export const EmptyListNotice = z.strictObject({ message: z.string(), count: z.literal(0) });
+export type EmptyListNotice = z.infer<typeof EmptyListNotice>;
 
 // commands/conversations/list.js run().
 export const ConversationRow = z.strictObject({
@@ -465,6 +466,7 @@ export const MessageRow = z.strictObject({
 });
 export const MessagesResult = z.array(MessageRow);
 export type MessageRow = z.infer<typeof MessageRow>;
+export type MessagesResult = z.infer<typeof MessagesResult>;
 
 // commands/conversation/download-attachment.js downloadInline()/downloadRemote().
 export const DownloadAttachmentResult = z.discriminatedUnion("type", [
