@@ -31,9 +31,14 @@ export function tempDir(prefix: string): string {
 
 
 
-/** Runs the fake convos CLI the way a person would from a shell. */
+/** Runs the fake convos CLI the way a person would from a shell (without its real-time costs). */
 export function fakeConvos(home: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, ...env } });
+  return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, FAKE_CONVOS_LATENCY: "none", ...env } });
+}
+
+/** An app owner creates a conversation on the model's network (the one `home` sees) and shares a real invite. */
+export function fakeInvite(home: string, args: string[] = []): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
+  return JSON.parse(fakeConvos(home, ["fake-invite", ...args]));
 }
 
 /**
@@ -116,6 +121,8 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
       XMTP_ENV: "dev",
       GATEWAY_RESTART_BACKOFF_MS: "200",
       CONVOS_SERVE_BACKOFF_MS: "100",
+      // Tests that are not about timing skip the real CLI's process costs (the model's default).
+      FAKE_CONVOS_LATENCY: "none",
       ...opts.env,
       PORT: String(port),
     },

@@ -116,6 +116,8 @@ export class ConvosService {
   private errorCount = 0;
   private wiping: Promise<SelfDestructResult> | null = null;
   private readonly registrar: IdentityRegistrar;
+  /** One-shot CLI processes still running: a wipe waits for them (any of them would recreate the identity). */
+  private readonly inflightCli = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(opts: ConvosServiceOptions) {
@@ -223,7 +225,9 @@ export class ConvosService {
 
   /** runCli without the error bookkeeping: throws the ConvosCliError itself. */
   private async runCliUnrecorded<S extends z.ZodType = z.ZodUnknown>(args: string[], schema?: S, opts: { timeoutMs?: number } = {}): Promise<z.infer<S>> {
-    const out = await runConvosJson(args, { ...this.cli(), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    const run = runConvosJson(args, { ...this.cli(), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    this.inflightCli.add(run);
+    const out = await run.finally(() => this.inflightCli.delete(run));
     if (!schema) return out as z.infer<S>;
     const parsed = schema.safeParse(out);
     if (!parsed.success) throw new ServiceError(502, "cli_unexpected_output", `convos ${args.slice(0, 2).join(" ")} printed an unexpected result: ${parsed.error.issues[0]?.message ?? "shape mismatch"}`);
@@ -514,8 +518,9 @@ export class ConvosService {
       if (this.pendingTimer) clearTimeout(this.pendingTimer);
       this.pendingTimer = null;
       await this.stopStream();
-      await this.runCli(["reset", "--force"]).catch(() => undefined);
       this.registrar.stop();
+      await this.idleCli();
+      await this.runCli(["reset", "--force"]).catch(() => undefined);
       this.cursor = { lastSentAt: null, seen: [] };
       this.cursorStore.clear();
       if (this.opts.workspaceDir) emptyDir(this.opts.workspaceDir);
@@ -540,7 +545,7 @@ export class ConvosService {
     if (this.pendingTimer) clearTimeout(this.pendingTimer);
     this.pendingTimer = null;
     this.registrar.stop();
-    await this.registrar.settled();
+    await this.idleCli();
     await this.runCli(["reset", "--force"]);
     this.binding = { ...EMPTY_BINDING };
     this.store.clear();
@@ -550,6 +555,11 @@ export class ConvosService {
     this.registrar.forget();
     if (this.opts.workspaceDir) fs.rmSync(path.join(this.opts.workspaceDir, "INSTRUCTIONS.md"), { force: true });
     if (!this.closed) void this.registrar.start();
+  }
+
+  /** Every CLI client opens (and so recreates) the identity: none may run across a wipe. */
+  private async idleCli(): Promise<void> {
+    while (this.inflightCli.size) await Promise.allSettled([...this.inflightCli]);
   }
 
   private async stopStream(): Promise<void> {
