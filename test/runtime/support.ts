@@ -41,15 +41,6 @@ export function fakeInvite(home: string, args: string[] = []): { inviteUrl: stri
   return JSON.parse(fakeConvos(home, ["fake-invite", ...args]));
 }
 
-/**
- * An app owner's conversation and its real, signed invite (fake-invite), in the network of the
- * install at `home`: what a person would paste into the pool's join form.
- */
-export function fakeInvite(home: string, opts: { name?: string; ownerName?: string } = {}): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
-  const args = ["fake-invite", ...(opts.name ? ["--name", opts.name] : []), ...(opts.ownerName ? ["--owner-name", opts.ownerName] : [])];
-  return JSON.parse(fakeConvos(home, args));
-}
-
 export type TranscriptEntry = { kind: string; conversationId?: string; text?: string; emoji?: string; messageId?: string; action?: string; command?: string; flags?: Record<string, unknown>; args?: string[]; name?: string };
 
 export function readTranscript(home: string): TranscriptEntry[] {
