@@ -47,7 +47,9 @@ async function skill(script: string, args: string[], env: Record<string, string>
 describe("workspace", () => {
   it("ships every workspace file, written for one Convos group chat", () => {
     const dir = path.join(RUNTIME_DIR, "openclaw", "workspace");
-    expect(fs.readdirSync(dir).sort()).toEqual(["AGENTS.md", "BOOT.md", "HEARTBEAT.md", "IDENTITY.md", "SOUL.md", "TOOLS.md", "USER.md"]);
+    // No TOOLS.md: OpenClaw injects only AGENTS/SOUL/IDENTITY/USER/BOOTSTRAP/MEMORY.md, so the
+    // tools live in AGENTS.md's "Tools" section, where the model reads them every turn.
+    expect(fs.readdirSync(dir).sort()).toEqual(["AGENTS.md", "BOOT.md", "HEARTBEAT.md", "IDENTITY.md", "SOUL.md", "USER.md"]);
     const agents = fs.readFileSync(path.join(dir, "AGENTS.md"), "utf8");
     expect(agents).toContain("INSTRUCTIONS.md");
     expect(agents).toContain("👀");
