@@ -3,12 +3,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, sniffImageType } from "../../runtime-container/plugins/convos/src/attachments.ts";
 import { GreetingMarker, briefFromInstructions, greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { markdownToPlainText } from "../../runtime-container/plugins/convos/src/plain-text.ts";
 import { CONTENT_TYPES } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import { fromServeMessage, type InboundMessage } from "../../runtime-container/plugins/convos/src/inbound-message.ts";
 import { decideTurn, namesAgent, wantsAcknowledgement } from "../../runtime-container/plugins/convos/src/room-policy.ts";
 import { RoomState } from "../../runtime-container/plugins/convos/src/room-state.ts";
+import { profileUpdate } from "../../runtime-container/plugins/convos/src/profile.ts";
+import { groupSystemPrompt, turnContextFields } from "../../runtime-container/plugins/convos/src/turn-context.ts";
 import { tempDir } from "./support.ts";
 
 const AGENT = "agent-inbox";
@@ -166,5 +169,98 @@ describe("the greeting", () => {
     expect(new GreetingMarker(marker.file).greeted("c1")).toBe(true);
     expect(marker.greeted("c2")).toBe(false);
     expect(fs.readdirSync(dir)).toEqual(["convos-greeting.json"]);
+  });
+});
+
+describe("what the model is told each turn", () => {
+  it("carries the agent's name and its owner's instructions as the group system prompt", () => {
+    const prompt = groupSystemPrompt("Ava", "Plan trips.\nBe brief.");
+    expect(prompt).toContain('Your name in this Convos group chat is "Ava"');
+    expect(prompt).toContain("<instructions>\nPlan trips.\nBe brief.\n</instructions>");
+    expect(groupSystemPrompt(null, "  ")).not.toContain("<instructions>");
+  });
+
+  it("names the room, its members, the reply target, the addressing and the time", () => {
+    const state = room();
+    const msg = reply('reply to "Hike at 9?" (agent-msg-1): sounds good');
+    const fields = turnContextFields({
+      msg,
+      decision: decideTurn(msg, state.facts()),
+      room: { selfName: "Ava", conversationName: "Weekend plans", memberNames: state.memberNames() },
+      instructions: null,
+      now: new Date("2026-12-02T10:00:00Z"),
+    });
+    expect(fields).toMatchObject({
+      GroupSubject: "Weekend plans",
+      GroupMembers: "Jon, Maya (and you, Ava)",
+      ReplyToId: "agent-msg-1",
+      ReplyToBody: "Hike at 9?",
+      ReplyToSender: "you (Ava)",
+      ImplicitMentionKinds: ["reply_to_bot"],
+      ChannelStructuredContext: [{ label: "Convos turn", source: "convos", type: "turn", payload: { addressing: "addressed to you: it replies to one of your messages", current_time: "2026-12-02T10:00:00.000Z" } }],
+    });
+    expect(fields.WasMentioned).toBeUndefined();
+  });
+});
+
+describe("files in and out", () => {
+  const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+
+  it("refuses what is declared too big before downloading, and expects images by type or name", () => {
+    expect(planAttachment({ filename: "a.mov", mimeType: null, bytes: 20 * 1024 * 1024 })).toEqual({ action: "refuse", reason: "too_large", line: '"a.mov" is too big for me to open (20.0 MB; I can take files up to 10.0 MB).' });
+    expect(planAttachment({ filename: "IMG.JPG", mimeType: null, bytes: 10 })).toEqual({ action: "download", expect: "image" });
+    expect(planAttachment({ filename: null, mimeType: "application/pdf", bytes: null })).toEqual({ action: "download", expect: "file" });
+  });
+
+  it("trusts bytes, not labels", () => {
+    expect(sniffImageType(PNG_HEAD)).toBe("image/png");
+    expect(sniffImageType(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe("image/jpeg");
+    expect(sniffImageType(Buffer.from("GIF89a......"))).toBe("image/gif");
+    expect(sniffImageType(Buffer.from("RIFF\0\0\0\0WEBPVP8 "))).toBe("image/webp");
+    expect(sniffImageType(Buffer.from("<html>"))).toBeNull();
+    const ws = tempDir("inspect");
+    const fakeImage = path.join(ws, "cat.png");
+    fs.writeFileSync(fakeImage, "not a png");
+    expect(inspectDownloaded(fakeImage, ws, { filename: "cat.png", mimeType: "image/png", bytes: null }, "image")).toMatchObject({ ok: false, reason: "not_an_image" });
+    expect(fs.existsSync(fakeImage)).toBe(false);
+    const real = path.join(ws, "a.png");
+    fs.writeFileSync(real, PNG_HEAD);
+    expect(inspectDownloaded(real, ws, { filename: "a.png", mimeType: null, bytes: null }, "image")).toEqual({
+      ok: true,
+      stored: { kind: "image", path: real, relativePath: "a.png", filename: "a.png", contentType: "image/png", bytes: 12 },
+    });
+  });
+
+  it("keeps downloaded names inside the attachments folder", () => {
+    expect(safeFileName("../../etc/passwd", "abc123")).toBe("abc123-passwd");
+    expect(safeFileName(".env", "m1")).toBe("m1-env");
+    expect(safeFileName(null, "m1")).toBe("m1-attachment");
+  });
+
+  it("sends only files inside the workspace, symlinks included", () => {
+    const root = tempDir("ws-root");
+    const ws = path.join(root, "workspace");
+    fs.mkdirSync(ws);
+    fs.writeFileSync(path.join(ws, "plan.txt"), "x");
+    fs.writeFileSync(path.join(root, "convos-binding.json"), "{}");
+    fs.symlinkSync(path.join(root, "convos-binding.json"), path.join(ws, "link.json"));
+    expect(resolveWorkspaceFile(ws, "plan.txt")).toBe(fs.realpathSync(path.join(ws, "plan.txt")));
+    expect(() => resolveWorkspaceFile(ws, "../convos-binding.json")).toThrow(/outside the workspace/u);
+    expect(() => resolveWorkspaceFile(ws, "link.json")).toThrow(/outside the workspace/u);
+    expect(() => resolveWorkspaceFile(ws, "missing.txt")).toThrow(/no file/u);
+  });
+});
+
+describe("profile updates", () => {
+  it("accepts a one-line name and an https or workspace image, and names what is wrong", () => {
+    const ws = tempDir("profile");
+    fs.writeFileSync(path.join(ws, "me.png"), "x");
+    expect(profileUpdate({ name: " Ava Bot " }, ws)).toEqual({ name: "Ava Bot" });
+    expect(profileUpdate({ image: "https://img.example/a.png" }, ws)).toEqual({ image: "https://img.example/a.png" });
+    expect(profileUpdate({ image: "me.png" }, ws)).toEqual({ image: fs.realpathSync(path.join(ws, "me.png")) });
+    expect(() => profileUpdate({}, ws)).toThrow(/give a name and\/or an image/u);
+    expect(() => profileUpdate({ name: "a\nb" }, ws)).toThrow(/name: name must be one line/u);
+    expect(() => profileUpdate({ image: "http://img.example/a.png" }, ws)).toThrow(/https URL or an image file/u);
+    expect(() => profileUpdate({ image: "../../etc/passwd" }, ws)).toThrow(/image: .*outside the workspace|image: no file/u);
   });
 });
