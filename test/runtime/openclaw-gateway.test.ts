@@ -80,7 +80,7 @@ describe("with the real OpenClaw gateway", () => {
       200,
     );
     expect(reply.text).toBe(ANSWER);
-    expect(r.output()).toMatch(/inbound message e2e-msg-1 from f+ dispatched to agent main/u);
+    expect(r.output()).toMatch(/inbound message e2e-msg-1 from [0-9a-f]{12} dispatched to agent main \(names_agent\)/u);
     // What the model saw: the member's words, who said them, the message id and that it is a group chat.
     const prompt = JSON.stringify(model.requests.at(-1)?.messages);
     expect(prompt).toContain("Hi Ava, what should we do Saturday?");
