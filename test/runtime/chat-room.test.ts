@@ -254,10 +254,14 @@ describe("files in and out", () => {
 describe("profile updates", () => {
   it("accepts a one-line name and an https or workspace image, and names what is wrong", () => {
     const ws = tempDir("profile");
-    fs.writeFileSync(path.join(ws, "me.png"), "x");
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4]);
+    fs.writeFileSync(path.join(ws, "me.png"), png);
+    fs.writeFileSync(path.join(ws, "notes.txt"), "hello");
     expect(profileUpdate({ name: " Ava Bot " }, ws)).toEqual({ name: "Ava Bot" });
     expect(profileUpdate({ image: "https://img.example/a.png" }, ws)).toEqual({ image: "https://img.example/a.png" });
-    expect(profileUpdate({ image: "me.png" }, ws)).toEqual({ image: fs.realpathSync(path.join(ws, "me.png")) });
+    // The CLI fetch()es the image: a workspace file goes as a data: URL.
+    expect(profileUpdate({ image: "me.png" }, ws)).toEqual({ image: `data:image/png;base64,${png.toString("base64")}` });
+    expect(() => profileUpdate({ image: "notes.txt" }, ws)).toThrow(/image: notes.txt is not a PNG, JPEG, GIF or WebP image/u);
     expect(() => profileUpdate({}, ws)).toThrow(/give a name and\/or an image/u);
     expect(() => profileUpdate({ name: "a\nb" }, ws)).toThrow(/name: name must be one line/u);
     expect(() => profileUpdate({ image: "http://img.example/a.png" }, ws)).toThrow(/https URL or an image file/u);

@@ -2,7 +2,8 @@
 // is, used by the message tool (set-profile) and by POST /convos/profile (pool auth).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import { resolveWorkspaceFile } from "./attachments.ts";
+import fs from "node:fs";
+import { MAX_IMAGE_BYTES, resolveWorkspaceFile, sniffImageType } from "./attachments.ts";
 import { bearerMatches } from "./bearer.ts";
 import { ServiceError, type ConvosService } from "./convos-service.ts";
 
@@ -15,7 +16,11 @@ export const ProfileUpdateBody = z.strictObject({
 }).refine((b) => b.name !== undefined || b.image !== undefined, "give a name and/or an image");
 export type ProfileUpdate = z.infer<typeof ProfileUpdateBody>;
 
-/** Validates an update; a non-URL image must be a file inside the workspace. */
+/**
+ * Validates an update. A non-URL image must be an image file inside the workspace; it is
+ * handed to the CLI as a data: URL, because the CLI fetch()es the image and fetch reads no
+ * file paths.
+ */
 export function profileUpdate(input: { name?: string; image?: string }, workspaceDir: string | undefined): ProfileUpdate {
   const parsed = ProfileUpdateBody.safeParse(Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)));
   if (!parsed.success) {
@@ -25,11 +30,16 @@ export function profileUpdate(input: { name?: string; image?: string }, workspac
   const { image } = parsed.data;
   if (image && !/^https:\/\//iu.test(image)) {
     if (/^[a-z]+:/iu.test(image) || !workspaceDir) throw new ServiceError(400, "invalid_request", "image: must be an https URL or an image file in the workspace");
+    let bytes: Buffer;
     try {
-      return { ...parsed.data, image: resolveWorkspaceFile(workspaceDir, image) };
+      bytes = fs.readFileSync(resolveWorkspaceFile(workspaceDir, image));
     } catch (err) {
       throw new ServiceError(400, "invalid_request", `image: ${err instanceof Error ? err.message : String(err)}`);
     }
+    const type = sniffImageType(bytes.subarray(0, 16));
+    if (!type) throw new ServiceError(400, "invalid_request", `image: ${image} is not a PNG, JPEG, GIF or WebP image`);
+    if (bytes.length > MAX_IMAGE_BYTES) throw new ServiceError(400, "invalid_request", `image: ${image} is larger than ${MAX_IMAGE_BYTES / (1024 * 1024)} MB`);
+    return { ...parsed.data, image: `data:${type};base64,${bytes.toString("base64")}` };
   }
   return parsed.data;
 }
