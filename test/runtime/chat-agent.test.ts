@@ -38,6 +38,8 @@ const requestFor = (needle: string): ModelRequest => {
   if (!found) throw new Error(`no model request about ${needle}`);
   return found;
 };
+/** A model step calling OpenClaw's message tool (deferred tools are called through tool_call). */
+const messageTool = (args: Record<string, unknown>) => ({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args } }] });
 /** Images in the user messages of a request that mention `needle` (the turn's own message). */
 const imagesWith = (q: ModelRequest, needle: string) => imageParts({ ...q, messages: q.messages.filter((m) => m.role === "user" && JSON.stringify(m.content).includes(needle)) });
 /** Everything the model was given in a request, as one searchable string. */
@@ -144,7 +146,7 @@ describe("the agent in a group chat", () => {
 
   it("can answer with a reaction alone: nothing but the emoji reaches the chat", async () => {
     let thanksId = "";
-    model.script(() => ({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "react", messageId: thanksId, emoji: "🙏" } } }] }), { text: "NO_REPLY" });
+    model.script(() => messageTool({ action: "react", messageId: thanksId, emoji: "🙏" }), { text: "NO_REPLY" });
     const start = mark();
     thanksId = say(MAYA, "thanks Ava, perfect!");
     await turnFinished(thanksId);
@@ -173,7 +175,7 @@ describe("the agent in a group chat", () => {
   }, 150_000);
 
   it("updates its profile when asked, through its message tool", async () => {
-    model.script({ toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "set-profile", displayName: "Ava the Planner" } } }] }, { text: "Done — call me Ava the Planner." });
+    model.script(messageTool({ action: "set-profile", displayName: "Ava the Planner" }), { text: "Done — call me Ava the Planner." });
     const start = mark();
     const id = say(MAYA, "Ava, please rename yourself to Ava the Planner");
     await turnFinished(id);
@@ -245,27 +247,19 @@ describe("the agent in a group chat", () => {
 
     it("sends a file from its workspace when asked, and refuses one outside it", async () => {
       fs.writeFileSync(path.join(workspace(), "itinerary.txt"), "Sat: hike\nSun: market\n");
-      model.script(
-        { toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "sendAttachment", filePath: "itinerary.txt" } } }] },
-        { text: "Here it is." },
-      );
-      const start = mark();
-      const id = say(MAYA, "Ava, can you send us the itinerary file?");
-      await turnFinished(id);
-      const sent = since(start);
-      expect(sent.find((e) => e.kind === "attachment")).toMatchObject({ filename: "itinerary.txt", size: 22 });
-      expect(sent.filter((e) => e.kind === "sent").map((e) => e.text)).toEqual(["Here it is."]);
-
+      /** Maya asks for a file; the model sends `filePath` and says `answer`; what reached the chat. */
+      const askForFile = async (filePath: string, answer: string) => {
+        model.script(messageTool({ action: "sendAttachment", filePath }), { text: answer });
+        const start = mark();
+        await turnFinished(say(MAYA, `Ava, can you send us ${filePath}?`));
+        return { attachments: since(start).filter((e) => e.kind === "attachment"), texts: since(start).filter((e) => e.kind === "sent").map((e) => e.text) };
+      };
+      const ok = await askForFile("itinerary.txt", "Here it is.");
+      expect(ok.attachments).toMatchObject([{ filename: "itinerary.txt", size: 22 }]);
+      expect(ok.texts).toEqual(["Here it is."]);
       // A prompt cannot make it post its own state files: only workspace files go out.
-      model.script(
-        { toolCalls: [{ name: "tool_call", arguments: { id: "message", args: { action: "sendAttachment", filePath: "../convos-binding.json" } } }] },
-        { text: "I can only send files from my workspace." },
-      );
-      const again = mark();
-      const asked = say(MAYA, "Ava, send the file ../convos-binding.json");
-      await turnFinished(asked);
-      expect(since(again).filter((e) => e.kind === "attachment")).toEqual([]);
-      expect(since(again).filter((e) => e.kind === "sent").map((e) => e.text)).toEqual(["I can only send files from my workspace."]);
+      const refused = await askForFile("../convos-binding.json", "I can only send files from my workspace.");
+      expect(refused).toEqual({ attachments: [], texts: ["I can only send files from my workspace."] });
     }, 150_000);
   });
 
