@@ -4,7 +4,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
+import { alive, descendants, fakeConvos, fakeInvite, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
 
 const running: RuntimeHandle[] = [];
 async function runtime(opts: Parameters<typeof startRuntime>[0] = {}) {
@@ -60,7 +60,7 @@ describe("provision", () => {
   it("joins from an invite URL", async () => {
     const r = await runtime();
     await r.waitReady();
-    const joinUrl = "https://dev.convos.org/v2?i=abcdef123";
+    const joinUrl = fakeInvite(r.convosHome).inviteUrl;
     const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: joinUrl });
@@ -68,9 +68,10 @@ describe("provision", () => {
   });
 
   it("reports pending_acceptance when the creator has not accepted yet", async () => {
-    const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending" } });
+    // The real join waits --timeout seconds for the creator before giving up.
+    const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending", CONVOS_JOIN_TIMEOUT_SECONDS: "1" } });
     await r.waitReady();
-    const res = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=slow" });
+    const res = await r.call("POST", "/pool/provision", { joinUrl: fakeInvite(r.convosHome).inviteUrl });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "pending_acceptance", joined: false, conversationId: null });
     expect((await r.call("GET", "/convos/status")).body).toMatchObject({ pending: true, clean: false });

@@ -103,8 +103,8 @@ describe("convos plugin routes", () => {
   });
 
   it("sends, reacts, renames, locks and unlocks through the stream", async () => {
-    expect((await call("POST", "/convos/conversation/send", { message: "Chapter 3 by Friday!" })).body.messageId).toMatch(/^[0-9a-f]{32}$/u);
-    expect((await call("POST", "/convos/conversation/react", { messageId: "m-9", emoji: "👀" })).body.reactionId).toMatch(/^[0-9a-f]{32}$/u);
+    expect((await call("POST", "/convos/conversation/send", { message: "Chapter 3 by Friday!" })).body.messageId).toMatch(/^[0-9a-f]{64}$/u);
+    expect((await call("POST", "/convos/conversation/react", { messageId: "m-9", emoji: "👀" })).body.reactionId).toMatch(/^[0-9a-f]{64}$/u);
     expect((await call("POST", "/convos/rename", { name: "Book club 📚" })).body).toEqual({ ok: true, name: "Book club 📚" });
     expect((await call("POST", "/convos/lock", {})).body).toEqual({ ok: true, locked: true });
     expect((await call("POST", "/convos/lock", { unlock: true })).body).toEqual({ ok: true, locked: false });
