@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { serveArgs } from "../../runtime-container/plugins/convos/src/agent-serve.ts";
 import { ConvosService } from "../../runtime-container/plugins/convos/src/convos-service.ts";
-import { CLI_SCHEMA, FAKE_CONVOS, RUNTIME_DIR, fakeConvos, readTranscript, tempDir, waitFor } from "./support.ts";
+import { CLI_SCHEMA, FAKE_CONVOS, RUNTIME_DIR, fakeConvos, fakeInvite, readTranscript, tempDir, waitFor } from "./support.ts";
 
 type Schema = { version: string; commonFlags: Record<string, unknown>; commands: Record<string, { args?: Record<string, unknown>; flags?: Record<string, { type: string; options?: string[] }>; description: string }> };
 const schema = JSON.parse(fs.readFileSync(CLI_SCHEMA, "utf8")) as Schema;
@@ -34,12 +34,12 @@ describe("convos CLI contract", () => {
   it("uses only commands and flags that exist, across every flow the plugin runs", async () => {
     const dir = tempDir("cli-schema");
     const home = path.join(dir, "convos");
-    const service = new ConvosService({ bin: FAKE_CONVOS, home, env: "dev", stateFile: path.join(dir, "b.json"), pool: { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined }, pendingPollMs: 50 });
+    const service = new ConvosService({ bin: FAKE_CONVOS, home, env: "dev", stateFile: path.join(dir, "b.json"), pool: { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined }, pendingPollMs: 50, joinTimeoutSeconds: 1 });
     await service.create({ name: "n", profileName: "p", description: "d", permissions: "admin-only", profileImage: "https://example.com/a.png", metadata: { tier: "pro", seats: 3 } });
     await waitFor(() => service.status().streaming, "stream");
     await service.reset();
     fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_JOIN_MODE: "pending" }));
-    await service.join({ inviteUrl: "https://dev.convos.org/v2?i=slug", profileName: "p", profileImage: "https://example.com/a.png", metadata: { a: true } });
+    await service.join({ inviteUrl: fakeInvite(home).inviteUrl, profileName: "p", profileImage: "https://example.com/a.png", metadata: { a: true } });
     fakeConvos(home, ["fake-accept"]);
     await waitFor(() => service.status().streaming, "stream after accepted join");
     await service.shutdown();

@@ -111,7 +111,7 @@ describe("stdin commands and their answers", () => {
     const dir = tempDir("convos-resilience");
     const opts = options(dir);
     const s = service(opts);
-    const invite = fakeInvite(opts.home, ["--name", "Owner's chat"]);
+    const invite = fakeInvite(opts.home, { name: "Owner's chat" });
     await s.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
     await waitFor(() => s.status().streaming, "agent serve ready");
     const err = await s.lock(false).catch((e) => e);
@@ -194,7 +194,7 @@ describe("the owner explodes the conversation from the app", () => {
     const dir = tempDir("convos-resilience");
     const opts = options(dir);
     const s = service(opts);
-    const invite = fakeInvite(opts.home, ["--name", "Party"]);
+    const invite = fakeInvite(opts.home, { name: "Party" });
     await s.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
     await waitFor(() => s.status().streaming, "agent serve ready");
     fs.mkdirSync(opts.workspaceDir!, { recursive: true });

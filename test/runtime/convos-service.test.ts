@@ -105,7 +105,7 @@ describe("creating a conversation", () => {
 describe("joining from an invite", () => {
   it("joins when the creator accepts at once", async () => {
     const { service, home } = makeService();
-    const invite = fakeInvite(home, ["--name", "Lisbon"]);
+    const invite = fakeInvite(home, { name: "Lisbon" });
     const result = await service.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
     expect(result).toEqual({ status: "joined", conversationId: invite.conversationId });
     expect(service.status().name).toBe("Lisbon");
@@ -113,7 +113,8 @@ describe("joining from an invite", () => {
   });
 
   it("reports pending_acceptance, then binds once the creator accepts", async () => {
-    const { service, home } = makeService();
+    // The real join waits --timeout seconds for the creator before answering "timeout".
+    const { service, home } = makeService({ joinTimeoutSeconds: 1 });
     fs.mkdirSync(home, { recursive: true });
     fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_JOIN_MODE: "pending" }));
     const result = await service.join({ inviteUrl: fakeInvite(home).inviteUrl });

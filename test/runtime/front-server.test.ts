@@ -81,7 +81,7 @@ describe("provision", () => {
   it("joins from an invite URL", async () => {
     const r = await runtime();
     await r.waitReady();
-    const invite = fakeInvite(r.convosHome, ["--name", "Lisbon"]);
+    const invite = fakeInvite(r.convosHome, { name: "Lisbon" });
     const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl: invite.inviteUrl });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: invite.inviteUrl, conversationId: invite.conversationId });

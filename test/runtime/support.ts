@@ -36,9 +36,13 @@ export function fakeConvos(home: string, args: string[], env: NodeJS.ProcessEnv 
   return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, FAKE_CONVOS_LATENCY: "none", ...env } });
 }
 
-/** An app owner creates a conversation on the model's network (the one `home` sees) and shares a real invite. */
-export function fakeInvite(home: string, args: string[] = []): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
-  return JSON.parse(fakeConvos(home, ["fake-invite", ...args]));
+/**
+ * An app owner's conversation and its real, signed invite (fake-invite), in the network of the
+ * install at `home`: what a person would paste into the pool's join form.
+ */
+export function fakeInvite(home: string, opts: { name?: string; ownerName?: string } = {}): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
+  const args = ["fake-invite", ...(opts.name ? ["--name", opts.name] : []), ...(opts.ownerName ? ["--owner-name", opts.ownerName] : [])];
+  return JSON.parse(fakeConvos(home, args));
 }
 
 export type TranscriptEntry = { kind: string; conversationId?: string; text?: string; emoji?: string; messageId?: string; action?: string; command?: string; flags?: Record<string, unknown>; args?: string[]; name?: string };

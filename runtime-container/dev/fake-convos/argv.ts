@@ -98,8 +98,9 @@ export function parseArgv(argv: string[]): Parsed {
       if (inline !== undefined) args.push(inline);
       continue;
     }
-    const value = inline ?? rest[++i];
-    if (value === undefined) throw new CliFailure(`Flag --${flag.name} expects a value`);
+    const next = rest[i + 1];
+    if (inline === undefined && (next === undefined || (next.startsWith("-") && next.length > 1))) throw new CliFailure(`Flag --${flag.name} expects a value`);
+    const value = inline ?? rest[++i]!;
     if (flag.options && !flag.options.includes(value)) {
       throw new CliFailure(`Expected --${flag.name}=${value} to be one of: ${flag.options.join(", ")}\n${usage}`);
     }
@@ -113,8 +114,16 @@ export function parseArgv(argv: string[]): Parsed {
   if (args.length > argSpecs.length) throw new CliFailure(`Unexpected argument: ${args[argSpecs.length]}\n${usage}`);
   const missing = argSpecs.slice(args.length).filter((a) => a.required);
   if (missing.length > 0) {
-    const lines = missing.map((a) => `${a.name}  ${a.description ?? ""}`.trimEnd());
-    throw new CliFailure(`Missing ${missing.length} required arg${missing.length > 1 ? "s" : ""}:\n${lines.join("\n")}\n${usage}`);
+    // @oclif/core parser/errors.js RequiredArgsError, with ux/list's two columns.
+    const width = Math.max(...missing.map((a) => a.name.length));
+    const lines = missing.map((a) => `${a.name.padEnd(width)}  ${a.description ?? ""}`.trimEnd());
+    let message = `Missing ${missing.length} required arg${missing.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
+    const multiple = Object.values(spec.flags).filter((f) => f.multiple).map((f) => `--${f.name}`);
+    if (multiple.length > 0) {
+      message += `\n\nNote: ${multiple.join(", ")} allow${multiple.length === 1 ? "s" : ""} multiple values. Because of this you need to provide all arguments before providing ${multiple.length === 1 ? "that flag" : "those flags"}.`;
+      message += '\nAlternatively, you can use "--" to signify the end of the flags and the beginning of arguments.';
+    }
+    throw new CliFailure(`${message}\n${usage}`);
   }
   // Env-backed flags (CONVOS_HOME, CONVOS_ATTESTATION…) as oclif resolves them.
   for (const f of Object.values(spec.flags)) {

@@ -43,7 +43,8 @@ export async function printFailureAndExit(failure: CliFailure): Promise<never> {
     // started through run(), so cache the real CLI's Config the same way.
     const config = await oclif.Config.load({ root: CLI_ROOT });
     const corePkg = createRequire(import.meta.url).resolve("@oclif/core/package.json");
-    const { default: Cache } = await import(path.join(path.dirname(corePkg), "lib", "cache.js"));
+    const cacheModule = await import(path.join(path.dirname(corePkg), "lib", "cache.js"));
+    const Cache = cacheModule.default.default ?? cacheModule.default;
     Cache.getInstance().set("config", config);
     err.showHelp = true;
     err.parse = { input: { argv: process.argv.slice(2) } };

@@ -15,17 +15,17 @@ import { commandError, type Session } from "./session.ts";
 const str = (flags: Flags, name: string) => (typeof flags[name] === "string" ? (flags[name] as string) : undefined);
 const print = (data: unknown): void => void process.stdout.write(JSON.stringify(data, null, 2) + "\n");
 
-/** A person the model plays, created on first use; the default one is "Member". */
+/** A person the model plays, created on first use; without a name it publishes no profile. */
 function person(network: Network, inboxId: string | undefined, name: string | undefined): SimulatedInbox {
   if (inboxId) {
     const known = network.simulated(inboxId);
     if (known) return known;
-    const made = { inboxId, walletKey: generatePrivateKey(), name: name ?? "Member" };
+    const made = { inboxId, walletKey: generatePrivateKey(), name: name ?? "" };
     network.saveSimulated(made);
     return made;
   }
   const walletKey = generatePrivateKey();
-  const made = { inboxId: inboxIdFor(addressOf(walletKey)), walletKey, name: name ?? "Member" };
+  const made = { inboxId: inboxIdFor(addressOf(walletKey)), walletKey, name: name ?? "" };
   network.saveSimulated(made);
   return made;
 }
@@ -35,7 +35,7 @@ function ensureMember(CT: ContentTypes, network: Network, group: Group, sender: 
   if (isMember(group, sender.inboxId)) return;
   network.updateGroup(group.id, (g) => g.members.push({ inboxId: sender.inboxId, role, addedAt: new Date().toISOString() }));
   network.append(group.id, group.creatorInboxId, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: group.creatorInboxId, added: [sender.inboxId], removed: [], left: [], fieldChanges: [] });
-  network.append(group.id, sender.inboxId, CT.profileUpdate, { kind: "profile_update", name: sender.name });
+  if (sender.name) network.append(group.id, sender.inboxId, CT.profileUpdate, { kind: "profile_update", name: sender.name });
 }
 
 /**

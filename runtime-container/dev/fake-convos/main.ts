@@ -34,10 +34,8 @@
 //   FAKE_CONVOS_TRANSCRIPT       transcript path (default <home>/fake-transcript.ndjson)
 //   FAKE_CONVOS_NETWORK_DIR      the shared network directory
 import fs from "node:fs";
-import { parseArgv, parseFakeOnly } from "./argv.ts";
-import { record } from "./control.ts";
 import { CLI_ROOT, CliFailure, printFailureAndExit } from "./failure.ts";
-import { session, type Session } from "./session.ts";
+import type { Session } from "./session.ts";
 
 // Loaded on demand: each command pays only for the real CLI modules it uses.
 const conversations = () => import("./conversations.ts");
@@ -86,6 +84,8 @@ async function main(): Promise<void> {
     await run(argv, CLI_ROOT).then(() => flush(), (err) => handle(err));
     return;
   }
+  // Loaded after the --version/help shortcut, which must cost what the real one costs.
+  const [{ parseArgv, parseFakeOnly }, { record }, { session }] = await Promise.all([import("./argv.ts"), import("./control.ts"), import("./session.ts")]);
   const parsed = argv[0]!.startsWith("fake-") ? parseFakeOnly(argv) : parseArgv(argv);
   if (!parsed.id.startsWith("fake-")) checkAgainstSchemaFile(parsed.id, parsed.flags);
   const s = session(parsed.id, parsed.args, parsed.flags);

@@ -61,7 +61,7 @@ export type JoinRequest = {
 };
 
 /** A member played by the model: the app owner who shares an invite, or another person. */
-export type SimulatedInbox = { inboxId: string; walletKey: `0x${string}`; name: string };
+export type SimulatedInbox = { inboxId: string; walletKey: `0x${string}`; name: string }; // name "": no profile
 
 export const hex = (bytes: number) => randomBytes(bytes).toString("hex");
 export const nowNs = () => (BigInt(Date.now()) * 1_000_000n + BigInt(process.hrtime()[1] % 1_000_000)).toString();
