@@ -4,29 +4,22 @@
 // that replays nothing after a restart, invites that rotate on lock, an owner who explodes the
 // chat from the app, an XMTP network that is unreachable at boot.
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConvosService, type ConvosServiceOptions, type InboundMessage } from "../../runtime-container/plugins/convos/src/convos-service.ts";
 import { pathToFileURL } from "node:url";
-import { CLI_SCHEMA, FAKE_CONVOS, RUNTIME_DIR, fakeConvos, fakeInvite, readTranscript, tempDir, waitFor } from "./support.ts";
+import { CLI_SCHEMA, FAKE_CONVOS, RUNTIME_DIR, fakeConvos, fakeInvite, readTranscript, startFakePool, tempDir, waitFor } from "./support.ts";
 
 process.env.FAKE_CONVOS_SCHEMA = CLI_SCHEMA;
 process.env.FAKE_CONVOS_LATENCY = "none";
 
-const poolCalls: string[] = [];
-let pool: http.Server;
+let pool: Awaited<ReturnType<typeof startFakePool>>;
 let poolUrl: string;
 beforeAll(async () => {
-  pool = http.createServer((req, res) => {
-    poolCalls.push(req.url ?? "");
-    req.resume();
-    res.writeHead(202, { "content-type": "application/json" }).end("{}");
-  });
-  await new Promise<void>((r) => pool.listen(0, "127.0.0.1", r));
-  poolUrl = `http://127.0.0.1:${(pool.address() as { port: number }).port}`;
+  pool = await startFakePool();
+  poolUrl = pool.url;
 });
-afterAll(() => new Promise<void>((r) => pool.close(() => r())));
+afterAll(() => pool.close());
 
 const services: ConvosService[] = [];
 afterEach(async () => {
@@ -52,6 +45,17 @@ function service(opts: ConvosServiceOptions): ConvosService {
   const s = new ConvosService(opts);
   services.push(s);
   return s;
+}
+
+/** The agent joins an app owner's conversation (it is a member there, not an admin). */
+async function joined(name: string) {
+  const dir = tempDir("convos-resilience");
+  const opts = options(dir);
+  const s = service(opts);
+  const invite = fakeInvite(opts.home, { name });
+  await s.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
+  await waitFor(() => s.status().streaming, "agent serve ready");
+  return { s, opts, invite };
 }
 
 async function created(overrides: Partial<ConvosServiceOptions> = {}) {
@@ -108,12 +112,7 @@ describe("stdin commands and their answers", () => {
   });
 
   it("lock by a member who is not admin fails the call with the CLI's cause, and the stream stays up", async () => {
-    const dir = tempDir("convos-resilience");
-    const opts = options(dir);
-    const s = service(opts);
-    const invite = fakeInvite(opts.home, { name: "Owner's chat" });
-    await s.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
-    await waitFor(() => s.status().streaming, "agent serve ready");
+    const { s } = await joined("Owner's chat");
     const err = await s.lock(false).catch((e) => e);
     expect(err).toMatchObject({ status: 502, code: "stream_command_failed" });
     expect(err.message).toMatch(/^lock failed: Command failed: \S/u);
@@ -191,18 +190,13 @@ describe("lock, unlock and rename", () => {
 
 describe("the owner explodes the conversation from the app", () => {
   it("wipes conversation state, identity and workspace, and asks the pool to destroy the instance", async () => {
-    const dir = tempDir("convos-resilience");
-    const opts = options(dir);
-    const s = service(opts);
-    const invite = fakeInvite(opts.home, { name: "Party" });
-    await s.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
-    await waitFor(() => s.status().streaming, "agent serve ready");
+    const { s, opts, invite } = await joined("Party");
     fs.mkdirSync(opts.workspaceDir!, { recursive: true });
     fs.writeFileSync(path.join(opts.workspaceDir!, "INSTRUCTIONS.md"), "plan the party\n");
-    poolCalls.length = 0;
+    pool.calls.length = 0;
     fakeConvos(opts.home, ["fake-inject", invite.conversationId, "--event", "explode"]);
-    await waitFor(() => s.status().exploded && poolCalls.length > 0, "instance wiped and destruction asked");
-    expect(poolCalls).toEqual(["/api/pool/instances/inst-r/self-destruct"]);
+    await waitFor(() => s.status().exploded && pool.calls.length > 0, "instance wiped and destruction asked");
+    expect(pool.calls.map((c) => c.path)).toEqual(["/api/pool/instances/inst-r/self-destruct"]);
     expect(s.status()).toMatchObject({ exploded: true, conversationId: null, streaming: false, clean: false, inviteUrl: null });
     expect(fs.readdirSync(opts.workspaceDir!)).toEqual([]);
     expect(fs.existsSync(path.join(opts.home, "identity.json"))).toBe(false);

@@ -2,6 +2,7 @@
 // and a handle on a spawned `node runtime-container/src/main.ts`.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -177,4 +178,21 @@ export function openWebSocket(url: string, headers: Record<string, string> = {})
   const require = createRequire(path.join(RUNTIME_DIR, "package.json"));
   const WebSocketClient = require("ws") as new (url: string, opts: { headers: Record<string, string> }) => never;
   return new WebSocketClient(url, { headers });
+}
+
+export type PoolCall = { path: string; auth: string | undefined; body: string };
+
+/** The pool's self-destruct endpoint, as an instance sees it: records each call, answers 202. */
+export async function startFakePool(): Promise<{ url: string; calls: PoolCall[]; close: () => Promise<void> }> {
+  const calls: PoolCall[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      calls.push({ path: req.url ?? "", auth: req.headers.authorization, body });
+      res.writeHead(202, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
