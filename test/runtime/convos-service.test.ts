@@ -2,35 +2,26 @@
 // notice — the agent joins or creates the chat, hears messages, answers, reacts, and
 // explodes the chat when told to, asking the pool to destroy the instance.
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ConvosService, type InboundMessage } from "../../runtime-container/plugins/convos/src/convos-service.ts";
-import { CLI_SCHEMA, FAKE_CONVOS, fakeConvos, fakeInvite, readTranscript, tempDir, waitFor } from "./support.ts";
+import { CLI_SCHEMA, FAKE_CONVOS, fakeConvos, fakeInvite, readTranscript, startFakePool, tempDir, waitFor, type PoolCall } from "./support.ts";
 
 process.env.FAKE_CONVOS_SCHEMA = CLI_SCHEMA;
 // The model's behaviour without its real-time costs (timing is bench's business).
 process.env.FAKE_CONVOS_LATENCY = "none";
 const HEX64 = /^[0-9a-f]{64}$/u;
 
-type PoolCall = { path: string; auth: string | undefined; body: string };
-let pool: http.Server;
+let pool: Awaited<ReturnType<typeof startFakePool>>;
 let poolUrl: string;
-const poolCalls: PoolCall[] = [];
+let poolCalls: PoolCall[];
 
 beforeAll(async () => {
-  pool = http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (d) => (body += d));
-    req.on("end", () => {
-      poolCalls.push({ path: req.url ?? "", auth: req.headers.authorization, body });
-      res.writeHead(202, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  await new Promise<void>((r) => pool.listen(0, "127.0.0.1", r));
-  poolUrl = `http://127.0.0.1:${(pool.address() as { port: number }).port}`;
+  pool = await startFakePool();
+  poolUrl = pool.url;
+  poolCalls = pool.calls;
 });
-afterAll(() => new Promise<void>((r) => pool.close(() => r())));
+afterAll(() => pool.close());
 
 const services: ConvosService[] = [];
 afterEach(async () => {
@@ -105,7 +96,7 @@ describe("creating a conversation", () => {
 describe("joining from an invite", () => {
   it("joins when the creator accepts at once", async () => {
     const { service, home } = makeService();
-    const invite = fakeInvite(home, ["--name", "Lisbon"]);
+    const invite = fakeInvite(home, { name: "Lisbon" });
     const result = await service.join({ inviteUrl: invite.inviteUrl, profileName: "Ava" });
     expect(result).toEqual({ status: "joined", conversationId: invite.conversationId });
     expect(service.status().name).toBe("Lisbon");

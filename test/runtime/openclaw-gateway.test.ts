@@ -2,42 +2,16 @@
 // the fake convos CLI: provision through the front server, a chat member writes, the message
 // reaches the agent inside OpenClaw (with sender, message id and group context), the agent's
 // model answers, and the answer comes back into the chat through the plugin.
-import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fakeModel } from "./fake-model.ts";
 import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
 
 const ANSWER = "Saturday: hike at 9, then lunch at the market at 1.";
 
-/** A local OpenAI-compatible model: records what the agent sends, always answers ANSWER. */
-function fakeModel() {
-  const requests: Array<{ messages: Array<{ role: string; content: unknown }> }> = [];
-  const server = http.createServer((req, res) => {
-    let raw = "";
-    req.on("data", (d) => (raw += d));
-    req.on("end", () => {
-      const body = raw ? JSON.parse(raw) : {};
-      requests.push(body);
-      if (body.stream) {
-        res.writeHead(200, { "content-type": "text/event-stream" });
-        const chunk = (delta: object, finish: string | null = null) =>
-          res.write(`data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 1, model: "dev-model", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
-        chunk({ role: "assistant", content: "" });
-        chunk({ content: ANSWER });
-        chunk({}, "stop");
-        res.end("data: [DONE]\n\n");
-      } else {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "dev-model", choices: [{ index: 0, message: { role: "assistant", content: ANSWER }, finish_reason: "stop" }] }));
-      }
-    });
-  });
-  return { server, requests };
-}
-
 describe("with the real OpenClaw gateway", () => {
   let r: RuntimeHandle;
   let readyMs = 0;
-  const model = fakeModel();
+  const model = fakeModel(ANSWER);
 
   beforeAll(async () => {
     if (!OPENCLAW_INSTALLED) {

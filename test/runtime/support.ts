@@ -2,6 +2,7 @@
 // and a handle on a spawned `node runtime-container/src/main.ts`.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -36,9 +37,13 @@ export function fakeConvos(home: string, args: string[], env: NodeJS.ProcessEnv 
   return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, FAKE_CONVOS_LATENCY: "none", ...env } });
 }
 
-/** An app owner creates a conversation on the model's network (the one `home` sees) and shares a real invite. */
-export function fakeInvite(home: string, args: string[] = []): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
-  return JSON.parse(fakeConvos(home, ["fake-invite", ...args]));
+/**
+ * An app owner's conversation and its real, signed invite (fake-invite), in the network of the
+ * install at `home`: what a person would paste into the pool's join form.
+ */
+export function fakeInvite(home: string, opts: { name?: string; ownerName?: string } = {}): { inviteUrl: string; conversationId: string; ownerInboxId: string } {
+  const args = ["fake-invite", ...(opts.name ? ["--name", opts.name] : []), ...(opts.ownerName ? ["--owner-name", opts.ownerName] : [])];
+  return JSON.parse(fakeConvos(home, args));
 }
 
 export type TranscriptEntry = { kind: string; conversationId?: string; text?: string; emoji?: string; messageId?: string; action?: string; command?: string; flags?: Record<string, unknown>; args?: string[]; name?: string };
@@ -173,4 +178,21 @@ export function openWebSocket(url: string, headers: Record<string, string> = {})
   const require = createRequire(path.join(RUNTIME_DIR, "package.json"));
   const WebSocketClient = require("ws") as new (url: string, opts: { headers: Record<string, string> }) => never;
   return new WebSocketClient(url, { headers });
+}
+
+export type PoolCall = { path: string; auth: string | undefined; body: string };
+
+/** The pool's self-destruct endpoint, as an instance sees it: records each call, answers 202. */
+export async function startFakePool(): Promise<{ url: string; calls: PoolCall[]; close: () => Promise<void> }> {
+  const calls: PoolCall[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      calls.push({ path: req.url ?? "", auth: req.headers.authorization, body });
+      res.writeHead(202, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

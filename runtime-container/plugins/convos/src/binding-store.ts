@@ -1,7 +1,7 @@
 // The instance's one conversation, persisted next to CONVOS_HOME so a restarted gateway
 // resumes the same conversation instead of looking unbound (and being handed out twice).
 import fs from "node:fs";
-import path from "node:path";
+import { readJson, writeJsonAtomic } from "./json-file.ts";
 
 export type Binding = {
   conversationId: string | null;
@@ -47,18 +47,12 @@ export class BindingStore {
   }
 
   load(): Binding {
-    try {
-      return { ...EMPTY_BINDING, ...JSON.parse(fs.readFileSync(this.file, "utf8")) };
-    } catch {
-      return { ...EMPTY_BINDING };
-    }
+    const stored = readJson(this.file);
+    return { ...EMPTY_BINDING, ...(stored && typeof stored === "object" ? stored : {}) };
   }
 
   save(binding: Binding): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(binding, null, 2), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    writeJsonAtomic(this.file, binding);
   }
 
   clear(): void {

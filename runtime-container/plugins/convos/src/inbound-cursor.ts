@@ -4,10 +4,10 @@
 // fetched with `conversation messages --sent-after <ns>` from here, and the ids already
 // handed to the agent are remembered so none is dispatched twice.
 import fs from "node:fs";
-import path from "node:path";
 import { z } from "zod";
 import type { MessageRow } from "./cli-protocol.ts";
 import { isDisplayableContentType } from "./inbound-message.ts";
+import { readJson, writeJsonAtomic } from "./json-file.ts";
 
 const RECENT_IDS = 500;
 
@@ -52,19 +52,12 @@ export class CursorStore {
   }
 
   load(): Cursor {
-    try {
-      const parsed = CursorFile.safeParse(JSON.parse(fs.readFileSync(this.file, "utf8")));
-      return parsed.success ? parsed.data : { ...EMPTY_CURSOR };
-    } catch {
-      return { ...EMPTY_CURSOR };
-    }
+    const parsed = CursorFile.safeParse(readJson(this.file));
+    return parsed.success ? parsed.data : { ...EMPTY_CURSOR };
   }
 
   save(cursor: Cursor): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(cursor), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    writeJsonAtomic(this.file, cursor);
   }
 
   clear(): void {
