@@ -1,13 +1,15 @@
-// The agent in a group chat, end to end: a real `openclaw gateway` with the convos plugin and
-// the fake convos CLI, driven by a scripted model. Each case makes a member do something
-// (write, reply, react, change the group), chooses what the model answers, and asserts what
-// reached the conversation (the fake's transcript) and what the model was given.
+// The agent in a group chat, end to end: a real `openclaw gateway` (booted once for this file)
+// with the convos plugin and the fake convos CLI, driven by a scripted model. Each case makes a
+// member do something (write, reply, react, share a file, change the group), chooses what the
+// model answers, and asserts what reached the conversation (the fake's transcript) and what
+// the model was given. The same boot also checks the gateway's readiness, the WebSocket proxy
+// and a clean shutdown of the whole process tree.
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { imageParts, lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
-import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
 
 const INSTRUCTIONS = "Help the group plan weekend trips. Keep a shared packing list.";
 const MAYA = { id: "a".repeat(64), name: "Maya" };
@@ -17,6 +19,8 @@ let r: RuntimeHandle;
 let model: ScriptedModel;
 let conversationId: string;
 let seq = 0;
+let readyMs = 0;
+let healthBeforeClaim: unknown;
 
 /** A member acts in the conversation (fake-only `fake-inject`); returns the message id. */
 function inject(from: { id: string; name: string }, args: string[]): string {
@@ -50,7 +54,8 @@ beforeAll(async () => {
   model = await startScriptedModel();
   // An upload provider lets `attach` work (the fake CLI checks for one as the real one does).
   r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" } });
-  await r.waitReady(240_000);
+  readyMs = await r.waitReady(240_000);
+  healthBeforeClaim = (await r.health()).body;
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
   expect(provisioned.status).toBe(200);
   conversationId = provisioned.body.conversationId;
@@ -63,9 +68,33 @@ afterAll(async () => {
     fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "transcript.json"), JSON.stringify(readTranscript(r.convosHome), null, 1));
     fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "requests.json"), JSON.stringify(model.requests, null, 1));
   }
-  await r?.stop();
   await model?.close();
+  // SIGTERM stops the front server, the gateway and everything it started (agent serve).
+  const tree = r ? descendants(r.child.pid!) : [];
+  expect(await r?.stop()).toBe(0);
+  await waitFor(() => tree.every((pid) => !alive(pid)), "gateway process tree to exit", 15_000);
 }, 40_000);
+
+describe("the instance with a real OpenClaw gateway", () => {
+  it("becomes ready with the convos plugin loaded, unbound until claimed", () => {
+    expect(readyMs).toBeGreaterThan(0);
+    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false });
+    expect(r.output()).toMatch(/http server listening \(\d+ plugins: [^)]*\bconvos\b/u);
+    process.stdout.write(`[chat-agent.test] /pool/health ready ${readyMs} ms after spawn\n`);
+  });
+
+  it("proxies WebSocket upgrades to the gateway", async () => {
+    const ws = openWebSocket(`ws://127.0.0.1:${r.port}/`);
+    const firstFrame = await new Promise<string>((resolve, reject) => {
+      ws.on("message", (data: Buffer) => resolve(data.toString()));
+      ws.on("unexpected-response", () => reject(new Error("upgrade refused")));
+      ws.on("error", reject);
+    });
+    ws.close();
+    // OpenClaw greets every WebSocket client with a connect challenge.
+    expect(JSON.parse(firstFrame)).toMatchObject({ type: "event", event: "connect.challenge" });
+  });
+});
 
 describe("the agent in a group chat", () => {
   it("introduces itself once, from its name and instructions, without asking the model", async () => {
@@ -111,6 +140,8 @@ describe("the agent in a group chat", () => {
     const now = /current_time\\*":\\*"([0-9T:.\-]+Z)/u.exec(context)?.[1];
     expect(Math.abs(Date.parse(now!) - Date.now())).toBeLessThan(120_000);
     expect(context).toContain(id);
+    expect(context).toMatch(/is_group_chat\\*":true/u);
+    expect(r.output()).toMatch(new RegExp(`inbound message ${id} from ${MAYA.id.slice(0, 12)} dispatched to agent main \\(names_agent\\)`, "u"));
   }, 150_000);
 
   it("stays silent on chatter between people when the model answers NO_REPLY", async () => {
