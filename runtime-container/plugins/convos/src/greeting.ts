@@ -1,8 +1,8 @@
 // The agent introduces itself once per conversation: after it created the chat, or once its
 // join was accepted — never again after a restart. The marker lives on the state volume next
 // to the binding, so it survives restarts and is moot after a reset (new conversation id).
-import fs from "node:fs";
 import path from "node:path";
+import { readJson, writeJsonAtomic } from "./json-file.ts";
 
 const MAX_BRIEF = 160;
 
@@ -42,20 +42,12 @@ export class GreetingMarker {
   }
 
   greeted(conversationId: string): boolean {
-    try {
-      return (JSON.parse(fs.readFileSync(this.file, "utf8")) as Marker).conversationId === conversationId;
-    } catch {
-      return false;
-    }
+    return (readJson(this.file) as Marker | undefined)?.conversationId === conversationId;
   }
 
   record(conversationId: string, messageId: string | null): void {
-    const marker: Marker = { conversationId, messageId, at: new Date().toISOString() };
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    // Write-then-rename: a crash mid-write must not leave a marker that reads as "not greeted".
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(marker) + "\n", { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    // Atomic: a crash mid-write must not leave a marker that reads as "not greeted".
+    writeJsonAtomic(this.file, { conversationId, messageId, at: new Date().toISOString() } satisfies Marker);
   }
 }
 
