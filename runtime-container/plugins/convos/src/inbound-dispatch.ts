@@ -174,6 +174,8 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
   const cfg = deps.loadConfig();
   const route = deps.channelRuntime.routing.resolveAgentRoute({ cfg, channel: CHANNEL_ID, accountId: deps.accountId, peer: { kind: "group", id: msg.conversationId } });
   const ack = acknowledge(msg, decision, cfg, route, deps);
+  // Logged once per message: a busy-retry below offers the same turn again, it is not a new one.
+  log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId} (${decision.reason})`);
   let outcome = "failed";
   try {
     await withRetry(async () => {
@@ -215,7 +217,6 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
     }),
     ...(image ? { media: toInboundMediaFacts([{ path: image.path, contentType: image.contentType ?? stored!.contentType, messageId: msg.messageId }]) } : {}),
   });
-  log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId} (${decision.reason})`);
   await rt.session.recordInboundSession({
     storePath,
     sessionKey: ctxPayload.SessionKey ?? route.sessionKey,
