@@ -288,6 +288,7 @@ describe("the agent in a group chat", () => {
       const ok = await askForFile("itinerary.txt", "Here it is.");
       expect(ok.attachments).toMatchObject([{ filename: "itinerary.txt", size: 22 }]);
       expect(ok.texts).toEqual(["Here it is."]);
+      expect(fs.readdirSync(path.join(workspace(), ".convos-outbox"))).toEqual([]);
       // A prompt cannot make it post its own state files: only workspace files go out.
       const refused = await askForFile("../convos-binding.json", "I can only send files from my workspace.");
       expect(refused).toEqual({ attachments: [], texts: ["I can only send files from my workspace."] });

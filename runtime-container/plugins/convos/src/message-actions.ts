@@ -1,6 +1,7 @@
 // The agent's message tool on Convos: send, react, send a workspace file, and update its own
 // profile. Renaming, locking and exploding the conversation are operator actions over HTTP,
 // never agent actions.
+import fs from "node:fs";
 import { resolveWorkspaceFile, writeOutboxFile } from "./attachments.ts";
 import type { ConvosService } from "./convos-service.ts";
 import { markdownToPlainText } from "./plain-text.ts";
@@ -55,7 +56,13 @@ export async function runAgentAction(service: ConvosService, ctx: ActionContext,
           ? resolveWorkspaceFile(workspaceDir, requested)
           : undefined;
       if (!file) throw new Error("sendAttachment needs a workspace file (filePath)");
-      const details = await service.serveCommand({ type: "attach", file, ...(replyTo ? { replyTo } : {}) });
+      let details: unknown;
+      try {
+        details = await service.serveCommand({ type: "attach", file, ...(replyTo ? { replyTo } : {}) });
+      } finally {
+        // The CLI has read (and uploaded) the copy by now; the outbox keeps nothing.
+        if (buffer) fs.rmSync(file, { force: true });
+      }
       const caption = str(p, "caption");
       if (caption) await service.send(markdownToPlainText(caption));
       return done(`sent ${file.split("/").at(-1)}`, details);
