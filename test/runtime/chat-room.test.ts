@@ -107,6 +107,17 @@ describe("what the agent knows of the room", () => {
     expect(state.memberNames()).toEqual(["Jon", "Maya"]);
   });
 
+  it("remembers its own messages across a restart, so replies to them stay addressed", () => {
+    const file = path.join(tempDir("own"), "convos-own-messages.json");
+    const before = new RoomState({ selfName: "Ava", ownMessagesFile: file });
+    before.rememberOwn("agent-msg-9");
+    const after = new RoomState({ selfName: "Ava", ownMessagesFile: file });
+    after.ready({ inboxId: AGENT, name: "Weekend plans" });
+    after.member("maya", "Maya");
+    after.member("jon", "Jon");
+    expect(decideTurn(reply("reply to agent-msg-9: yes please"), after.facts())).toEqual({ turn: true, addressed: true, reason: "reply_to_agent" });
+  });
+
   it("learns names from senders and its own name from profile updates", () => {
     const state = room([]);
     state.observe(message("hi", "text", { id: "priya", name: "Priya" }));

@@ -2,6 +2,7 @@
 // text and files through the running `agent serve` process, and a message tool limited to
 // send, react, sendAttachment and set-profile.
 import { AsyncLocalStorage } from "node:async_hooks";
+import path from "node:path";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
 import { resolveWorkspaceFile } from "./attachments.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
@@ -48,7 +49,12 @@ function normalizeTarget(raw: string): string | undefined {
 /** The room as the agent knows it, kept current from the serve events; greets once per conversation. */
 function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop: () => void } {
   const initial = service.status();
-  const room = new RoomState({ selfName: service.profileName(), conversationName: initial.name });
+  const room = new RoomState({
+    selfName: service.profileName(),
+    conversationName: initial.name,
+    // Beside the binding: replies to what the agent said before a restart still count as addressed.
+    ownMessagesFile: path.join(path.dirname(service.opts.stateFile), "convos-own-messages.json"),
+  });
   room.selfInboxId = initial.inboxId;
   const marker = GreetingMarker.besideBinding(service.opts.stateFile);
   let greeting: Promise<unknown> | null = null;

@@ -2,9 +2,11 @@
 // events: the conversation's name, the members' display names, its own inbox/name and the
 // ids of the messages it sent (so replies and reactions to them can be recognised).
 import type { InboundMessage } from "./inbound-message.ts";
+import { readJson, writeJsonAtomic } from "./json-file.ts";
 import type { RoomFacts } from "./room-policy.ts";
 
-const MAX_OWN_IDS = 2000;
+// Enough to recognise replies and reactions to anything recent; the file stays ~30 KB.
+const MAX_OWN_IDS = 500;
 const UNNAMED = "Somebody";
 
 export class RoomState {
@@ -15,9 +17,15 @@ export class RoomState {
   /** inbox id → display name (null until known); names announced without an id are keyed "name:<n>". */
   private readonly members = new Map<string, string | null>();
 
-  constructor(init: { selfName?: string | null; conversationName?: string | null } = {}) {
+  /** Where the ids of the agent's own messages are kept, so a restart still knows them. */
+  private readonly ownFile: string | null;
+
+  constructor(init: { selfName?: string | null; conversationName?: string | null; ownMessagesFile?: string } = {}) {
     this.selfName = init.selfName ?? null;
     this.conversationName = init.conversationName ?? null;
+    this.ownFile = init.ownMessagesFile ?? null;
+    const saved = this.ownFile ? readJson(this.ownFile) : undefined;
+    if (Array.isArray(saved)) for (const id of saved) if (typeof id === "string") this.own.add(id);
   }
 
   facts(): RoomFacts {
@@ -41,8 +49,10 @@ export class RoomState {
   }
 
   rememberOwn(messageId: string): void {
+    if (this.own.has(messageId)) return;
     this.own.add(messageId);
     if (this.own.size > MAX_OWN_IDS) this.own.delete(this.own.values().next().value as string);
+    if (this.ownFile) writeJsonAtomic(this.ownFile, [...this.own]);
   }
 
   member(inboxId: string, name: string | null | undefined): void {
