@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { ROOT } from "./supervisor/processes.ts";
+import { FAKE_CONVOS_CLI, FAKE_CONVOS_NETWORK, ROOT } from "./supervisor/processes.ts";
 
 /**
  * Talks to one local instance the way its owner's tools would, with its own gateway token
@@ -11,6 +11,8 @@ import { ROOT } from "./supervisor/processes.ts";
  *   status <instance>         GET /convos/status
  *   send <instance> <text>    POST /convos/conversation/send (the agent says it)
  *   say <instance> <text>     a message from a person in the conversation (fake CLI only)
+ *   invite [name]             a conversation of yours in the app, and its invite to paste
+ *                             into the join form (fake CLI only)
  *   transcript <instance>     what the fake convos CLI recorded
  *   token <instance>          the gateway token, for curl
  *
@@ -90,9 +92,18 @@ switch (command) {
     }
     break;
   }
+  case "invite": {
+    // The owner's side, in the model network every local instance shares.
+    const out = execFileSync(FAKE_CONVOS_CLI, ["fake-invite", "--owner-name", "You", ...(id ? ["--name", [id, text].filter(Boolean).join(" ")] : []), "--home", path.join(instancesDir, "fake-app-owner")], {
+      encoding: "utf8",
+      env: { ...process.env, FAKE_CONVOS_NETWORK_DIR: path.join(instancesDir, FAKE_CONVOS_NETWORK) },
+    });
+    console.log((JSON.parse(out) as { inviteUrl: string }).inviteUrl);
+    break;
+  }
   case "token":
     console.log(find(id).variables.GATEWAY_TOKEN);
     break;
   default:
-    fail("usage: node local/instance.ts list | status <instance> | send <instance> <text> | say <instance> <text> | transcript <instance> | token <instance>");
+    fail("usage: node local/instance.ts list | status <instance> | send <instance> <text> | say <instance> <text> | invite [name] | transcript <instance> | token <instance>");
 }

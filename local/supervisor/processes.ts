@@ -17,6 +17,8 @@ import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./p
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const RUNTIME_MAIN = path.join(ROOT, "runtime-container", "src", "main.ts");
 export const FAKE_CONVOS_CLI = path.join(ROOT, "runtime-container", "dev", "fake-convos", "bin", "convos");
+/** The fake CLI's model of the XMTP network, shared by the instances, under the state root. */
+export const FAKE_CONVOS_NETWORK = "fake-xmtp-network";
 
 export interface ProcessSupervisorOptions {
   /** One directory per service (`<stateRoot>/<serviceId>`): the instance's volume and its log. */
@@ -138,8 +140,10 @@ export class ProcessSupervisor {
     mkdirSync(dir, { recursive: true });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      // A real convos CLI would talk to the XMTP network; the fake one keeps everything on disk.
+      // A real convos CLI would talk to the XMTP network; the fake one keeps everything on disk,
+      // in one model network for every local instance (invites from `local/instance.ts invite`).
       CONVOS_CLI: process.env.CONVOS_CLI || FAKE_CONVOS_CLI,
+      FAKE_CONVOS_NETWORK_DIR: path.join(this.stateRoot, FAKE_CONVOS_NETWORK),
       // Several instances share this machine; each gateway picks its own loopback port.
       OPENCLAW_GATEWAY_PORT: "0",
       ...this.opts.env,

@@ -157,7 +157,7 @@ describe("the creator's agent: agent serve, event by event", () => {
       { type: "send", text: "one" }, { type: "send", text: "two" }, { type: "react", messageId: "m1", emoji: "👍" },
       { type: "react", messageId: "m1" }, { type: "send", text: "three", replyTo: "m1" }, { type: "react", messageId: "m1", emoji: "👍", action: "remove" },
     ]);
-    expect(answers.map((a) => (a.event === "sent" ? SentEvent.parse(a) && ("text" in a ? a.text : a.type) : a.message))).toEqual([
+    expect(answers.map((a) => (a.event === "sent" ? SentEvent.parse(a) && ("text" in a ? a.text : a.type) : (a as ErrorEvent).message))).toEqual([
       "one", "two", "reaction", "react command requires 'messageId' and 'emoji' fields", "three", "reaction",
     ]);
     const ids = answers.filter((a) => a.event === "sent" && "id" in a).map((a) => (a as { id: string }).id);
@@ -206,14 +206,15 @@ describe("the creator's agent: agent serve, event by event", () => {
     const after = InviteResult.parse(await json(agent!, ["conversation", "invite", conversationId]));
     expect(after.tag).not.toBe(before.tag);
     const from = serve.events.length;
-    inject(["--event", "member_joined", "--tag", before.tag, "--sender-name", "Late"]);
-    inject(["--event", "member_joined", "--sender-name", "Zoe"]);
+    inject(["--event", "member_joined", "--tag", before.tag, "--sender-name", "Late", "--sender-inbox-id", "c".repeat(64)]);
+    inject(["--event", "member_joined", "--sender-name", "Zoe", "--sender-inbox-id", "d".repeat(64)]);
     const joined = await serve.next("member_joined", from);
+    expect(joined.inboxId).toBe("d".repeat(64));
     await new Promise((r) => setTimeout(r, 600));
     expect(serve.events.slice(from).filter((e) => e.event === "member_joined")).toEqual([joined]);
   });
 
-  it("heartbeats, a heartbeat stall, a dead stream and a restarted one", async () => {
+  it("heartbeats, a heartbeat stall, a restarted stream (caught up, or not), a dead stream", async () => {
     await serve.next("heartbeat", serve.events.length);
     inject(["--event", "heartbeat-stall", "--duration-ms", "2500"]);
     await new Promise((r) => setTimeout(r, 300));
@@ -226,6 +227,15 @@ describe("the creator's agent: agent serve, event by event", () => {
     inject(["--text", "during the restart", "--sender-name", "Maya"]);
     const caught = await serve.next("message", 0, (e) => e.content === "during the restart");
     expect(caught.catchup).toBe(true);
+
+    const failFrom = serve.events.length;
+    inject(["--event", "catchup-error"]);
+    inject(["--event", "stream-restart", "--duration-ms", "3000"]);
+    inject(["--text", "lost in the gap", "--sender-name", "Maya"]);
+    expect(await serve.next("error", failFrom)).toMatchObject({ message: "Failed to catch up messages: transport error" });
+    expect(serve.events.some((e) => e.event === "message" && e.content === "lost in the gap")).toBe(false);
+    const history = MessagesResult.parse(await json(agent!, ["conversation", "messages", conversationId, "--limit", "5"]));
+    expect(history.map((m) => m.content)).toContain("lost in the gap");
 
     const from = serve.events.length;
     inject(["--event", "stream-error", "--text", "connection reset"]);
@@ -256,5 +266,22 @@ describe("with the network down", () => {
     expect(out).toMatchObject({ code: 2, stdout: "" });
     expect(out.stderr).toMatch(/^ › {3}Error: \[MessageBackendBuilderError::GrpcBuilder\] transport error\n\nUSAGE\n {2}\$ convos conversations create/u);
     expect((await cli(agent!, ["identity", "list", "--json"], down)).code).toBe(0);
+  });
+
+  it("a running serve stops hearing and sending while it is down, then catches up", async () => {
+    const { conversationId } = CreateResult.parse(await json(agent!, ["conversations", "create", "--name", "Flaky"]));
+    const serve = new Serve(agent!, conversationId);
+    await serve.ready();
+    fake(agent!, ["fake-inject", conversationId, "--text", "before", "--sender-name", "Maya"]);
+    await serve.next("message", 0, (e) => e.content === "before");
+    fs.writeFileSync(path.join(agent!.home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_NETWORK_DOWN: "1" }));
+    const [failed] = await serve.send([{ type: "send", text: "hello?" }]);
+    expect(failed).toMatchObject({ event: "error", message: expect.stringMatching(/^Command failed: .*transport error/u) });
+    fake(agent!, ["fake-inject", conversationId, "--text", "while down", "--sender-name", "Maya"]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(serve.events.some((e) => e.event === "message" && e.content === "while down")).toBe(false);
+    fs.writeFileSync(path.join(agent!.home, "fake-control.json"), "{}");
+    expect(await serve.next("message", 0, (e) => e.content === "while down")).toMatchObject({ catchup: true });
+    await serve.stop();
   });
 });

@@ -139,7 +139,9 @@ describe("the convos plugin in a real OpenClaw gateway, against the real CLI's b
     // The first heartbeat's catch-up runs too: nothing comes twice.
     await waitFor(async () => (await status()).lastHeartbeatAt, "heartbeat after restart");
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    expect(turnsFor("shall we meet at the market?")).toBe(1);
+    const trail = r.output().split("\n").filter((l) => /missed-1|channel started|caught up|agent serve/u.test(l)).join("\n");
+    expect(r.output().split("\n").filter((l) => l.includes("inbound message missed-1 ")), trail).toHaveLength(1);
+    expect(turnsFor("shall we meet at the market?"), JSON.stringify(model.requests.at(-1)?.messages.slice(-2)).slice(0, 1500)).toBe(1);
     expect(answers()).toBe(answered + 1);
   }, 150_000);
 

@@ -81,7 +81,12 @@ function targetGroup(s: Session, install: Install): Group {
   return group;
 }
 
-const CONTROL_EVENTS = new Set(["crash", "error", "stream-error", "stream-restart", "heartbeat-stall"]);
+const DEFAULT_MEMBER = "f".repeat(64);
+/** Events the owner performs (in the app) unless another sender is named. */
+const ownerActsFor = (event: string | undefined) => ["member_added", "member_removed", "rename", "explode"].includes(event ?? "");
+const ownerOf = (s: Session, group: Group) => s.network.simulated(group.creatorInboxId);
+
+const CONTROL_EVENTS = new Set(["crash", "error", "stream-error", "stream-restart", "catchup-error", "heartbeat-stall"]);
 
 /**
  * fake-inject [conversationId] — another member acts (the conversation defaults to this
@@ -94,12 +99,15 @@ const CONTROL_EVENTS = new Set(["crash", "error", "stream-error", "stream-restar
  *   --event rename --name N                         the owner renames the conversation
  *   --event explode [--scheduled ISO]               the owner explodes it (explode_notice)
  *   --event typing|read_receipt|profile [--name N]
- *   common: [--sender-inbox-id ID] [--sender-name N] [--id MSGID]
+ *   common: [--sender-inbox-id ID (default: the member f…f; the owner for owner events)]
+ *           [--sender-name N] [--id MSGID]
  * and the local `agent serve` misbehaves (fake-only control events):
  *   --event crash                                   agent serve exits 1
  *   --event error --text T                          an `error` line
  *   --event stream-error [--text T]                 "Message stream ended: …", stream dead
  *   --event stream-restart [--duration-ms N]        the stream restarts; catch-up follows
+ *   --event catchup-error [--text T]                the next catch-up fails ("Failed to catch up
+ *                                                   messages: …"): the gap is lost to the stream
  *   --event heartbeat-stall [--duration-ms N]       heartbeats stop (stream alive)
  */
 export async function fakeInject(s: Session): Promise<void> {
@@ -114,9 +122,9 @@ export async function fakeInject(s: Session): Promise<void> {
   }
   const CT = await contentTypes();
   const ownerInbox = s.network.simulated(group.creatorInboxId);
-  const explicitSender = str(s.flags, "sender-inbox-id");
-  const ownerActs = ["member_added", "member_removed", "rename", "explode"].includes(event);
-  const sender = ownerActs && ownerInbox && !explicitSender ? ownerInbox : person(s.network, explicitSender, str(s.flags, "sender-name"));
+  // Without --sender-inbox-id a member speaks: the same one every time (inbox f…f).
+  const explicitSender = str(s.flags, "sender-inbox-id") ?? (ownerActsFor(str(s.flags, "event")) && ownerOf(s, group) ? undefined : DEFAULT_MEMBER);
+  const sender = ownerActsFor(event) && ownerInbox && !explicitSender ? ownerInbox : person(s.network, explicitSender, str(s.flags, "sender-name"));
   if (explicitSender && str(s.flags, "sender-name") && sender.name !== str(s.flags, "sender-name")) {
     s.network.saveSimulated({ ...sender, name: str(s.flags, "sender-name")! });
     s.network.append(group.id, sender.inboxId, CT.profileUpdate, { kind: "profile_update", name: str(s.flags, "sender-name")! });

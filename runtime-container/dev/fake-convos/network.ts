@@ -71,10 +71,37 @@ export function inboxIdFor(address: string): string {
   return createHash("sha256").update(`inbox:${address.toLowerCase()}`).digest("hex");
 }
 
+/**
+ * The install remembers its network (<home>/fake-network-dir), so a later command without
+ * FAKE_CONVOS_NETWORK_DIR — fake-inject from a person's shell — still reaches it.
+ */
+export function networkDir(home: string, env: NodeJS.ProcessEnv = process.env): string {
+  const pointer = path.join(home, "fake-network-dir");
+  if (env.FAKE_CONVOS_NETWORK_DIR) {
+    const dir = path.resolve(env.FAKE_CONVOS_NETWORK_DIR);
+    let known = "";
+    try {
+      known = fs.readFileSync(pointer, "utf8").trim();
+    } catch {
+      // first use
+    }
+    if (known !== dir) {
+      fs.mkdirSync(home, { recursive: true });
+      fs.writeFileSync(pointer, dir + "\n");
+    }
+    return dir;
+  }
+  try {
+    return fs.readFileSync(pointer, "utf8").trim();
+  } catch {
+    return path.join(home, "fake-network");
+  }
+}
+
 export class Network {
   readonly dir: string;
   constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
-    this.dir = env.FAKE_CONVOS_NETWORK_DIR ?? path.join(home, "fake-network");
+    this.dir = networkDir(home, env);
   }
 
   private file(...parts: string[]): string {

@@ -142,6 +142,8 @@ export async function agentServe(s: Session): Promise<void> {
   let pausedUntil = 0;
   let wasPaused = false;
   let removed = false;
+  let catchupFails = false;
+  let catchupFailure = "";
   const seen = new Set<string>();
   const deliver = (message: StoredMessage, catchup: boolean) => {
     if (message.senderInboxId === me || seen.has(message.id) || removed) return;
@@ -164,6 +166,12 @@ export async function agentServe(s: Session): Promise<void> {
     // A restarted stream (onRestart) catches up from the newest message already seen.
     const catchup = wasPaused && lastSeenNs > 0n;
     wasPaused = false;
+    if (catchup && catchupFails) {
+      // catchUpMessages() failed: what arrived during the gap never reaches stdout.
+      catchupFails = false;
+      emitError(`Failed to catch up messages: ${catchupFailure}`);
+      return;
+    }
     for (const m of messages) deliver(m, catchup);
   };
   timers.push(setInterval(pollStream, POLL_MS));
@@ -190,6 +198,10 @@ export async function agentServe(s: Session): Promise<void> {
         emitError(`Message stream ended: ${entry.text ?? "stream closed by the server"}`);
       }
       if (entry.type === "stream-restart") pausedUntil = Date.now() + (entry.durationMs ?? 500);
+      if (entry.type === "catchup-error") {
+        catchupFails = true;
+        catchupFailure = entry.text ?? "transport error";
+      }
       if (entry.type === "heartbeat-stall") heartbeatStalledUntil = entry.durationMs ? Date.now() + entry.durationMs : Number.POSITIVE_INFINITY;
     }
   }, POLL_MS));

@@ -11,7 +11,8 @@ import { fileURLToPath } from "node:url";
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 export const RUNTIME_DIR = path.join(REPO, "runtime-container");
 export const MODEL_BIN = path.join(RUNTIME_DIR, "dev", "fake-convos", "bin", "convos");
-const CACHE = path.join(REPO, ".local", "convos-cli-root");
+// Under the project's ignored state dir; CONVOS_CLI_ROOT_CACHE moves it (e.g. to try a fresh build).
+const CACHE = process.env.CONVOS_CLI_ROOT_CACHE ?? path.join(REPO, ".local", "convos-cli-root");
 const ROOT = path.join(CACHE, "trixie");
 const LOCK = path.join(CACHE, "build.lock");
 const NODE_DIR = path.join(REPO, "node_modules", "node", "bin");
@@ -150,6 +151,8 @@ function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export type Clis = {
   real: (args: string[]) => Promise<CliRun>;
+  /** Node 24 inside the root with the runtime's node_modules at `modules` (for probes). */
+  node: (script: (modules: string) => string) => Promise<CliRun>;
   model: (args: string[], env?: NodeJS.ProcessEnv) => Promise<CliRun>;
   /** A fresh convos home path, valid both on the host (model) and inside the root (real). */
   home: () => string;
@@ -162,6 +165,7 @@ export function startClis(root: string): Clis {
   let n = 0;
   return {
     real: (args) => run("chroot", [root, mounted.nodePath, mounted.cliPath, ...args], cleanEnv()),
+    node: (script) => run("chroot", [root, mounted.nodePath, "--input-type=module", "-e", script(mounted.cliPath.replace(/\/@xmtp\/convos-cli\/bin\/run\.js$/u, ""))], cleanEnv()),
     // The real CLI here has no XMTP network: the model is told the same.
     model: (args, env = {}) => run(MODEL_BIN, args, cleanEnv({ FAKE_CONVOS_NETWORK_DOWN: "1", FAKE_CONVOS_LATENCY: "none", ...env })),
     home: () => {

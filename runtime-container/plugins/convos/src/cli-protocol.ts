@@ -372,7 +372,11 @@ export const COMMAND_VALIDATION_ERRORS = [
   "thinking command requires non-empty 'targetMessageId' field",
   "thinking command requires non-empty 'content' field",
 ] as const;
-const COMMAND_ERROR_PREFIXES = ["Command failed: ", "Unknown command type: ", "Invalid scheduled date: ", "thinking command "];
+const COMMAND_ERROR_PREFIXES = [
+  "Command failed: ", "Unknown command type: ", "Invalid scheduled date: ", "thinking command ",
+  // validation of the connection/capability commands the plugin does not send
+  "connection-invoke ", "capability-request ", "cloud-connection-grant-request ", "Invalid 'issuedAt' timestamp: ", "arguments.",
+];
 
 /** Errors printed by the streams and startup, never as an answer to a command. */
 export const STREAM_ERROR_PREFIXES = [
