@@ -363,6 +363,7 @@ export class ConvosService {
   private handleServeEvent(conversationId: string, event: ServeEvent): void {
     switch (event.event) {
       case "ready":
+        this.registrar.markRegistered(event.inboxId);
         if (event.inboxId !== this.binding.inboxId || (event.inviteUrl && !this.binding.inviteUrl)) {
           this.persist({ inboxId: event.inboxId, ...(event.inviteUrl && !this.binding.inviteUrl ? { inviteUrl: event.inviteUrl, inviteSlug: event.inviteSlug ?? null } : {}) });
         }
