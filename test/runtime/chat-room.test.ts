@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, sniffImageType } from "../../runtime-container/plugins/convos/src/attachments.ts";
-import { GreetingMarker, briefFromInstructions, greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
+import { GreetingMarker, briefFromInstructions, greetOnce, greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { markdownToPlainText } from "../../runtime-container/plugins/convos/src/plain-text.ts";
 import { CONTENT_TYPES } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import { fromServeMessage, type InboundMessage } from "../../runtime-container/plugins/convos/src/inbound-message.ts";
@@ -170,6 +170,23 @@ describe("the greeting", () => {
     );
     expect(greetingText(null, "")).toBe("Hi everyone, I'm an AI agent in this chat. Reply to one of my messages when you need me.");
     expect(briefFromInstructions("# Role\n- " + "x".repeat(300))!.length).toBeLessThanOrEqual(160);
+  });
+
+  it("is sent once per conversation (create, then an accepted join), and retried if the send failed", async () => {
+    const marker = GreetingMarker.besideBinding(path.join(tempDir("greet"), "convos-binding.json"));
+    const sent: string[] = [];
+    type Send = (text: string) => Promise<{ messageId: string | null }>;
+    const send: Send = async (text) => (sent.push(text), { messageId: `m${sent.length}` });
+    const failing: Send = async () => {
+      throw new Error("stream_unavailable");
+    };
+    const INSTR = "Plan trips.";
+    const greet = (conversationId: string, s: Send = send) => greetOnce({ conversationId, marker, name: "Ava", instructions: INSTR, send: s });
+    await expect(greet("c1", failing)).rejects.toThrow(/stream_unavailable/u);
+    expect(await greet("c1")).toBe(true);
+    expect(await greet("c1")).toBe(false); // a restart: the stream is ready again
+    expect(await greet("c2")).toBe(true); // a new conversation (after a reset)
+    expect(sent).toEqual([greetingText("Ava", INSTR), greetingText("Ava", INSTR)]);
   });
 
   it("is recorded once per conversation on disk", () => {
