@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import path from "node:path";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
 import { resolveWorkspaceFile } from "./attachments.ts";
-import type { ConvosService, InboundMessage } from "./convos-service.ts";
+import type { ConvosService } from "./convos-service.ts";
 import { GreetingMarker, greetOnce } from "./greeting.ts";
 import { CHANNEL_ID, handleInbound, type InboundDeps } from "./inbound-dispatch.ts";
 import { AGENT_ACTIONS, PROFILE_SCHEMA, runAgentAction } from "./message-actions.ts";
