@@ -6,7 +6,7 @@
 // and a clean shutdown of the whole process tree.
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { imageParts, lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
 import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
@@ -74,6 +74,9 @@ afterAll(async () => {
   expect(await r?.stop()).toBe(0);
   await waitFor(() => tree.every((pid) => !alive(pid)), "gateway process tree to exit", 15_000);
 }, 40_000);
+
+// Every scripted answer was asked for: a turn that never reached the model would leave one.
+afterEach(() => expect(model.pending()).toBe(0));
 
 describe("the instance with a real OpenClaw gateway", () => {
   it("becomes ready with the convos plugin loaded, unbound until claimed", () => {

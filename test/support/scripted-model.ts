@@ -47,8 +47,6 @@ export type ScriptedModel = {
   script: (...steps: ScriptedStep[]) => void;
   /** Steps not consumed yet. */
   pending: () => number;
-  /** Requests whose newest user message contains `needle`. */
-  requestsAbout: (needle: string) => ModelRequest[];
   close: () => Promise<void>;
 };
 
@@ -126,7 +124,6 @@ export async function startScriptedModel(fallback: ModelStep = { text: "NO_REPLY
     requests,
     script: (...steps) => void queue.push(...steps),
     pending: () => queue.length,
-    requestsAbout: (needle) => requests.filter((r) => messageText(lastUserMessage(r) ?? { role: "user", content: "" }).includes(needle)),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
