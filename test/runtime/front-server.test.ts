@@ -4,11 +4,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-<<<<<<< HEAD
 import { alive, descendants, fakeConvos, fakeInvite, openWebSocket, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle } from "./support.ts";
-=======
-import { alive, descendants, fakeConvos, fakeInvite, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
->>>>>>> cli-twin
 
 const running: RuntimeHandle[] = [];
 async function runtime(opts: Parameters<typeof startRuntime>[0] = {}) {
@@ -85,22 +81,13 @@ describe("provision", () => {
   it("joins from an invite URL", async () => {
     const r = await runtime();
     await r.waitReady();
-<<<<<<< HEAD
     const invite = fakeInvite(r.convosHome, { name: "Lisbon" });
     const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl: invite.inviteUrl });
-=======
-    const joinUrl = fakeInvite(r.convosHome).inviteUrl;
-    const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl });
->>>>>>> cli-twin
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: invite.inviteUrl, conversationId: invite.conversationId });
   });
 
   it("reports pending_acceptance when the creator has not accepted yet", async () => {
-<<<<<<< HEAD
-=======
-    // The real join waits --timeout seconds for the creator before giving up.
->>>>>>> cli-twin
     const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending", CONVOS_JOIN_TIMEOUT_SECONDS: "1" } });
     await r.waitReady();
     const res = await r.call("POST", "/pool/provision", { joinUrl: fakeInvite(r.convosHome).inviteUrl });
