@@ -166,6 +166,21 @@ describe("messages sent while no serve was running", () => {
   });
 });
 
+describe("a gap the CLI's own catch-up lost", () => {
+  it("is fetched by the plugin and dispatched once", async () => {
+    const { home, conversationId, seen } = await created();
+    // The stream restarts inside serve; its catch-up fails, so serve never prints the gap.
+    fakeConvos(home, ["fake-inject", conversationId, "--event", "catchup-error", "--text", "transport error"]);
+    fakeConvos(home, ["fake-inject", conversationId, "--event", "stream-restart", "--duration-ms", "2000"]);
+    await new Promise((r) => setTimeout(r, 300));
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "said during the gap", "--sender-name", "Maya"]);
+    await waitFor(() => seen.some((m) => m.body === "said during the gap"), "the gap filled", 20_000);
+    fakeConvos(home, ["fake-inject", conversationId, "--text", "after the gap", "--sender-name", "Maya"]);
+    await waitFor(() => seen.some((m) => m.body === "after the gap"), "live again", 20_000);
+    expect(seen.filter((m) => m.body === "said during the gap")).toHaveLength(1);
+  });
+});
+
 describe("lock, unlock and rename", () => {
   it("rotate the invite, and status reports the live one", async () => {
     const { s, home, conversationId, inviteUrl } = await created();

@@ -88,7 +88,6 @@ describe("provision", () => {
   });
 
   it("reports pending_acceptance when the creator has not accepted yet", async () => {
-    // The real join waits --timeout seconds for the creator before giving up.
     const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending", CONVOS_JOIN_TIMEOUT_SECONDS: "1" } });
     await r.waitReady();
     const res = await r.call("POST", "/pool/provision", { joinUrl: fakeInvite(r.convosHome).inviteUrl });

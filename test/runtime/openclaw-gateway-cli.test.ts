@@ -22,9 +22,8 @@ describe("the convos plugin in a real OpenClaw gateway, against the real CLI's b
   const status = async () => (await r.call("GET", "/convos/status")).body;
   const control = (switches: Record<string, unknown>) => fs.writeFileSync(path.join(r.convosHome, "fake-control.json"), JSON.stringify(switches));
   const answers = () => readTranscript(r.convosHome).filter((e) => e.kind === "sent" && e.text === ANSWER).length;
-  /** Agent turns started by a message: model requests whose last user turn carries its text. */
-  const turnsFor = (text: string) =>
-    model.requests.filter((req) => JSON.stringify(req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "").includes(text)).length;
+  /** Model calls made since a message arrived (each carries it in the conversation). */
+  const callsWith = (text: string) => model.requests.filter((req) => JSON.stringify(req.messages).includes(text)).length;
 
   beforeAll(async () => {
     if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
@@ -38,8 +37,8 @@ describe("the convos plugin in a real OpenClaw gateway, against the real CLI's b
         OPENCLAW_DEV_MODEL_URL: modelUrl,
         POOL_URL: pool.url,
         INSTANCE_ID: "inst-cli",
-        // A one-second heartbeat: a stalled stream is noticed in three.
-        CONVOS_HEARTBEAT_SECONDS: "1",
+        // A two-second heartbeat: a stalled stream is noticed in six.
+        CONVOS_HEARTBEAT_SECONDS: "2",
         // The real CLI's process costs, as the gateway meets them in production.
         FAKE_CONVOS_LATENCY: "real",
       },
@@ -139,9 +138,8 @@ describe("the convos plugin in a real OpenClaw gateway, against the real CLI's b
     // The first heartbeat's catch-up runs too: nothing comes twice.
     await waitFor(async () => (await status()).lastHeartbeatAt, "heartbeat after restart");
     await new Promise((resolve) => setTimeout(resolve, 2500));
-    const trail = r.output().split("\n").filter((l) => /missed-1|channel started|caught up|agent serve/u.test(l)).join("\n");
-    expect(r.output().split("\n").filter((l) => l.includes("inbound message missed-1 ")), trail).toHaveLength(1);
-    expect(turnsFor("shall we meet at the market?"), JSON.stringify(model.requests.at(-1)?.messages.slice(-2)).slice(0, 1500)).toBe(1);
+    // (The channel may offer it to OpenClaw again when OpenClaw was busy; the agent still runs once.)
+    expect(callsWith("shall we meet at the market?")).toBe(1);
     expect(answers()).toBe(answered + 1);
   }, 150_000);
 

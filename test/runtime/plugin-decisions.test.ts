@@ -8,7 +8,7 @@ import { CONTENT_TYPES, type ContentTypeId, type MessageEvent, type MessageRow }
 import { cliErrorMessage } from "../../runtime-container/plugins/convos/src/cli-runner.ts";
 import { answerFor } from "../../runtime-container/plugins/convos/src/command-correlation.ts";
 import { retryDelayMs } from "../../runtime-container/plugins/convos/src/identity-registration.ts";
-import { advance, EMPTY_CURSOR, rowsToDispatch, sentAfterNs } from "../../runtime-container/plugins/convos/src/inbound-cursor.ts";
+import { advance, EMPTY_CURSOR, gapStart, rowsToDispatch, sentAfterNs } from "../../runtime-container/plugins/convos/src/inbound-cursor.ts";
 import { fromMessageRow, fromServeMessage } from "../../runtime-container/plugins/convos/src/inbound-message.ts";
 import { identityNotReady } from "../../runtime-container/src/readiness.ts";
 
@@ -111,9 +111,17 @@ describe("catch-up after a restart", () => {
   const row = (id: string, sentAt: string, extra: Partial<MessageRow> = {}): MessageRow => ({ id, senderInboxId: MAYA, contentType: CONTENT_TYPES.text, content: id, sentAt, deliveryStatus: 1, ...extra });
 
   it("asks for messages from just before the last one seen, else since the conversation was bound", () => {
-    expect(sentAfterNs(EMPTY_CURSOR, null)).toBeNull();
-    expect(sentAfterNs(EMPTY_CURSOR, "1970-01-01T00:00:01.000Z")).toBe("999999999");
-    expect(sentAfterNs({ lastSentAt: "1970-01-01T00:00:02.000Z", seen: [] }, "1970-01-01T00:00:01.000Z")).toBe("1999999999");
+    expect(sentAfterNs(null, null)).toBeNull();
+    expect(sentAfterNs(null, "1970-01-01T00:00:01.000Z")).toBe("999999999");
+    expect(sentAfterNs("1970-01-01T00:00:02.000Z", "1970-01-01T00:00:01.000Z")).toBe("1999999999");
+  });
+
+  it("a gap starts at the newest message seen before it, earlier when its start is unknown, never later than one pending", () => {
+    const cursor = { lastSentAt: "2026-12-01T10:30:00.000Z", seen: [] };
+    expect(gapStart(null, cursor, null)).toBe("2026-12-01T10:30:00.000Z");
+    expect(gapStart(null, cursor, null, 15 * 60_000)).toBe("2026-12-01T10:15:00.000Z");
+    expect(gapStart("2026-12-01T10:00:00.000Z", cursor, null)).toBe("2026-12-01T10:00:00.000Z");
+    expect(gapStart(null, EMPTY_CURSOR, "2026-12-01T09:00:00.000Z")).toBe("2026-12-01T09:00:00.000Z");
   });
 
   it("dispatches unseen messages of others, oldest first, never own or silent ones", () => {

@@ -11,7 +11,7 @@ import {
 } from "./cli-protocol.ts";
 import { ConvosCliError, runConvosJson } from "./cli-runner.ts";
 import { IdentityRegistrar, type Backoff, type IdentityStatus } from "./identity-registration.ts";
-import { advance, CursorStore, rowsToDispatch, sentAfterNs, type Cursor } from "./inbound-cursor.ts";
+import { advance, CursorStore, gapStart, rowsToDispatch, sentAfterNs, type Cursor } from "./inbound-cursor.ts";
 import { fromMessageRow, fromServeMessage, type InboundMessage } from "./inbound-message.ts";
 import { requestSelfDestruct, type SelfDestructConfig, type SelfDestructResult } from "./pool-client.ts";
 
@@ -91,6 +91,9 @@ export type ConvosStatus = {
   identity: IdentityStatus;
 };
 
+/** How far before the newest seen message a catch-up looks when the gap's start is unknown. */
+const GAP_LOOKBACK_MS = 15 * 60_000;
+
 function metadataArgs(metadata: CreateInput["metadata"]): string[] {
   return Object.entries(metadata ?? {}).flatMap(([k, v]) => ["--metadata", `${k}=${String(v)}`]);
 }
@@ -109,7 +112,9 @@ export class ConvosService {
   private eventHandlers = new Set<(event: ServeEvent) => void>();
   /** Messages that arrived before the agent attached (gateway still starting its channels). */
   private readonly unclaimed: InboundMessage[] = [];
-  private catchup: { running: boolean; again: boolean } = { running: false, again: false };
+  private catchup: { running: boolean; again: boolean; final: boolean } = { running: false, again: false, final: false };
+  /** Messages from here on may have been missed (sentAt); cleared by a catch-up once the stream is surely up. */
+  private gapFrom: string | null = null;
   /** The current serve child has not yet proven its streams with a heartbeat. */
   private awaitingFirstHeartbeat = false;
   private lastError: CliErrorRecord | null = null;
@@ -367,15 +372,17 @@ export class ConvosService {
         if (event.inboxId !== this.binding.inboxId || (event.inviteUrl && !this.binding.inviteUrl)) {
           this.persist({ inboxId: event.inboxId, ...(event.inviteUrl && !this.binding.inviteUrl ? { inviteUrl: event.inviteUrl, inviteSlug: event.inviteSlug ?? null } : {}) });
         }
-        // The message stream is subscribed only after `ready`: fetch what was missed now,
-        // and once more when the first heartbeat proves the streams are up.
-        this.awaitingFirstHeartbeat = true;
-        this.scheduleCatchup(conversationId);
+        // A fresh serve replays nothing, and subscribes its message stream only after
+        // `ready`: fetch what was missed now, and once more when the first heartbeat proves
+        // the streams are up (only that one closes the gap).
+        this.gapFrom = gapStart(this.gapFrom, this.cursor, this.binding.boundAt);
+        this.awaitingFirstHeartbeat = (this.opts.heartbeatSeconds ?? 30) > 0;
+        this.scheduleCatchup(conversationId, !this.awaitingFirstHeartbeat);
         break;
       case "heartbeat":
         if (this.awaitingFirstHeartbeat) {
           this.awaitingFirstHeartbeat = false;
-          this.scheduleCatchup(conversationId);
+          this.scheduleCatchup(conversationId, true);
         }
         break;
       case "message": {
@@ -385,6 +392,11 @@ export class ConvosService {
       }
       case "error":
         this.recordError(event.message, "serve");
+        // The CLI's own catch-up after its stream restarted failed: that gap is ours to fill.
+        if (event.message.startsWith("Failed to catch up messages")) {
+          this.gapFrom = gapStart(this.gapFrom, this.cursor, this.binding.boundAt, GAP_LOOKBACK_MS);
+          this.scheduleCatchup(conversationId, true);
+        }
         break;
       case "explode_notice":
         this.opts.log?.(`the conversation was exploded by ${event.senderInboxId.slice(0, 12)} (expires ${event.expiresAt})`);
@@ -396,7 +408,8 @@ export class ConvosService {
     for (const handler of this.eventHandlers) handler(event);
   }
 
-  private scheduleCatchup(conversationId: string): void {
+  private scheduleCatchup(conversationId: string, final: boolean): void {
+    this.catchup.final ||= final;
     if (this.catchup.running) {
       this.catchup.again = true;
       return;
@@ -406,7 +419,9 @@ export class ConvosService {
       try {
         do {
           this.catchup.again = false;
-          await this.catchUp(conversationId);
+          const closesGap = this.catchup.final;
+          this.catchup.final = false;
+          if (await this.catchUp(conversationId) && closesGap) this.gapFrom = null;
         } while (this.catchup.again && !this.closed);
       } finally {
         this.catchup.running = false;
@@ -414,17 +429,17 @@ export class ConvosService {
     })();
   }
 
-  /** Fetches what was sent while no serve process was streaming and dispatches it once. */
-  private async catchUp(conversationId: string): Promise<void> {
-    const since = sentAfterNs(this.cursor, this.binding.boundAt);
-    if (!since || this.binding.conversationId !== conversationId) return;
+  /** Fetches what was sent while no serve process was streaming and dispatches it once; false if it could not. */
+  private async catchUp(conversationId: string): Promise<boolean> {
+    const since = sentAfterNs(this.gapFrom ?? this.cursor.lastSentAt, this.binding.boundAt);
+    if (!since || this.binding.conversationId !== conversationId) return false;
     let rows: MessageRow[];
     try {
       rows = await this.runCli(["conversation", "messages", conversationId, "--sync", "--direction", "ascending", "--sent-after", since], MessagesResult);
     } catch {
-      return; // recorded as lastError; the next ready or heartbeat tries again
+      return false; // recorded as lastError; the gap stays open for the next ready or heartbeat
     }
-    if (this.binding.conversationId !== conversationId) return;
+    if (this.binding.conversationId !== conversationId) return false;
     const own = this.binding.inboxId ?? this.serve?.inboxId ?? null;
     const missed = rowsToDispatch(rows, this.cursor, own);
     if (missed.length) this.opts.log?.(`caught up ${missed.length} message(s) sent while the stream was down`);
@@ -432,6 +447,7 @@ export class ConvosService {
     // An explosion while we were away arrives as a silent explode_settings row.
     const exploded = rows.find((r) => r.senderInboxId !== own && r.contentType.authorityId === CONTENT_TYPES.explodeSettings.authorityId && r.contentType.typeId === CONTENT_TYPES.explodeSettings.typeId);
     if (exploded) this.scheduleExplosion(explodeTime(exploded));
+    return true;
   }
 
   private requireStream(): AgentServe {

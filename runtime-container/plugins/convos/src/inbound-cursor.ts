@@ -21,13 +21,26 @@ export type Cursor = z.infer<typeof CursorFile>;
 
 export const EMPTY_CURSOR: Cursor = { lastSentAt: null, seen: [] };
 
-/** `--sent-after` in nanoseconds: from just before the newest seen message (its own id is deduplicated). */
-export function sentAfterNs(cursor: Cursor, boundAt: string | null): string | null {
-  const from = cursor.lastSentAt ?? boundAt;
+/** `--sent-after` in nanoseconds: from just before `from` (that message's own id is deduplicated), else since binding. */
+export function sentAfterNs(fromSentAt: string | null, boundAt: string | null): string | null {
+  const from = fromSentAt ?? boundAt;
   if (!from) return null;
   const ms = Date.parse(from);
   if (Number.isNaN(ms)) return null;
   return (BigInt(ms) * 1_000_000n - 1n).toString();
+}
+
+/**
+ * Where a catch-up must start after an interruption: the newest message seen before it,
+ * `lookbackMs` earlier when the interruption's start is not known exactly (the CLI's own
+ * in-process catch-up failed, after its restarted stream may already have delivered newer
+ * messages), and never later than a gap already pending.
+ */
+export function gapStart(pending: string | null, cursor: Cursor, boundAt: string | null, lookbackMs = 0): string | null {
+  const base = cursor.lastSentAt ?? boundAt;
+  if (!base) return pending;
+  const from = new Date(Date.parse(base) - lookbackMs).toISOString();
+  return pending && Date.parse(pending) <= Date.parse(from) ? pending : from;
 }
 
 /** The catch-up rows to dispatch, oldest first: other members' displayable messages not yet seen. */
