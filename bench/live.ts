@@ -20,12 +20,16 @@ import { ROOT } from "../local/worker-host.ts";
  * gateway and (when installed) the real OpenClaw gateway; resident memory once idle.
  */
 const ROUNDS = 8;
+/** Claims on runtimes that register their XMTP identity at claim time (the "before" figure). */
+const UNREGISTERED_ROUNDS = 6;
 const STUB_BOOTS = 3;
 const OPENCLAW_BOOTS = 2;
 const BOOT_TIMEOUT_MS = 240_000;
 
 export interface LiveResult {
   claimToLive: Summary;
+  /** The same claim on runtimes started with CONVOS_PREREGISTER=off: the identity is created and registered by the claim. */
+  claimToLiveUnregistered: Summary;
   pool: Summary;
   provisionViaPool: Summary;
   /** The provision call as the Node side of Miniflare's outbound service saw it. */
@@ -78,12 +82,16 @@ export async function benchLive(log: (s: string) => void = console.error): Promi
   // uses three fresh runtimes (a runtime binds once) and stops them when done.
   const n = ROUNDS * 3;
   const runtimes = await inBatches(n, 4, (i) => startRuntime({ id: `live${i}`, token: GATEWAY_TOKEN, gateway: "stub", readyTimeoutMs: 60_000 }));
+  const unregistered = await inBatches(UNREGISTERED_ROUNDS, 3, (i) =>
+    startRuntime({ id: `live-unreg${i}`, token: GATEWAY_TOKEN, gateway: "stub", readyTimeoutMs: 60_000, env: { CONVOS_PREREGISTER: "off" } }),
+  );
   const fake = createFakeOutbound({ passLoopback: true });
   const host = await startBenchHost({ outboundService: fake.handle });
   const cli: number[] = [];
   const plugin: number[] = [];
   const provision: number[] = [];
   const e2e: number[] = [];
+  const e2eUnregistered: number[] = [];
   const pool: number[] = [];
   const viaPool: number[] = [];
   const post = async (url: string, token: string, body: unknown) => {
@@ -91,6 +99,16 @@ export async function benchLive(log: (s: string) => void = console.error): Promi
     const res = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
     const text = await res.text();
     return { res, text, ms: performance.now() - t0 };
+  };
+  const claim = async (rt: RuntimeProcess) => {
+    await seedRows(host.db, [{ id: rt.id, status: "idle", readyAt: Date.now(), lastHealthAt: Date.now(), url: rt.url }]);
+    const r = await post(`${host.url}/api/pool/claim`, BENCH_POOL_KEY, { agentName: "Bench", instructions: "be brief" });
+    const body = JSON.parse(r.text) as { inviteUrl?: string };
+    if (!r.res.ok || !body.inviteUrl) {
+      failures.push(`claim answered ${r.res.status} ${r.text.slice(0, 200)}`);
+      return null;
+    }
+    return { ms: r.ms, provision: serverTiming(r.res.headers.get("server-timing") ?? "").provision! };
   };
   try {
     const notReady = runtimes.filter((r) => Number.isNaN(r.readyMs)).length;
@@ -113,21 +131,25 @@ export async function benchLive(log: (s: string) => void = console.error): Promi
       }
       // Through the pool: one idle row pointing at the runtime, one claim.
       if (!Number.isNaN(forPool.readyMs)) {
-        await seedRows(host.db, [{ id: forPool.id, status: "idle", readyAt: Date.now(), lastHealthAt: Date.now(), url: forPool.url }]);
-        const r = await post(`${host.url}/api/pool/claim`, BENCH_POOL_KEY, { agentName: "Bench", instructions: "be brief" });
-        const body = JSON.parse(r.text) as { inviteUrl?: string };
-        if (!r.res.ok || !body.inviteUrl) failures.push(`claim answered ${r.res.status} ${r.text.slice(0, 200)}`);
-        else {
-          const t = serverTiming(r.res.headers.get("server-timing") ?? "");
+        const r = await claim(forPool);
+        if (r) {
           e2e.push(r.ms);
-          viaPool.push(t.provision!);
-          pool.push(r.ms - t.provision!);
+          viaPool.push(r.provision);
+          pool.push(r.ms - r.provision);
         }
+      }
+      // The same claim where the identity is still to be registered (as before pre-registration).
+      const before = unregistered[round];
+      if (before && !Number.isNaN(before.readyMs)) {
+        const r = await claim(before);
+        if (r) e2eUnregistered.push(r.ms);
+        await before.stop();
       }
       await Promise.all([forPool, forProvision, forPlugin].map((rt) => rt.stop()));
     }
     const r: LiveResult = {
       claimToLive: summarize(e2e),
+      claimToLiveUnregistered: summarize(e2eUnregistered),
       pool: summarize(pool),
       provisionViaPool: summarize(viaPool),
       provisionAtOutbound: summarize(fake.loopbackMs),
@@ -139,12 +161,12 @@ export async function benchLive(log: (s: string) => void = console.error): Promi
       failures,
     };
     log(
-      `claim to live: p50 ${r.claimToLive.p50.toFixed(0)} ms (n=${r.claims}); pool ${r.pool.p50.toFixed(0)}, provision via pool ${r.provisionViaPool.p50.toFixed(0)} (at the outbound service ${r.provisionAtOutbound.p50.toFixed(0)}), direct provision ${r.provisionDirect.p50.toFixed(0)}, plugin ${r.pluginDirect.p50.toFixed(0)}, CLI ${r.cli.p50.toFixed(0)}${failures.length ? `; failures: ${failures.join("; ")}` : ""}`,
+      `claim to live: p50 ${r.claimToLive.p50.toFixed(0)} ms (n=${r.claims}; identity registered at claim time: p50 ${r.claimToLiveUnregistered.p50.toFixed(0)} ms, n=${r.claimToLiveUnregistered.n}); pool ${r.pool.p50.toFixed(0)}, provision via pool ${r.provisionViaPool.p50.toFixed(0)} (at the outbound service ${r.provisionAtOutbound.p50.toFixed(0)}), direct provision ${r.provisionDirect.p50.toFixed(0)}, plugin ${r.pluginDirect.p50.toFixed(0)}, CLI ${r.cli.p50.toFixed(0)}${failures.length ? `; failures: ${failures.join("; ")}` : ""}`,
     );
     return r;
   } finally {
     await host.dispose();
-    await Promise.all(runtimes.map((r) => r.stop()));
+    await Promise.all([...runtimes, ...unregistered].map((r) => r.stop()));
   }
 }
 

@@ -135,18 +135,19 @@ if (results.tick) {
 
 if (results.live) {
   const l = results.live;
-  out(`### 3. Claim to live (real front server + convos plugin in the stand-in gateway + fake convos CLI; ${l.claims} claims, one at a time)`);
+  out(`### 3. Claim to live (real front server + convos plugin in the stand-in gateway + the convos CLI model with the real CLI's costs, FAKE_CONVOS_LATENCY=real; ${l.claims} claims, one at a time)`);
   out();
   out("| what | p50 ms | p95 ms | n |");
   out("|---|---|---|---|");
   const row = (name: string, s: { p50: number; p95: number; n: number }) => out(`| ${name} | ${int(s.p50)} | ${int(s.p95)} | ${s.n} |`);
-  row("**claim → invite URL** (POST /api/pool/claim, end to end)", l.claimToLive);
+  row("**claim → invite URL** (POST /api/pool/claim, end to end; identity pre-registered at boot)", l.claimToLive);
+  if (l.claimToLiveUnregistered) row("claim → invite URL with the identity registered by the claim (CONVOS_PREREGISTER=off, as before)", l.claimToLiveUnregistered);
   row("pool's part (end to end − provision)", l.pool);
   row("provision as the Worker timed it", l.provisionViaPool);
   row("provision as the outbound service saw it", l.provisionAtOutbound);
   row("front server /pool/provision, called directly", l.provisionDirect);
   row("plugin POST /convos/conversation (through the front proxy)", l.pluginDirect);
-  row("fake `convos conversations create --json` alone (process spawn)", l.cli);
+  row("CLI model `convos conversations create --json` alone, fresh home (process start + registration + create)", l.cli);
   out();
   out(`- Target p50 < 300 ms: ${int(l.claimToLive.p50)} ms → ${verdict(l.claimToLive.p50 < 300)}.${l.failures.length ? ` Failures: ${l.failures.join("; ")}.` : ""}`);
   out();

@@ -49,7 +49,7 @@ function pathWithPinnedNode(): string {
   return [join(ROOT, "node_modules/.bin"), process.env.PATH ?? ""].join(":");
 }
 
-export async function startRuntime(opts: { id: string; token: string; gateway: "stub" | "openclaw"; readyTimeoutMs: number }): Promise<RuntimeProcess> {
+export async function startRuntime(opts: { id: string; token: string; gateway: "stub" | "openclaw"; readyTimeoutMs: number; env?: Record<string, string> }): Promise<RuntimeProcess> {
   const port = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), `bench-rt-${opts.id}-`));
   const startedAt = performance.now();
@@ -67,6 +67,9 @@ export async function startRuntime(opts: { id: string; token: string; gateway: "
       OPENCLAW_GATEWAY: opts.gateway,
       OPENCLAW_GATEWAY_PORT: "0",
       STUB_GATEWAY_REPLY: "off",
+      // The CLI model's costs: the real CLI's process start (measured) and XMTP round trips.
+      FAKE_CONVOS_LATENCY: "real",
+      ...opts.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,9 +1,10 @@
 // "Ready" means: the gateway process runs and the convos plugin inside it answers its status
 // route. Answers are cached briefly so health polling stays cheap and side-effect free.
+import type { ConvosStatus } from "../plugins/convos/src/convos-service.ts";
 import type { GatewaySupervisor } from "./gateway-supervisor.ts";
 import type { PluginClient } from "./plugin-client.ts";
 
-export type ConvosStatus = { conversationId: string | null; inboxId: string | null; pending: boolean; clean: boolean; streaming: boolean; agentAttached?: boolean; streamError?: string | null };
+export type { ConvosStatus };
 export type Readiness = { ready: true; status: ConvosStatus } | { ready: false; reason: string };
 
 export class ReadinessProbe {
@@ -39,6 +40,7 @@ export class ReadinessProbe {
       else if (reply.body.agentAttached === false) value = { ready: false, reason: "gateway is starting its channels" };
       // The CLI said the conversation or identity is gone: this instance cannot recover.
       else if (reply.body.streamError) value = { ready: false, reason: `conversation stream stopped: ${reply.body.streamError}` };
+      else if (reply.body.clean && identityNotReady(reply.body.identity)) value = { ready: false, reason: identityNotReady(reply.body.identity)! };
       else value = { ready: true, status: reply.body };
     } catch {
       value = { ready: false, reason: "gateway is starting (convos plugin not answering yet)" };
@@ -48,4 +50,13 @@ export class ReadinessProbe {
     this.cached = { at: Date.now(), value };
     return value;
   }
+}
+
+/** An idle instance is handed out only once its XMTP inbox exists, so a claim does no registration. */
+export function identityNotReady(identity: ConvosStatus["identity"] | undefined): string | null {
+  if (!identity || identity.state === "registered" || identity.state === "off") return null;
+  if (identity.state === "retrying") {
+    return `XMTP identity registration failed (attempt ${identity.attempts}): ${identity.error ?? "unknown error"}; retrying at ${identity.nextRetryAt ?? "soon"}`;
+  }
+  return "registering the XMTP identity";
 }

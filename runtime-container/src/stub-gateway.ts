@@ -24,9 +24,10 @@ const service = getOrCreateService(() =>
 const replyMode = process.env.STUB_GATEWAY_REPLY ?? "echo";
 
 service.onInbound((msg) => {
-  log(`inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} (no agent in stub mode)`);
-  if (replyMode === "echo") {
-    service.send(`echo: ${msg.body}`).catch((err) => log(`echo reply failed: ${err instanceof Error ? err.message : String(err)}`));
+  log(`inbound ${msg.kind} message ${msg.messageId} from ${msg.senderId.slice(0, 12)} (no agent in stub mode)`);
+  // Only what a member wrote is echoed; reactions, joins and files are only logged.
+  if (replyMode === "echo" && (msg.kind === "text" || msg.kind === "reply")) {
+    service.send(`echo: ${msg.text}`).catch((err) => log(`echo reply failed: ${err instanceof Error ? err.message : String(err)}`));
   }
 });
 

@@ -15,7 +15,9 @@ const timeoutMs = Number(process.env.WARM_BOOT_TIMEOUT_MS) || 300_000;
 const started = Date.now();
 
 const child = spawn(process.execPath, [main], {
-  env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, OPENCLAW_GATEWAY_PORT: "0", GATEWAY_TOKEN: "warm-boot" },
+  // No identity is registered at build time: the image must not carry an inbox, and a build
+  // has no XMTP network to register with.
+  env: { ...process.env, PORT: String(port), STATE_DIR: stateDir, OPENCLAW_GATEWAY_PORT: "0", GATEWAY_TOKEN: "warm-boot", CONVOS_PREREGISTER: "off" },
   stdio: ["ignore", "inherit", "inherit"],
 });
 

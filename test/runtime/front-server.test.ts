@@ -4,7 +4,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { alive, descendants, fakeConvos, fakeInvite, openWebSocket, readTranscript, startRuntime, waitFor, type RuntimeHandle } from "./support.ts";
+import { alive, descendants, fakeConvos, fakeInvite, openWebSocket, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle } from "./support.ts";
 
 const running: RuntimeHandle[] = [];
 async function runtime(opts: Parameters<typeof startRuntime>[0] = {}) {
@@ -30,8 +30,29 @@ describe("health", () => {
   it("has no side effects: polling health never creates or touches a conversation", async () => {
     const r = await runtime();
     await r.waitReady();
+    const before = readTranscript(r.convosHome).length;
     for (let i = 0; i < 20; i++) await r.health();
-    expect(readTranscript(r.convosHome)).toEqual([]);
+    expect(readTranscript(r.convosHome).length).toBe(before);
+    // The only CLI work of an idle instance is getting its identity ready.
+    expect(readTranscript(r.convosHome).filter((e) => e.kind === "command").map((e) => e.command)).toEqual(["identity:create", "identity:info"]);
+  });
+
+  it("is ready only once the XMTP identity is registered, and says why until then", async () => {
+    const stateDir = tempDir("runtime-state");
+    fs.mkdirSync(path.join(stateDir, "convos"), { recursive: true });
+    const control = path.join(stateDir, "convos", "fake-control.json");
+    fs.writeFileSync(control, JSON.stringify({ FAKE_CONVOS_NETWORK_DOWN: "1" }));
+    const r = await runtime({ stateDir, env: { CONVOS_REGISTER_BACKOFF_MS: "200" } });
+    await waitFor(async () => /XMTP identity registration failed \(attempt \d+\): .*transport error.*; retrying at /u.test(String((await r.health()).body.reason)), () => `health to report the failed registration\n${r.output().slice(-3000)}`, 30_000);
+    expect((await r.call("POST", "/pool/provision", { agentName: "Ava" })).status).toBe(503);
+    fs.rmSync(control);
+    await r.waitReady(30_000);
+    const status = (await r.call("GET", "/convos/status")).body;
+    expect(status.identity).toMatchObject({ state: "registered", inboxId: expect.stringMatching(/^[0-9a-f]{64}$/u), error: null });
+    // The claim reuses that inbox: nothing is registered on the claim's clock.
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    expect(res.status).toBe(200);
+    expect((await r.call("GET", "/convos/status")).body.inboxId).toBe(status.identity.inboxId);
   });
 });
 
@@ -60,15 +81,13 @@ describe("provision", () => {
   it("joins from an invite URL", async () => {
     const r = await runtime();
     await r.waitReady();
-    const joinUrl = fakeInvite(r.convosHome).inviteUrl;
-    const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl });
+    const invite = fakeInvite(r.convosHome, { name: "Lisbon" });
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava", joinUrl: invite.inviteUrl });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: joinUrl });
-    expect(res.body.conversationId).toMatch(/^[0-9a-f]{32}$/u);
+    expect(res.body).toMatchObject({ status: "joined", joined: true, inviteUrl: invite.inviteUrl, conversationId: invite.conversationId });
   });
 
   it("reports pending_acceptance when the creator has not accepted yet", async () => {
-    // The real join waits --timeout seconds for the creator before giving up.
     const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending", CONVOS_JOIN_TIMEOUT_SECONDS: "1" } });
     await r.waitReady();
     const res = await r.call("POST", "/pool/provision", { joinUrl: fakeInvite(r.convosHome).inviteUrl });
@@ -96,6 +115,7 @@ describe("provision", () => {
     const invalid = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=invalid-sig" });
     expect(invalid.status).toBe(400);
     expect(invalid.body.error.code).toBe("invalid_invite");
+    expect(invalid.body.error.message).toMatch(/^the invite cannot be used: \S/u);
     // None of that bound the instance.
     expect((await r.call("GET", "/convos/status")).body).toMatchObject({ clean: true, conversationId: null });
   });

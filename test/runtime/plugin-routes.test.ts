@@ -92,6 +92,15 @@ describe("convos plugin routes", () => {
     expect(res.body.error.code).toBe("not_bound");
   });
 
+  it("answers a malformed invite with 400 invalid_invite naming the problem, and stays clean", async () => {
+    const res = await call("POST", "/convos/join", { inviteUrl: "https://dev.convos.org/v2?i=not-an-invite", profileName: "Ava" });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("invalid_invite");
+    expect(res.body.error.message).toMatch(/^the invite cannot be used: \S+/u);
+    expect(res.body.error.message).not.toMatch(/USAGE|›/u);
+    expect((await call("GET", "/convos/status")).body).toMatchObject({ clean: true, conversationId: null });
+  });
+
   it("creates, then refuses a second create or join with 409", async () => {
     const res = await call("POST", "/convos/conversation", { name: "Book club", profileName: "Ava", env: "dev", instructions: "Keep us reading.", permissions: "admin-only" });
     expect(res.status).toBe(200);
@@ -103,13 +112,17 @@ describe("convos plugin routes", () => {
   });
 
   it("sends, reacts, renames, locks and unlocks through the stream", async () => {
+    const before = (await call("GET", "/convos/status")).body.inviteUrl;
     expect((await call("POST", "/convos/conversation/send", { message: "Chapter 3 by Friday!" })).body.messageId).toMatch(/^[0-9a-f]{64}$/u);
     expect((await call("POST", "/convos/conversation/react", { messageId: "m-9", emoji: "👀" })).body.reactionId).toMatch(/^[0-9a-f]{64}$/u);
-    expect((await call("POST", "/convos/rename", { name: "Book club 📚" })).body).toEqual({ ok: true, name: "Book club 📚" });
-    expect((await call("POST", "/convos/lock", {})).body).toEqual({ ok: true, locked: true });
-    expect((await call("POST", "/convos/lock", { unlock: true })).body).toEqual({ ok: true, locked: false });
+    expect((await call("POST", "/convos/rename", { name: "Book club 📚" })).body).toEqual({ ok: true, name: "Book club 📚", inviteUrl: expect.stringMatching(/^https:\/\/dev\.convos\.org\/v2\?i=/u) });
+    const locked = await call("POST", "/convos/lock", {});
+    expect(locked.body).toEqual({ ok: true, locked: true, inviteUrl: expect.any(String) });
+    expect(locked.body.inviteUrl).not.toBe(before);
+    expect((await call("POST", "/convos/lock", { unlock: true })).body).toEqual({ ok: true, locked: false, inviteUrl: expect.any(String) });
+    expect((await call("GET", "/convos/status")).body).toMatchObject({ locked: false, name: "Book club 📚", errorCount: 0, lastError: null });
     const kinds = readTranscript(path.join(dir, "convos")).map((e) => e.kind);
-    expect(kinds).toEqual(expect.arrayContaining(["sent", "reaction", "rename", "lock", "unlock"]));
+    expect(kinds).toEqual(expect.arrayContaining(["sent", "reaction", "rename", "lock", "unlock", "invite_rotated"]));
   });
 
   it("explodes: the instance is unbound and the pool is asked to destroy it", async () => {

@@ -47,7 +47,9 @@ async function skill(script: string, args: string[], env: Record<string, string>
 describe("workspace", () => {
   it("ships every workspace file, written for one Convos group chat", () => {
     const dir = path.join(RUNTIME_DIR, "openclaw", "workspace");
-    expect(fs.readdirSync(dir).sort()).toEqual(["AGENTS.md", "BOOT.md", "HEARTBEAT.md", "IDENTITY.md", "SOUL.md", "TOOLS.md", "USER.md"]);
+    // No TOOLS.md: OpenClaw injects only AGENTS/SOUL/IDENTITY/USER/BOOTSTRAP/MEMORY.md, so the
+    // tools live in AGENTS.md's "Tools" section, where the model reads them every turn.
+    expect(fs.readdirSync(dir).sort()).toEqual(["AGENTS.md", "BOOT.md", "HEARTBEAT.md", "IDENTITY.md", "SOUL.md", "USER.md"]);
     const agents = fs.readFileSync(path.join(dir, "AGENTS.md"), "utf8");
     expect(agents).toContain("INSTRUCTIONS.md");
     expect(agents).toContain("👀");
@@ -69,7 +71,9 @@ describe("workspace", () => {
     expect(text).not.toContain("sk-or-secret");
     const config = JSON.parse(text);
     expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
-    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" } });
+    // Silence is an answer in the group (NO_REPLY posts nothing); addressed messages get 👀.
+    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" }, silentReply: { group: "allow" } });
+    expect(config.messages).toEqual({ ackReaction: "👀", ackReactionScope: "group-mentions" });
     expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
     expect(config.plugins.load.paths).toEqual([layout.pluginDir]);
     expect(fs.existsSync(path.join(layout.pluginDir, "openclaw.plugin.json"))).toBe(true);

@@ -2,6 +2,7 @@
 // and a handle on a spawned `node runtime-container/src/main.ts`.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
@@ -31,9 +32,9 @@ export function tempDir(prefix: string): string {
 
 
 
-/** Runs the fake convos CLI the way a person would from a shell. */
+/** Runs the fake convos CLI the way a person would from a shell (without its real-time costs). */
 export function fakeConvos(home: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, ...env } });
+  return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, FAKE_CONVOS_LATENCY: "none", ...env } });
 }
 
 /**
@@ -116,6 +117,8 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
       XMTP_ENV: "dev",
       GATEWAY_RESTART_BACKOFF_MS: "200",
       CONVOS_SERVE_BACKOFF_MS: "100",
+      // Tests that are not about timing skip the real CLI's process costs (the model's default).
+      FAKE_CONVOS_LATENCY: "none",
       ...opts.env,
       PORT: String(port),
     },
@@ -175,4 +178,21 @@ export function openWebSocket(url: string, headers: Record<string, string> = {})
   const require = createRequire(path.join(RUNTIME_DIR, "package.json"));
   const WebSocketClient = require("ws") as new (url: string, opts: { headers: Record<string, string> }) => never;
   return new WebSocketClient(url, { headers });
+}
+
+export type PoolCall = { path: string; auth: string | undefined; body: string };
+
+/** The pool's self-destruct endpoint, as an instance sees it: records each call, answers 202. */
+export async function startFakePool(): Promise<{ url: string; calls: PoolCall[]; close: () => Promise<void> }> {
+  const calls: PoolCall[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      calls.push({ path: req.url ?? "", auth: req.headers.authorization, body });
+      res.writeHead(202, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, calls, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }

@@ -3,6 +3,7 @@
 import { defineChannelPluginEntry } from "openclaw/plugin-sdk/channel-core";
 import { convosChannel } from "./src/channel.ts";
 import { handleConvosRequest } from "./src/http-routes.ts";
+import { PROFILE_PATH, handleProfileRequest } from "./src/profile.ts";
 import { getOrCreateService, rememberRuntime, type PluginRuntimeLike } from "./src/service-singleton.ts";
 import { resolveServiceOptions, type ChannelConfig, type PluginConfig } from "./src/settings.ts";
 
@@ -31,6 +32,13 @@ export default defineChannelPluginEntry({
       // Plugin-managed auth: the routes check the instance's GATEWAY_TOKEN themselves.
       auth: "plugin",
       handler: (req, res) => handleConvosRequest(req, res, { service, gatewayToken: process.env.GATEWAY_TOKEN, workspaceDir: service.opts.workspaceDir }),
+    });
+    // Exact routes win over the /convos prefix: the agent's own profile (name, avatar).
+    api.registerHttpRoute({
+      path: PROFILE_PATH,
+      match: "exact",
+      auth: "plugin",
+      handler: (req, res) => handleProfileRequest(req, res, { service, gatewayToken: process.env.GATEWAY_TOKEN, workspaceDir: service.opts.workspaceDir }),
     });
   },
 } as never);

@@ -1,7 +1,7 @@
 // The instance's one conversation, persisted next to CONVOS_HOME so a restarted gateway
 // resumes the same conversation instead of looking unbound (and being handed out twice).
 import fs from "node:fs";
-import path from "node:path";
+import { readJson, writeJsonAtomic } from "./json-file.ts";
 
 export type Binding = {
   conversationId: string | null;
@@ -16,6 +16,12 @@ export type Binding = {
   /** Set once anything user-specific happened; never cleared except by reset. */
   used: boolean;
   exploded: boolean;
+  /** The conversation's name as last set (create, join, rename). */
+  name: string | null;
+  /** Lock state as last set through this instance. */
+  locked: boolean;
+  /** The owner scheduled the explosion for this time (ISO). */
+  explodesAt: string | null;
 };
 
 export const EMPTY_BINDING: Binding = {
@@ -29,6 +35,9 @@ export const EMPTY_BINDING: Binding = {
   boundAt: null,
   used: false,
   exploded: false,
+  name: null,
+  locked: false,
+  explodesAt: null,
 };
 
 export class BindingStore {
@@ -38,18 +47,12 @@ export class BindingStore {
   }
 
   load(): Binding {
-    try {
-      return { ...EMPTY_BINDING, ...JSON.parse(fs.readFileSync(this.file, "utf8")) };
-    } catch {
-      return { ...EMPTY_BINDING };
-    }
+    const stored = readJson(this.file);
+    return { ...EMPTY_BINDING, ...(stored && typeof stored === "object" ? stored : {}) };
   }
 
   save(binding: Binding): void {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(binding, null, 2), { mode: 0o600 });
-    fs.renameSync(tmp, this.file);
+    writeJsonAtomic(this.file, binding);
   }
 
   clear(): void {

@@ -1,12 +1,19 @@
 // The `convos` channel as OpenClaw sees it: one account, one group conversation, outbound
-// text through the running `agent serve` process, and a message tool limited to send/react.
+// text and files through the running `agent serve` process, and a message tool limited to
+// send, react, sendAttachment and set-profile.
 import { AsyncLocalStorage } from "node:async_hooks";
+import path from "node:path";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
-import type { InboundMessage } from "./convos-service.ts";
-import { CHANNEL_ID, dispatchInbound } from "./inbound-dispatch.ts";
-import { AGENT_ACTIONS, runAgentAction } from "./message-actions.ts";
+import { resolveWorkspaceFile } from "./attachments.ts";
+import type { ConvosService } from "./convos-service.ts";
+import { GreetingMarker, greetOnce } from "./greeting.ts";
+import { CHANNEL_ID, handleInbound, type InboundDeps } from "./inbound-dispatch.ts";
+import { AGENT_ACTIONS, PROFILE_SCHEMA, runAgentAction } from "./message-actions.ts";
+import { markdownToPlainText } from "./plain-text.ts";
+import { RoomState } from "./room-state.ts";
 import { currentService, currentRuntime } from "./service-singleton.ts";
 import type { ChannelConfig } from "./settings.ts";
+import { readInstructions } from "./turn-context.ts";
 
 type ResolvedAccount = { accountId: string; enabled: boolean; configured: boolean; env: "dev" | "production" };
 type Log = { info?: (m: string) => void; warn?: (m: string) => void; error?: (m: string) => void };
@@ -39,28 +46,48 @@ function normalizeTarget(raw: string): string | undefined {
   return trimmed || undefined;
 }
 
-// OpenClaw refuses work for a moment while it restarts internally or while its state
-// database is busy (seen under heavy CPU load); both fail before the agent runs, so the
-// message is offered again rather than lost.
-const TRANSIENT = /GatewayDrainingError|StateDatabaseCoordinatorContentionError|Gateway is draining|owns state-/u;
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
-
-async function dispatchWithRetry(msg: InboundMessage, deps: Parameters<typeof dispatchInbound>[1], log?: Log): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await dispatchInbound(msg, deps);
-      return;
-    } catch (err) {
-      const text = `${(err as Error)?.name ?? ""}: ${String(err)}`;
-      const delay = RETRY_DELAYS_MS[attempt];
-      if (!TRANSIENT.test(text) || delay === undefined) {
-        log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`);
-        return;
-      }
-      log?.warn?.(`convos: OpenClaw is busy (${String(err)}); offering message ${msg.messageId} again in ${delay} ms`);
-      await new Promise((r) => setTimeout(r, delay));
+/** The room as the agent knows it, kept current from the serve events; greets once per conversation. */
+function followRoom(service: ConvosService, log?: Log): { room: RoomState; stop: () => void } {
+  const initial = service.status();
+  const room = new RoomState({
+    selfName: service.profileName(),
+    conversationName: initial.name,
+    // Beside the binding: replies to what the agent said before a restart still count as addressed.
+    ownMessagesFile: path.join(path.dirname(service.opts.stateFile), "convos-own-messages.json"),
+  });
+  room.selfInboxId = initial.inboxId;
+  const marker = GreetingMarker.besideBinding(service.opts.stateFile);
+  let greeting: Promise<unknown> | null = null;
+  const greet = (conversationId: string) => {
+    greeting ??= greetOnce({
+      conversationId,
+      marker,
+      name: room.selfName ?? service.profileName(),
+      instructions: readInstructions(service.opts.workspaceDir),
+      send: (text) => service.send(text),
+    })
+      .then((sent) => sent && log?.info?.("convos: introduced the agent to the conversation"))
+      .catch((err) => log?.warn?.(`convos: greeting failed (retried on the next start): ${String(err)}`))
+      .finally(() => (greeting = null));
+  };
+  const unsubscribe = service.onServeEvent((event) => {
+    const e = event as Record<string, unknown>;
+    if (e.event === "ready" && typeof e.inboxId === "string") {
+      room.ready({ inboxId: e.inboxId, name: typeof e.name === "string" ? e.name : "" });
+      // Created or joined since the account started: the binding now has the profile name.
+      room.selfName ??= service.profileName();
+      if (typeof e.conversationId === "string") greet(e.conversationId);
+    } else if (e.event === "sent") {
+      if (typeof e.id === "string") room.rememberOwn(e.id);
+      if (e.type === "rename" && typeof e.name === "string") room.conversationName = e.name;
+      if (e.type === "update-profile" && typeof e.name === "string" && e.name) room.selfName = e.name;
+    } else if (e.event === "profile_update" && typeof e.senderInboxId === "string") {
+      room.member(e.senderInboxId, typeof e.name === "string" ? e.name : null);
     }
-  }
+  });
+  // Started after the stream was already up (gateway restart): the marker decides.
+  if (initial.conversationId && initial.streaming) greet(initial.conversationId);
+  return { room, stop: unsubscribe };
 }
 
 /** Feeds inbound messages to the agent for as long as OpenClaw keeps the account running. */
@@ -72,20 +99,23 @@ async function startAccount(ctx: StartContext): Promise<void> {
     ctx.log?.error?.("convos: channel runtime unavailable; inbound messages cannot reach the agent");
     return;
   }
+  const { room, stop } = followRoom(service, ctx.log);
   // Inbound events surface in whatever async context spawned `agent serve` — often an HTTP
   // request (create/join) that OpenClaw has since closed, which makes it refuse new agent
   // work as "draining". Dispatch from the channel account's own context instead.
   const inAccountContext = AsyncLocalStorage.snapshot();
   const unsubscribe = service.onInbound((msg) => inAccountContext(() => {
-    const deps = {
+    const deps: InboundDeps = {
       channelRuntime: channelRuntime as never,
       // The live snapshot follows config hot-reloads; the start-time config is the fallback.
       loadConfig: () => (runtime?.config?.current?.() ?? ctx.cfg) as Record<string, unknown>,
       service,
+      room,
       accountId: ctx.accountId,
+      workspaceDir: service.opts.workspaceDir,
       log: ctx.log,
     };
-    void dispatchWithRetry(msg, deps, ctx.log);
+    void handleInbound(msg, deps).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
   }));
   ctx.setStatus?.({ accountId: ctx.accountId, running: true, lastStartAt: Date.now() });
   ctx.log?.info?.("convos: channel started");
@@ -94,6 +124,7 @@ async function startAccount(ctx: StartContext): Promise<void> {
     ctx.abortSignal.addEventListener("abort", () => resolve(), { once: true });
   });
   unsubscribe();
+  stop();
 }
 
 const base = createChannelPluginBase<ResolvedAccount>({
@@ -105,7 +136,7 @@ const base = createChannelPluginBase<ResolvedAccount>({
     docsPath: "/channels/convos",
     blurb: "End-to-end encrypted Convos group chat over XMTP.",
   },
-  capabilities: { chatTypes: ["group"], reactions: true, threads: false, media: false },
+  capabilities: { chatTypes: ["group"], reactions: true, threads: false, media: true },
   reload: { configPrefixes: [`channels.${CHANNEL_ID}`] },
   config: {
     listAccountIds: () => ["default"],
@@ -118,8 +149,10 @@ const base = createChannelPluginBase<ResolvedAccount>({
   setup: { applyAccountConfig: ({ cfg }: { cfg: unknown }) => cfg },
   agentPrompt: {
     messageToolHints: () => [
-      "- Convos: you live in one group chat. Reply normally; to acknowledge without a message use `action=react` with `messageId` and `emoji` (for example 👀).",
-      "- Convos: only `send` and `react` exist; renaming, locking or exploding the chat is not yours to do.",
+      "- Convos: you live in one group chat. Reply normally; to answer with just an emoji use `action=react` with `messageId` and `emoji`.",
+      "- Convos: to share a file from your workspace use `action=sendAttachment` with `filePath` (relative to the workspace) and optional `caption`.",
+      "- Convos: when asked to change your name or picture use `action=set-profile` with `displayName` and/or `avatar` (https URL or workspace image).",
+      "- Convos: only send, react, sendAttachment and set-profile exist; renaming, locking or exploding the chat is not yours to do.",
     ],
   },
 } as never);
@@ -134,10 +167,16 @@ export const convosChannel = createChatChannelPlugin<ResolvedAccount>({
       targetResolver: { looksLikeId: (raw: string, normalized?: string) => /^[0-9a-f-]{16,}$/iu.test((normalized ?? raw).trim()), hint: "<conversationId>" },
     },
     actions: {
-      describeMessageTool: () => ({ actions: AGENT_ACTIONS }),
+      describeMessageTool: () => ({ actions: AGENT_ACTIONS, schema: PROFILE_SCHEMA, mediaSourceParams: { sendAttachment: ["filePath", "path", "media"] } }),
       supportsAction: ({ action }: { action: string }) => (AGENT_ACTIONS as readonly string[]).includes(action),
-      handleAction: (ctx: { action: string; params: Record<string, unknown> }) => runAgentAction(requireService(), ctx),
+      handleAction: (ctx: { action: string; params: Record<string, unknown> }) => {
+        const service = requireService();
+        return runAgentAction(service, ctx, service.opts.workspaceDir);
+      },
     },
+    // Every member message reaches the agent (it decides about ambient chatter itself), so
+    // OpenClaw's group intro says "always-on" rather than "trigger-only".
+    groups: { resolveRequireMention: () => false },
     status: { defaultRuntime: { accountId: "default", running: false, lastStartAt: null, lastStopAt: null, lastError: null } },
     gateway: { startAccount },
   } as never,
@@ -146,8 +185,15 @@ export const convosChannel = createChatChannelPlugin<ResolvedAccount>({
     deliveryMode: "direct",
     textChunkLimit: 4000,
     sendText: async (params: { text: string; replyToId?: string | null }) => {
-      const result = await requireService().send(params.text, params.replyToId ?? undefined);
+      const result = await requireService().send(markdownToPlainText(params.text), params.replyToId ?? undefined);
       return { channel: CHANNEL_ID, messageId: result.messageId ?? "" };
+    },
+    sendMedia: async (params: { text?: string; mediaUrl?: string; replyToId?: string | null }) => {
+      const service = requireService();
+      if (!params.mediaUrl || !service.opts.workspaceDir || /^https?:/iu.test(params.mediaUrl)) throw new Error("convos: only workspace files can be attached");
+      const sent = await service.serveCommand({ type: "attach", file: resolveWorkspaceFile(service.opts.workspaceDir, params.mediaUrl), ...(params.replyToId ? { replyTo: params.replyToId } : {}) });
+      if (params.text?.trim()) await service.send(markdownToPlainText(params.text));
+      return { channel: CHANNEL_ID, messageId: "id" in sent && typeof sent.id === "string" ? sent.id : "" };
     },
   } as never,
 });

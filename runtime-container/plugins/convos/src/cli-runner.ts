@@ -14,11 +14,16 @@ export type CliOptions = {
 export class ConvosCliError extends Error {
   readonly exitCode: number | null;
   readonly stderr: string;
-  constructor(message: string, exitCode: number | null, stderr: string) {
+  /** What the command printed on stdout before failing (its progress lines). */
+  readonly stdout: string;
+  readonly command: string;
+  constructor(message: string, exitCode: number | null, stderr: string, stdout = "", command = "") {
     super(message);
     this.name = "ConvosCliError";
     this.exitCode = exitCode;
     this.stderr = stderr;
+    this.stdout = stdout;
+    this.command = command;
   }
 }
 
@@ -33,12 +38,23 @@ export function convosProcessEnv(opts: Pick<CliOptions, "home" | "processEnv">):
 
 export async function runConvosJson<T = unknown>(args: string[], opts: CliOptions): Promise<T> {
   const { stdout, stderr, code } = await runConvos([...args, ...commonArgs(opts)], opts);
-  if (code !== 0) throw new ConvosCliError(cliErrorMessage(stderr, code), code, stderr);
+  const command = commandName(args);
+  if (code !== 0) throw new ConvosCliError(cliErrorMessage(stderr, code), code, stderr, stdout, command);
   const parsed = parseLastJson(stdout);
   if (parsed === undefined) {
-    throw new ConvosCliError(`convos ${args.slice(0, 2).join(" ")} printed no JSON result`, code, stderr);
+    throw new ConvosCliError(`convos ${command} printed no JSON result`, code, stderr, stdout, command);
   }
   return parsed as T;
+}
+
+/** "conversations join" from ["conversations", "join", "<invite>", "--timeout", …]. */
+function commandName(args: string[]): string {
+  const words: string[] = [];
+  for (const a of args) {
+    if (a.startsWith("-") || words.length === 2 || (words.length === 1 && !/^[a-z-]+$/u.test(a))) break;
+    words.push(a);
+  }
+  return words.join(" ");
 }
 
 function runConvos(args: string[], opts: CliOptions): Promise<{ stdout: string; stderr: string; code: number | null }> {
@@ -53,7 +69,7 @@ function runConvos(args: string[], opts: CliOptions): Promise<{ stdout: string; 
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new ConvosCliError(`convos ${args.slice(0, 2).join(" ")} timed out after ${opts.timeoutMs} ms`, null, stderr));
+      reject(new ConvosCliError(`convos ${commandName(args)} timed out after ${opts.timeoutMs ?? 90_000} ms`, null, stderr, stdout, commandName(args)));
     }, opts.timeoutMs ?? 90_000);
     child.on("error", (err) => {
       clearTimeout(timer);
@@ -66,12 +82,40 @@ function runConvos(args: string[], opts: CliOptions): Promise<{ stdout: string; 
   });
 }
 
-/** oclif decorates errors (" ›   Error: …"); keep only the sentence a human needs. */
+// oclif prints an error as " ›   Error: <message>", hard-wrapped to the terminal width with
+// each continuation line prefixed the same way (a soft break keeps its trailing space, a hard
+// break splits a long word), then, for errors that are not the CLI's own (a protobuf decode
+// error, a network failure), a blank line and the command's help from "USAGE" on.
+// (@oclif/core lib/errors/handle.js, lib/errors/errors/pretty-print.js)
+const ANSI = /\u001b\[[0-9;]*m/gu;
+const BANG_LINE = /^ ?[›»] {3}/u;
+const HELP_SECTION = /^(USAGE|ARGUMENTS|FLAGS|GLOBAL FLAGS|DESCRIPTION|EXAMPLES|ALIASES)$/u;
+
+/** The whole cause of a CLI failure in one line: stderr joined, oclif decoration and help dropped. */
 export function cliErrorMessage(stderr: string, code: number | null): string {
-  const lines = stderr.split("\n").map((l) => l.replace(/^[\s›]*/u, "").trim()).filter(Boolean);
-  const errorLine = lines.find((l) => l.startsWith("Error:"));
-  const line = errorLine ?? lines.at(-1);
-  return line ? line.replace(/^Error:\s*/u, "") : `convos exited with code ${code}`;
+  const lines = stderr.replace(ANSI, "").split("\n");
+  const help = lines.findIndex((l) => HELP_SECTION.test(l.trim()));
+  const kept = (help === -1 ? lines : lines.slice(0, help)).filter((l) => !/^\(node:\d+\)|^\(Use `node --trace/u.test(l));
+  const errors: string[] = [];
+  const plain: string[] = [];
+  let current: string | null = null;
+  for (const line of kept) {
+    if (BANG_LINE.test(line)) {
+      const text = line.replace(BANG_LINE, "");
+      if (/^(Error|Caused by):/u.test(text) || current === null) {
+        if (current !== null) errors.push(current);
+        current = text;
+      } else current += text;
+      continue;
+    }
+    if (current !== null) errors.push(current);
+    current = null;
+    if (line.trim()) plain.push(line.trim());
+  }
+  if (current !== null) errors.push(current);
+  const fromBang = errors.filter((e) => !/^Warning:/u.test(e)).map((e) => e.trim().replace(/^Error:\s*/u, "").replace(/^Caused by:\s*/u, "caused by: "));
+  const message = (fromBang.length ? fromBang.join("; ") : plain.join(" ")).replace(/\s+/gu, " ").trim();
+  return message || `convos exited with code ${code}`;
 }
 
 export function parseLastJson(stdout: string): unknown {

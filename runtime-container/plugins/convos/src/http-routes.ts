@@ -122,13 +122,11 @@ export async function handleConvosRequest(req: IncomingMessage, res: ServerRespo
       }
       case "POST /convos/rename": {
         const body = parse(schemas.rename, await readJson(req));
-        await service.rename(body.name);
-        return send(res, 200, { ok: true, name: body.name });
+        return send(res, 200, { ok: true, ...(await service.rename(body.name)) });
       }
       case "POST /convos/lock": {
         const body = parse(schemas.lock, await readJson(req));
-        await service.lock(body.unlock === true);
-        return send(res, 200, { ok: true, locked: body.unlock !== true });
+        return send(res, 200, { ok: true, ...(await service.lock(body.unlock === true)) });
       }
       case "POST /convos/explode":
         return send(res, 200, await service.explode());

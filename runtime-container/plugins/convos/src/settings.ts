@@ -42,6 +42,12 @@ export function resolveServiceOptions(
     serveBackoff: processEnv.CONVOS_SERVE_BACKOFF_MS
       ? { initialMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS) * 32 }
       : undefined,
+    // Tests shorten the heartbeat so a stalled stream is noticed in seconds.
+    ...(processEnv.CONVOS_HEARTBEAT_SECONDS ? { heartbeatSeconds: Number(processEnv.CONVOS_HEARTBEAT_SECONDS) } : {}),
+    preregister: processEnv.CONVOS_PREREGISTER !== "off",
+    registerBackoff: processEnv.CONVOS_REGISTER_BACKOFF_MS
+      ? { initialMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS) * 32 }
+      : undefined,
     pendingPollMs: processEnv.CONVOS_PENDING_POLL_MS ? Number(processEnv.CONVOS_PENDING_POLL_MS) : undefined,
     joinTimeoutSeconds: processEnv.CONVOS_JOIN_TIMEOUT_SECONDS ? Number(processEnv.CONVOS_JOIN_TIMEOUT_SECONDS) : undefined,
     log,
