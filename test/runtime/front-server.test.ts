@@ -70,7 +70,7 @@ describe("provision", () => {
   it("reports pending_acceptance when the creator has not accepted yet", async () => {
     const r = await runtime({ env: { FAKE_CONVOS_JOIN_MODE: "pending" } });
     await r.waitReady();
-    const res = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=slow" });
+    const res = await r.call("POST", "/pool/provision", { joinUrl: "https://dev.convos.org/v2?i=slowslug" });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "pending_acceptance", joined: false, conversationId: null });
     expect((await r.call("GET", "/convos/status")).body).toMatchObject({ pending: true, clean: false });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess } from "../../worker/domain/breaker";
-import { checkInviteUrl } from "../../worker/domain/invite-url";
+import { checkJoinUrl as checkInviteUrl } from "../../worker/domain/invite-url";
 import { canTransition, deadlineFor, failureStatus, INSTANCE_STATUSES, teardownBackoffMs, type InstanceStatus } from "../../worker/domain/lifecycle";
 import { decideReplenish, emptyCounts, type StatusCounts } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings } from "../../worker/domain/settings";
@@ -125,7 +125,25 @@ describe("invite URLs", () => {
     ["https://dev.convos.org/v1?i=abcdefgh123", "dev", false],
     ["https://dev.convos.org/v2", "dev", false],
     ["not a url", "dev", false],
+    // What the URL parser would quietly "fix" is refused instead of stored verbatim.
+    ["https://dev.convos.org:8443/v2?i=abcdefgh123", "dev", false],
+    ["https://user:pass@dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https://dev%2Econvos.org/v2?i=abcdefgh123", "dev", false],
+    ["https:dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https:\\\\dev.convos.org\\v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org/v2?i=abcd\tefgh123", "dev", false],
+    ["https://dev.convos.org/v2?i=abcdefgh123\n", "dev", false],
+    [" https://dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org./v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org/v2/?i=abcdefgh123", "dev", false],
   ] as const)("%s on %s → %s", (url, env, ok) => expect(checkInviteUrl(url, env).ok).toBe(ok));
+
+  it("gives every spelling of one invite the same canonical URL", () => {
+    const canonical = "https://dev.convos.org/v2?i=abc_DEF-12*34";
+    for (const spelling of [canonical, "https://DEV.Convos.ORG/v2?i=abc_DEF-12*34", "HTTPS://dev.convos.org/v2?i=abc_DEF-12*34#x", "https://dev.convos.org/v2?utm=1&i=abc%5FDEF-12*34"]) {
+      expect(checkInviteUrl(spelling, "dev")).toEqual({ ok: true, url: canonical, slug: "abc_DEF-12*34" });
+    }
+  });
 
   it("names the mismatch when an invite belongs to the other network", () => {
     const r = checkInviteUrl("https://popup.convos.org/v2?i=abcdefgh123", "dev");

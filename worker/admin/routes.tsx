@@ -6,20 +6,18 @@ import { HTTPException } from "hono/http-exception";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { ClaimRequestSchema, CountRequestSchema, InstanceIdSchema, InstanceStatusSchema } from "../api/schemas";
 import { claimAgent, coordinator } from "../coordinator";
+import { claimFailureHttp } from "../domain/claim-outcomes";
 import { secretsEqual } from "../crypto/compare";
 import { database } from "../db/client";
 import { countByStatus, getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
 import { templates } from "../db/schema";
 import { PoolSettingsSchema } from "../domain/settings";
-import { ApiError } from "../http/errors";
 import { clearRateLimit, clientAddress, hitRateLimit } from "../http/rate-limit";
 import { instanceView } from "../instances/view";
 import { log } from "../lib/log";
 import { openRouterFromEnv } from "../providers/openrouter";
-import { validateJoinUrl } from "../routes/pool";
 import { qrSvg } from "../ui/qr";
 import { ADMIN_CSS, ADMIN_JS } from "./assets";
 import { type AdminContext, type AdminEnv, messagePage, pageContext, readForm, redirectWithFlash, takeFlash } from "./kit";
@@ -195,12 +193,6 @@ adminRoutes.post("/join", async (c) => {
   const form = c.get("form");
   const values = pick(form, ["joinUrl", "agentName", "instructions"]);
   if (!values.joinUrl) return renderOverview(c, { join: { values, errors: { joinUrl: "Enter the Convos invite URL to join." } } }, 400);
-  try {
-    validateJoinUrl(c.env, values.joinUrl);
-  } catch (err) {
-    if (err instanceof ApiError) return renderOverview(c, { join: { values, errors: { joinUrl: err.message } } }, 400);
-    throw err;
-  }
   return claimFromForm(c, "join", values, form.idempotencyKey);
 });
 
@@ -431,26 +423,10 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
         : `${outcome.claim.agentName} created a conversation: share the invite below.`;
     return redirectWithFlash(c, `/admin/instances/${outcome.claim.instanceId}`, { kind: "ok", text });
   }
-  const [status, field] = claimFailure(outcome);
-  const state: FormState = { values, errors: {}, error: outcome.message };
-  if (field) state.errors[field] = outcome.message;
+  const { status, field } = claimFailureHttp(outcome);
+  // A field's problem is shown next to the field; anything else above the form.
+  const state: FormState = field ? { values, errors: { [field]: outcome.message } } : { values, errors: {}, error: outcome.message };
   return renderOverview(c, { [which]: state }, status);
-}
-
-function claimFailure(outcome: Extract<ClaimOutcome, { ok: false }>): [ContentfulStatusCode, string | null] {
-  switch (outcome.code) {
-    case "pool_empty":
-    case "claim_interrupted":
-      return [503, null];
-    case "idempotency_conflict":
-      return [422, null];
-    case "join_in_progress":
-      return [409, "joinUrl"];
-    case "template_not_found":
-      return [404, "template"];
-    case "provision_failed":
-      return [502, null];
-  }
 }
 
 async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {
