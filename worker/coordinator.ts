@@ -17,8 +17,8 @@ export function coordinator(env: Env): DurableObjectStub<PoolCoordinator> {
  *   and the stored `inviteUrl` see one spelling of each invite;
  * - a template's Notion instructions are read here (the coordinator only knows inline ones),
  *   with the inline text as the fallback;
- * - an RPC that throws a retryable error means the coordinator was reset (deploy, eviction,
- *   crash) while it held this claim: whatever it had reserved is finished by the tick, and a
+ * - an RPC that throws an infrastructure error means the coordinator was reset (deploy,
+ *   eviction, crash) while it held this claim: whatever it had reserved is finished by the tick, and a
  *   retry with the same key never takes a second agent, so callers answer "retry shortly".
  *   Anything else thrown (a D1 failure, a bug) is an internal error, not an interruption.
  */

@@ -51,7 +51,11 @@ export const AgentsQuerySchema = z
   })
   .strict();
 
-export const CountsSchema = z.record(InstanceStatusSchema, z.number().int());
+/** `GET /api/pool/counts`: one number per status, flat (`{"idle": 3, …}`), and the breaker's phase beside them. */
+export const CountsResponseSchema = z.object({
+  ...Object.fromEntries(INSTANCE_STATUSES.map((s) => [s, z.number().int()])),
+  breaker: z.enum(["closed", "open", "half-open"]),
+});
 
 export const SettingsPutSchema = PoolSettingsPatchSchema;
 export { PoolSettingsSchema };

@@ -38,12 +38,11 @@ export function claimFailureHttp(failure: ClaimFailure): ClaimFailureHttp & { re
 }
 
 /**
- * Whether an exception from the coordinator's RPC means the claim was cut off (the object was
- * reset, moved or overloaded: the runtime marks those `retryable`/`overloaded`) rather than a
- * failure inside the claim (a D1 error, a bug), which is ours and an internal error.
+ * Whether an exception from the coordinator's RPC means the claim was cut off rather than
+ * failed inside the coordinator. The runtime marks exceptions thrown by the object's own code
+ * (a D1 error, a bug) `remote: true`: those are ours, an internal error. The rest come from
+ * the infrastructure (the object was reset by a deploy, evicted, moved or overloaded).
  */
 export function isInterruption(err: unknown): boolean {
-  if (typeof err !== "object" || err === null) return false;
-  const e = err as { retryable?: unknown; overloaded?: unknown };
-  return e.retryable === true || e.overloaded === true;
+  return typeof err === "object" && err !== null && (err as { remote?: unknown }).remote !== true;
 }

@@ -18,7 +18,8 @@ publicRoutes.get("/healthz", (c) => c.json({ ok: true, version: VERSION }));
 
 publicRoutes.get("/api/pool/counts", async (c) => {
   const [counts, status] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).status()]);
-  return c.json({ counts, breaker: status.breaker.phase });
+  // The original pool API's flat shape (clients read `data.idle`); extras sit beside the counts.
+  return c.json({ ...counts, breaker: status.breaker.phase });
 });
 
 publicRoutes.get("/api/pool/info", async (c) => {
