@@ -29,7 +29,8 @@ import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
 import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
 import { templateAdminRoutes } from "./templates";
-import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, SESSION_COOKIE, SESSION_TTL_MS } from "./session";
+import { csrfToken, csrfTokenValid, decodeSession, encodeSession, keyId, newSession, SESSION_COOKIE, SESSION_TTL_MS, sessionStanding } from "./session";
+import { recordedRevocation, revokeAllSessions, revokeSession } from "./session-store";
 
 /** Failed logins allowed per client address per window, before even a right key is refused. */
 export const LOGIN_LIMIT = 5;
@@ -71,7 +72,12 @@ adminRoutes.use("*", async (c, next) => {
 });
 
 adminRoutes.use("*", async (c, next) => {
-  const session = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
+  const decoded = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
+  // A signed, unexpired cookie is not enough: it may have been logged out, or opened with a pool key that has since changed.
+  const standing = decoded
+    ? sessionStanding(decoded, { currentKeyId: await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY), ...(await recordedRevocation(c.env.DB, decoded)) })
+    : null;
+  const session = standing === "ok" ? decoded : null;
   c.set("session", session);
   c.set("csrf", session ? await csrfToken(c.env.SESSION_SECRET, session) : null);
   await next();
@@ -136,7 +142,7 @@ adminRoutes.post("/login", async (c) => {
     );
   }
   await clearRateLimit(c.env.DB, limiterKey);
-  const session = newSession();
+  const session = newSession(await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY));
   setCookie(c, SESSION_COOKIE, await encodeSession(c.env.SESSION_SECRET, session), {
     httpOnly: true,
     secure: true,
@@ -147,7 +153,19 @@ adminRoutes.post("/login", async (c) => {
   return c.redirect(safeNext(c.get("form").next) ?? "/admin", 303);
 });
 
-adminRoutes.post("/logout", (c) => {
+// The cookie is ended server-side too: a copy of it (another tab, a stolen one) stops working now, not in 8 h.
+adminRoutes.post("/logout", async (c) => {
+  const session = c.get("session");
+  if (session) await revokeSession(c.env.DB, session);
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+  return c.redirect("/admin/login?loggedOut=1", 303);
+});
+
+/** Every session, on every browser, this one included (after a leaked cookie, or a departed operator). */
+adminRoutes.post("/logout-everywhere", async (c) => {
+  if (!c.get("session")) return c.redirect("/admin/login", 303);
+  await revokeAllSessions(c.env.DB);
+  log.warn("admin: every session logged out", { client: clientAddress(c.req.raw.headers) });
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
   return c.redirect("/admin/login?loggedOut=1", 303);
 });
