@@ -55,12 +55,7 @@ export function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string | null {
  * name read differently from what it is, and unpaired surrogates are refused.
  */
 const NAME_CHARS = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]*$/u;
-export const AgentNameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(AGENT_NAME_MAX)
-  .regex(NAME_CHARS, "must not contain control or bidi-override characters");
+export const AgentNameSchema = z.string().trim().min(1).max(AGENT_NAME_MAX).regex(NAME_CHARS, "must not contain control or bidi-override characters");
 
 export const InstructionsSchema = z
   .string()
@@ -93,9 +88,7 @@ export const ProfileImageSchema = z.url({ protocol: /^https$/, error: "must be a
 // --- invite URLs ------------------------------------------------------------------------------
 
 export type InviteProblem = "not_url" | "other_network" | "not_invite";
-export type InviteCheck =
-  | { ok: true; url: string; slug: string }
-  | { ok: false; problem: InviteProblem; message: string };
+export type InviteCheck = { ok: true; url: string; slug: string } | { ok: false; problem: InviteProblem; message: string };
 
 /** Base64url with the CLI's `*` separators (and the fake CLI's `.`). */
 const SLUG = /^[A-Za-z0-9._~*=-]{8,2048}$/;

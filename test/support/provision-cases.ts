@@ -11,7 +11,7 @@ export const REFUSED: { name: string; body: Record<string, unknown>; field: stri
   { name: "a null metadata value", body: { metadata: { a: null } }, field: "metadata.a" },
   { name: "a metadata key with a space", body: { metadata: { "a b": "x" } }, field: "metadata.a b" },
   { name: "a metadata key with a colon", body: { metadata: { "a:b": "x" } }, field: "metadata.a:b" },
-  { name: "a non-ASCII metadata key", body: { metadata: { "clé": "x" } }, field: "metadata.clé" },
+  { name: "a non-ASCII metadata key", body: { metadata: { clé: "x" } }, field: "metadata.clé" },
   { name: "an emoji metadata key", body: { metadata: { "🔑": "x" } }, field: "metadata.🔑" },
   { name: "a 600-character metadata value", body: { metadata: { a: "x".repeat(600) } }, field: "metadata.a" },
   { name: "a 1,024-character metadata value", body: { metadata: { a: "x".repeat(1_024) } }, field: "metadata.a" },

@@ -39,10 +39,7 @@ describe("invite URLs are canonicalised before the dedupe and before storing", (
   it("two spellings of one invite claimed together are one join, stored in the canonical form", async () => {
     await fillPool(2);
     await setFaults({ provisionDelayMs: 300 });
-    const [a, b] = await Promise.all([
-      claim({ joinUrl: "https://DEV.convos.org/v2?i=abcdefgh123" }),
-      claim({ joinUrl: "https://dev.convos.org/v2?utm_source=x&i=abcdefgh123#top" }),
-    ]);
+    const [a, b] = await Promise.all([claim({ joinUrl: "https://DEV.convos.org/v2?i=abcdefgh123" }), claim({ joinUrl: "https://dev.convos.org/v2?utm_source=x&i=abcdefgh123#top" })]);
     expect([a.status, b.status].sort()).toEqual([200, 409]);
     expect([a, b].find((r) => r.status === 409)!.body.error.code).toBe("join_in_progress");
     const joined = [a, b].find((r) => r.status === 200)!.body;

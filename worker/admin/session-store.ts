@@ -1,4 +1,4 @@
-import { and, eq, inArray, like, lt, sql } from "drizzle-orm";
+import { and, inArray, like, lt, sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { settings } from "../db/schema";
 import type { Session } from "./session";
@@ -27,7 +27,10 @@ export async function recordedRevocation(d1: D1Database, session: Session): Prom
 export async function revokeSession(d1: D1Database, session: Session, now = Date.now()): Promise<void> {
   const db = database(d1);
   await db.batch([
-    db.insert(settings).values({ key: REVOKED_PREFIX + session.sid, value: { exp: session.exp }, updatedAt: now }).onConflictDoNothing(),
+    db
+      .insert(settings)
+      .values({ key: REVOKED_PREFIX + session.sid, value: { exp: session.exp }, updatedAt: now })
+      .onConflictDoNothing(),
     // Rows of sessions that have expired by now prove nothing more.
     db.delete(settings).where(and(like(settings.key, `${REVOKED_PREFIX}%`), lt(sql`json_extract(${settings.value}, '$.exp')`, now))),
   ]);

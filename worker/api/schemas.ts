@@ -15,7 +15,9 @@ export const SlugSchema = z
  * A claim is what an instance's provision carries (the pool ↔ runtime contract, so whatever
  * passes here every instance accepts, byte budget included) plus the template to start from.
  */
-export const ClaimRequestSchema = z.strictObject({ ...ProvisionFields, template: SlugSchema.optional() }).superRefine(({ template: _template, ...provision }, ctx) => checkProvisionBytes(provision, ctx));
+export const ClaimRequestSchema = z
+  .strictObject({ ...ProvisionFields, template: SlugSchema.optional() })
+  .superRefine(({ template: _template, ...provision }, ctx) => checkProvisionBytes(provision, ctx));
 export type ClaimRequest = z.infer<typeof ClaimRequestSchema>;
 
 export const ClaimResponseSchema = z.object({
