@@ -10,6 +10,7 @@ import { decideReplenish } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
+import { type KeepAlive, keepAliveAction } from "../../worker/domain/keep-alive";
 import { log } from "../../worker/lib/log";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
@@ -175,6 +176,17 @@ export class PoolCoordinator extends DurableObject<Env> {
   async reconcile(): Promise<TickSummary> {
     await this.armAlarm();
     return this.tick("reconcile");
+  }
+
+  /** The Worker's Cron Trigger: arms a missing alarm (a fresh deployment), ticks now when the alarm is overdue (a lost one). */
+  async keepAlive(): Promise<KeepAlive> {
+    const decision = keepAliveAction(await this.ctx.storage.getAlarm(), Date.now());
+    if (decision.action === "arm") await this.armAlarm();
+    if (decision.action === "tick") {
+      log.warn("coordinator alarm overdue; ticking from the cron", { lateMs: decision.lateMs });
+      await this.alarm();
+    }
+    return decision;
   }
 
   async getSettings(): Promise<PoolSettings> {
