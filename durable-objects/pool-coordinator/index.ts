@@ -11,6 +11,7 @@ import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPat
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
 import { type KeepAlive, keepAliveAction } from "../../worker/domain/keep-alive";
+import { joinRunningTick } from "../../worker/domain/tick-guard";
 import { log } from "../../worker/lib/log";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
@@ -33,14 +34,7 @@ import { emptySummary, recentClaimCount, runTick } from "./tick";
 
 export type * from "./outcomes";
 
-/** A tick older than this in the same incarnation is considered hung and may be replaced. */
-const HUNG_TICK_MS = 5 * 60_000;
 const CREATE_CONCURRENCY = 4;
-
-interface TickMarker {
-  startedAt: number;
-  incarnation: string;
-}
 
 /**
  * The single writer of the pool. Claims, operator actions and the tick all run here, so
@@ -50,12 +44,12 @@ interface TickMarker {
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
   private readonly batcher: StatementBatcher;
-  private readonly incarnation = crypto.randomUUID();
   private settingsCache: PoolSettings | null = null;
   private breaker: BreakerState = closedBreaker;
   private metrics: PoolMetrics = emptyMetrics();
   private lastTick: TickSummary | null = null;
   private tickInFlight: Promise<TickSummary> | null = null;
+  private tickStartedAt: number | null = null;
   private replenishInFlight: Promise<ReplenishOutcome> | null = null;
   private lastEmptyReplenishAt = 0;
   private readonly inFlightClaims = new Set<string>();
@@ -225,45 +219,42 @@ export class PoolCoordinator extends DurableObject<Env> {
   }
 
   private async tick(trigger: string): Promise<TickSummary> {
-    if (this.tickInFlight) return this.tickInFlight;
-    const marker = await this.ctx.storage.get<TickMarker>("tickMarker");
-    if (marker && marker.incarnation === this.incarnation && Date.now() - marker.startedAt < HUNG_TICK_MS) {
-      return { ...emptySummary(trigger, Date.now()), skipped: "already_running" };
-    }
+    if (this.tickInFlight && joinRunningTick(this.tickStartedAt, Date.now())) return this.tickInFlight;
+    if (this.tickInFlight) log.error("tick hung; starting another", { runningSinceMs: Date.now() - (this.tickStartedAt ?? 0) });
     const run = (async () => {
-      await this.ctx.storage.put("tickMarker", { startedAt: Date.now(), incarnation: this.incarnation } satisfies TickMarker);
-      try {
-        const settings = await this.settings();
-        const summary = await runTick(
-          {
-            ctx: this.pool,
-            settings,
-            inFlightClaims: this.inFlightClaims,
-            creatingNow: this.creatingNow,
-            replenish: async () => {
-              const made = await this.replenishNow(0, "replenish to target");
-              return { created: made.created.length, failed: made.failed };
-            },
-            teardown: (row) => this.teardownCounted(row, settings),
+      const settings = await this.settings();
+      const summary = await runTick(
+        {
+          ctx: this.pool,
+          settings,
+          inFlightClaims: this.inFlightClaims,
+          creatingNow: this.creatingNow,
+          replenish: async () => {
+            const made = await this.replenishNow(0, "replenish to target");
+            return { created: made.created.length, failed: made.failed };
           },
-          trigger,
-        );
-        this.lastTick = summary;
-        this.metrics.ticks++;
-        observe(this.metrics.tickSeconds, summary.durationMs / 1000);
-        if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
-        await this.ctx.storage.put("lastTick", summary);
-        await this.saveMetrics();
-        return summary;
-      } finally {
-        await this.ctx.storage.delete("tickMarker");
-      }
+          teardown: (row) => this.teardownCounted(row, settings),
+        },
+        trigger,
+      );
+      this.lastTick = summary;
+      this.metrics.ticks++;
+      observe(this.metrics.tickSeconds, summary.durationMs / 1000);
+      if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
+      await this.ctx.storage.put("lastTick", summary);
+      await this.saveMetrics();
+      return summary;
     })();
     this.tickInFlight = run;
+    this.tickStartedAt = Date.now();
     try {
       return await run;
     } finally {
-      this.tickInFlight = null;
+      // A hung tick that settles late must not clear the tick that replaced it.
+      if (this.tickInFlight === run) {
+        this.tickInFlight = null;
+        this.tickStartedAt = null;
+      }
     }
   }
 

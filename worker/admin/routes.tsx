@@ -241,7 +241,6 @@ adminRoutes.post("/drain", async (c) => {
 
 adminRoutes.post("/reconcile", async (c) => {
   const t = await coordinator(c.env).reconcile();
-  if (t.skipped) return redirectWithFlash(c, "/admin", { kind: "ok", text: "A tick is already running; it will finish on its own." });
   return redirectWithFlash(c, "/admin", {
     kind: t.listError ? "error" : "ok",
     text: `Reconciled in ${t.durationMs} ms: readied ${t.readied}, created ${t.created}, failed ${t.failed + t.createFailures}, crashed ${t.crashed}, torn down ${t.tornDown}${t.listError ? `; provider list failed: ${t.listError}` : ""}.`,

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PoolCoordinator } from "../../durable-objects/pool-coordinator";
 import { ALARM_OVERDUE_MS, keepAliveAction } from "../../worker/domain/keep-alive";
+import { HUNG_TICK_MS, joinRunningTick } from "../../worker/domain/tick-guard";
 import worker from "../../worker/index";
 import { api, coordinatorStub, counts, json } from "./helpers";
 
@@ -59,5 +60,45 @@ describe("the cron keeps the pool alive", () => {
     expect(after.lastTick).toMatchObject({ trigger: "alarm" });
     expect(after.nextTickAt).toBeGreaterThan(Date.now());
     expect((await counts()).creating + (await counts()).starting + (await counts()).idle).toBe(1);
+  });
+});
+
+describe("one tick at a time, unless the running one hangs", () => {
+  const summary = (trigger: string) => ({
+    trigger,
+    startedAt: 1,
+    durationMs: 0,
+    observed: 0,
+    listError: null,
+    readied: 0,
+    failed: 0,
+    crashed: 0,
+    recoveredClaims: 0,
+    orphansDeleted: 0,
+    created: 0,
+    createFailures: 0,
+    tornDown: 0,
+    healthChecks: 0,
+  });
+
+  it("decides from how long the running tick has run", () => {
+    expect(joinRunningTick(null, 10_000_000)).toBe(false);
+    expect(joinRunningTick(10_000_000 - 1_000, 10_000_000)).toBe(true);
+    expect(joinRunningTick(10_000_000 - HUNG_TICK_MS, 10_000_000)).toBe(false);
+  });
+
+  it("a reconcile while a tick runs joins it; while a tick has hung, it runs a new one", async () => {
+    const result = await runInDurableObject(coordinatorStub(), async (instance: PoolCoordinator) => {
+      // The coordinator's own in-memory state of a tick in progress (what a hung fetch leaves).
+      const state = instance as unknown as { tickInFlight: Promise<unknown> | null; tickStartedAt: number | null };
+      state.tickInFlight = Promise.resolve(summary("the running tick"));
+      state.tickStartedAt = Date.now() - 1_000;
+      const joined = await instance.reconcile();
+      state.tickInFlight = new Promise(() => {});
+      state.tickStartedAt = Date.now() - HUNG_TICK_MS - 1_000;
+      const fresh = await instance.reconcile();
+      return { joined: joined.trigger, fresh: fresh.trigger, replaced: state.tickInFlight === null };
+    });
+    expect(result).toEqual({ joined: "the running tick", fresh: "reconcile", replaced: true });
   });
 });
