@@ -30,7 +30,7 @@ import type {
 } from "./outcomes";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
-import { emptySummary, recentClaimCount, runTick } from "./tick";
+import { recentClaimCount, runTick } from "./tick";
 
 export type * from "./outcomes";
 
