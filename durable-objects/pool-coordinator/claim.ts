@@ -4,6 +4,7 @@ import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
+import { returnsToPool } from "../../worker/domain/failed-claim";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
@@ -225,7 +226,7 @@ export async function runClaim(
         return { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id };
       }
       const status = await ctx.instances.convosStatus(reserved.url!, token);
-      const clean = status?.clean === true && !status.conversationId;
+      const clean = returnsToPool(status);
       await transition(
         ctx.db,
         clean

@@ -4,9 +4,9 @@ import { secretsEqual } from "../../worker/crypto/compare";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, getInstance, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
-import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
+import { breakerAllows, breakerPhase, closedBreaker, probeLimit, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
-import { decideReplenish } from "../../worker/domain/replenish";
+import { decideOperatorReplenish, decideReplenish } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
@@ -305,9 +305,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     let count: number;
     let limitedBy: ReplenishOutcome["limitedBy"] = "none";
     if (operator) {
-      const live = counts.creating + counts.starting + counts.idle + counts.claiming + counts.claimed;
-      count = Math.min(extra, Math.max(0, settings.maxTotal - live));
-      if (count < extra) limitedBy = "maxTotal";
+      ({ create: count, limitedBy } = decideOperatorReplenish(counts, settings, extra));
     } else {
       const decision = decideReplenish({
         counts,
@@ -318,8 +316,7 @@ export class PoolCoordinator extends DurableObject<Env> {
       count = decision.create;
       limitedBy = decision.limitedBy === "breaker" ? "breaker" : decision.limitedBy === "maxTotal" ? "maxTotal" : "none";
     }
-    // A half-open breaker lets one probe through rather than a full wave.
-    if (breakerPhase(this.breaker, now) === "half-open") count = Math.min(count, 1);
+    count = probeLimit(this.breaker, now, count);
 
     const created: string[] = [];
     let failed = 0;
