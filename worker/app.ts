@@ -12,7 +12,7 @@ import { promptRoutes } from "./routes/prompts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export const app = new Hono<{ Bindings: Env }>();
 

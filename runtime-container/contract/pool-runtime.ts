@@ -5,7 +5,7 @@
 // request the pool accepts is one every instance accepts. Plain zod, no runtime imports.
 import { z } from "zod";
 
-export const XMTP_ENVS = ["dev", "production"] as const;
+const XMTP_ENVS = ["dev", "production"] as const;
 export type XmtpEnv = (typeof XMTP_ENVS)[number];
 export const isXmtpEnv = (value: string): value is XmtpEnv => (XMTP_ENVS as readonly string[]).includes(value);
 
@@ -17,21 +17,20 @@ export const INVITE_HOSTS: Record<XmtpEnv, string> = {
 
 // --- limits -----------------------------------------------------------------------------------
 
-/** The plugin's own body limit (front server → plugin). */
-export const PLUGIN_BODY_MAX_BYTES = 64 * 1024;
 /**
  * A provision body, as UTF-8 JSON on the wire. The front server forwards it to the plugin with
- * the agent name twice and a few fields more, so it must stay well under the plugin's 64 KiB.
+ * the agent name twice and a few fields more, so it must stay well under the plugin's own
+ * 64 KiB body limit.
  */
 export const PROVISION_BODY_MAX_BYTES = 48 * 1024;
-export const INSTRUCTIONS_MAX_BYTES = 32 * 1024;
-export const AGENT_NAME_MAX = 64;
-export const METADATA_MAX_KEYS = 20;
-export const METADATA_VALUE_MAX = 512;
-export const INVITE_URL_MAX = 2_100;
+const INSTRUCTIONS_MAX_BYTES = 32 * 1024;
+const AGENT_NAME_MAX = 64;
+const METADATA_MAX_KEYS = 20;
+const METADATA_VALUE_MAX = 512;
+const INVITE_URL_MAX = 2_100;
 
 const encoder = new TextEncoder();
-export const utf8Bytes = (s: string): number => encoder.encode(s).byteLength;
+const utf8Bytes = (s: string): number => encoder.encode(s).byteLength;
 export const jsonBytes = (value: unknown): number => utf8Bytes(JSON.stringify(value));
 
 /**
@@ -63,7 +62,7 @@ export const InstructionsSchema = z
   .refine((s) => utf8Bytes(s) <= INSTRUCTIONS_MAX_BYTES, `must be at most ${INSTRUCTIONS_MAX_BYTES} bytes of UTF-8`);
 
 /** Metadata reaches the convos CLI as `--metadata key=value` arguments: keys are plain, values have no control characters. */
-export const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+const METADATA_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
 const METADATA_KEY_RULE = "metadata keys are 1–64 ASCII letters, digits, _ . -";
 export const MetadataSchema = z
   .record(

@@ -33,8 +33,8 @@ import { csrfToken, csrfTokenValid, decodeSession, encodeSession, keyId, newSess
 import { recordedRevocation, revokeAllSessions, revokeSession } from "./session-store";
 
 /** Failed logins allowed per client address per window, before even a right key is refused. */
-export const LOGIN_LIMIT = 5;
-export const LOGIN_WINDOW_MS = 60_000;
+const LOGIN_LIMIT = 5;
+const LOGIN_WINDOW_MS = 60_000;
 
 /**
  * The operator dashboard at /admin: server-rendered pages, every action a plain form post.

@@ -35,7 +35,7 @@ const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepr
 
 const StoredTemplateSchema = TemplateSchema.extend({ createdAt: z.number(), updatedAt: z.number() });
 
-export const ROUTES: RouteDoc[] = [
+const ROUTES: RouteDoc[] = [
   { method: "get", path: "/healthz", summary: "Liveness of the Worker", auth: "none", response: z.object({ ok: z.boolean(), version: z.string() }) },
   { method: "get", path: "/api/pool/counts", summary: "Instances per status and the breaker phase", auth: "none", response: CountsResponseSchema },
   { method: "get", path: "/api/pool/info", summary: "Environment, XMTP network, version, providers, breaker, last tick", auth: "none" },

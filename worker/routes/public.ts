@@ -56,7 +56,7 @@ publicRoutes.get("/api/pool/templates/:slug", async (c) => {
 });
 
 /** The public shape of a template: the operator's view without its bookkeeping timestamps. */
-export function templateView(row: TemplateRow) {
+function templateView(row: TemplateRow) {
   const { createdAt: _created, updatedAt: _updated, ...view } = toTemplate(row);
   return view;
 }
