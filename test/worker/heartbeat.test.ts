@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, runDurableObjectAlar
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PoolCoordinator } from "../../durable-objects/pool-coordinator";
+import { emptySummary } from "../../durable-objects/pool-coordinator/tick";
 import { ALARM_OVERDUE_MS, keepAliveAction } from "../../worker/domain/keep-alive";
 import { HUNG_TICK_MS, joinRunningTick } from "../../worker/domain/tick-guard";
 import worker from "../../worker/index";
@@ -64,22 +65,7 @@ describe("the cron keeps the pool alive", () => {
 });
 
 describe("one tick at a time, unless the running one hangs", () => {
-  const summary = (trigger: string) => ({
-    trigger,
-    startedAt: 1,
-    durationMs: 0,
-    observed: 0,
-    listError: null,
-    readied: 0,
-    failed: 0,
-    crashed: 0,
-    recoveredClaims: 0,
-    orphansDeleted: 0,
-    created: 0,
-    createFailures: 0,
-    tornDown: 0,
-    healthChecks: 0,
-  });
+  const summary = (trigger: string) => emptySummary(trigger, 1);
 
   it("decides from how long the running tick has run", () => {
     expect(joinRunningTick(null, 10_000_000)).toBe(false);
