@@ -5,7 +5,7 @@ import { ROOT } from "./supervisor/processes.ts";
 
 /**
  * Talks to one local instance the way its owner's tools would, with its own gateway token
- * (which the pool never hands out): `npm run instance -- <command> [instance] [text]`.
+ * (which the pool never hands out): `node local/instance.ts <command> [instance] [text]`.
  *
  *   list                      instances of the running `npm start`
  *   status <instance>         GET /convos/status
@@ -37,7 +37,7 @@ function services(): ServiceFile[] {
 }
 
 function find(id: string | undefined): ServiceFile {
-  if (!id) fail("which instance? (npm run instance -- list)");
+  if (!id) fail("which instance? (node local/instance.ts list)");
   const svc = services().find((s) => s.instanceId === id || s.id === id);
   if (!svc) fail(`no local instance ${id} under ${instancesDir} (is npm start running?)`);
   return svc;
@@ -94,5 +94,5 @@ switch (command) {
     console.log(find(id).variables.GATEWAY_TOKEN);
     break;
   default:
-    fail("usage: npm run instance -- list | status <instance> | send <instance> <text> | say <instance> <text> | transcript <instance> | token <instance>");
+    fail("usage: node local/instance.ts list | status <instance> | send <instance> <text> | say <instance> <text> | transcript <instance> | token <instance>");
 }
