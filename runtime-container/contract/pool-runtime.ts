@@ -154,13 +154,15 @@ export function checkProvisionBytes(body: Record<string, unknown>, ctx: z.Refine
 export const ProvisionRequestSchema = z.strictObject(ProvisionFields).superRefine(checkProvisionBytes);
 export type ProvisionRequest = z.infer<typeof ProvisionRequestSchema>;
 
-export const ProvisionResultSchema = z.object({
-  status: z.enum(["created", "joined", "pending_acceptance"]),
-  // The front server answers null for a join still pending acceptance; the pool does not take those yet (issue 14).
-  conversationId: z.string().min(1),
-  inviteUrl: z.string().nullable().optional(),
-  joined: z.boolean(),
-});
+export const ProvisionResultSchema = z
+  .object({
+    status: z.enum(["created", "joined", "pending_acceptance"]),
+    // A join waiting for the creator's acceptance has no conversation yet.
+    conversationId: z.string().min(1).nullable(),
+    inviteUrl: z.string().nullable().optional(),
+    joined: z.boolean(),
+  })
+  .refine((r) => r.conversationId !== null || r.status === "pending_acceptance", "conversationId is missing");
 export type ProvisionResult = z.infer<typeof ProvisionResultSchema>;
 
 /** `GET /pool/health`: 200 ready (bound = no longer a fresh instance), 503 with the reason while not. */
