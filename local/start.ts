@@ -66,11 +66,12 @@ for (const sig of SIGNALS) {
 }
 
 const base = system.baseUrl;
+const realGateway = !simulated && !(gateway === "stub" || (!gateway && !openclawInstalled));
 const mode = simulated
   ? `simulated instances (in memory, ready after ${process.env.SIMULATED_READY_DELAY_MS ?? 3000} ms)`
   : [
       "runtime processes (runtime-container/src/main.ts, one per instance)",
-      `    gateway  ${gateway === "stub" || (!gateway && !openclawInstalled) ? "stub (no OpenClaw agent; echoes messages)" : "real OpenClaw (30-120 s to boot each; POOL_GATEWAY=stub for seconds)"}`,
+      `    gateway  ${realGateway ? "real OpenClaw" : "stub (no OpenClaw agent; echoes messages)"}`,
       `    convos   ${process.env.CONVOS_CLI ? `${process.env.CONVOS_CLI} (CONVOS_CLI)` : `fake CLI, no XMTP network (${FAKE_CONVOS_CLI})`}`,
       `    model    ${process.env.OPENROUTER_API_KEY ? `OPENROUTER_API_KEY set, ${process.env.OPENCLAW_PRIMARY_MODEL || "default model"}` : "no OPENROUTER_API_KEY: the agent cannot answer"}`,
       `    state    ${join(stateDir, "instances")}/<service>/ (runtime.log, state/)`,
@@ -86,4 +87,12 @@ Convos Agent Pool is running with ${mode}
 
   Claim:   curl -X POST -H "Authorization: Bearer ${system.apiKey}" -H "Content-Type: application/json" -d '{"agentName":"Tester"}' ${base}/api/pool/claim
 
-Ctrl-C stops everything.`);
+${
+  realGateway
+    ? `  The pool fills slowly: each instance boots a real OpenClaw gateway, about 2.5 minutes on a
+  laptop, so the first claim answers 503 pool_empty until one is idle (watch the Pool line above).
+  POOL_GATEWAY=stub npm start fills it in seconds, with an echoing stand-in for the agent.
+`
+    : "  The pool fills in a few seconds.\n"
+}
+Ctrl-C stops everything. Talk to an instance: npm run instance -- list`);

@@ -43,6 +43,10 @@ export const WORKER_BUILD: BuildOptions = {
   external: ["cloudflare:*", "node:*"],
   jsx: "automatic",
   jsxImportSource: "hono/jsx",
+  // The pool ↔ runtime contract lives in runtime-container/ and would otherwise bring that
+  // package's copy of zod into the bundle beside ours (wrangler.toml's [alias] says the same).
+  alias: { zod: "./node_modules/zod/index.js" },
+  absWorkingDir: ROOT,
   logLevel: "warning",
 };
 

@@ -6,14 +6,13 @@ import { openApiDocument } from "./api/openapi";
 import { catalogRoutes } from "./catalog/routes";
 import { ApiError, errorBody, errorResponse } from "./http/errors";
 import { log } from "./lib/log";
-import { benchRoutes } from "./routes/bench";
 import { metricsRoutes } from "./routes/metrics";
 import { poolRoutes } from "./routes/pool";
 import { promptRoutes } from "./routes/prompts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
 
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -33,8 +32,6 @@ app.route("/api/pool", templateRoutes);
 app.route("/", catalogRoutes);
 app.route("/admin", adminRoutes);
 app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
-// Benchmark-only routes: every path is a 404 unless the var BENCH_ROUTES=1 (set by bench/ only, never in wrangler.toml).
-app.route("/_bench", benchRoutes);
 
 app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
 

@@ -1,4 +1,8 @@
-import type { ClaimInput, ClaimOutcome, PoolCoordinator } from "../durable-objects/pool-coordinator";
+import type { ClaimInput, PoolCoordinator } from "../durable-objects/pool-coordinator";
+import { findTemplate } from "./catalog/store";
+import { claimInstructions } from "./catalog/instructions";
+import { type ClaimResult, isInterruption } from "./domain/claim-outcomes";
+import { checkJoinUrl } from "./domain/invite-url";
 import { log } from "./lib/log";
 
 /** The one coordinator of this pool (one per environment: each has its own namespace). */
@@ -8,15 +12,35 @@ export function coordinator(env: Env): DurableObjectStub<PoolCoordinator> {
 }
 
 /**
- * A claim through the coordinator, for every caller (API, admin, catalog). An RPC that throws
- * means the coordinator was reset (deploy, eviction, crash) while it held this claim: whatever
- * it had reserved is finished by the tick, and a retry with the same key never takes a second
- * agent, so callers answer "retry shortly" rather than an error page.
+ * A claim through the coordinator, the same for every caller (API, admin, catalog):
+ * - the join URL is checked and canonicalised here, so the "one agent per conversation" dedupe
+ *   and the stored `inviteUrl` see one spelling of each invite;
+ * - a template's Notion instructions are read here (the coordinator only knows inline ones),
+ *   with the inline text as the fallback;
+ * - an RPC that throws an infrastructure error means the coordinator was reset (deploy,
+ *   eviction, crash) while it held this claim: whatever it had reserved is finished by the tick, and a
+ *   retry with the same key never takes a second agent, so callers answer "retry shortly".
+ *   Anything else thrown (a D1 failure, a bug) is an internal error, not an interruption.
  */
-export async function claimAgent(env: Env, input: ClaimInput): Promise<ClaimOutcome> {
+export async function claimAgent(env: Env, input: ClaimInput): Promise<ClaimResult> {
+  let request = input.request;
+  if (request.joinUrl !== undefined) {
+    const check = checkJoinUrl(request.joinUrl, env.XMTP_ENV);
+    if (!check.ok) return { ok: false, code: "invalid_join_url", problem: check.problem, message: check.message };
+    request = { ...request, joinUrl: check.url };
+  }
+  if (request.template !== undefined && request.instructions === undefined) {
+    const template = await findTemplate(env.DB, request.template, { publishedOnly: false });
+    if (template?.notionPageId) {
+      const resolved = await claimInstructions(env, template);
+      if (!resolved.ok) return { ok: false, code: "template_unavailable", message: resolved.message, retryAfterSeconds: 300 };
+      if (resolved.instructions !== undefined) request = { ...request, instructions: resolved.instructions };
+    }
+  }
   try {
-    return await coordinator(env).claim(input);
+    return await coordinator(env).claim({ ...input, request });
   } catch (err) {
+    if (!isInterruption(err)) throw err;
     log.error("claim interrupted by a coordinator reset", { actor: input.actor, error: (err as Error).message });
     return {
       ok: false,

@@ -65,7 +65,7 @@ function substitute(replace: Record<string, string>): Plugin {
 }
 
 export function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs"), replace: Record<string, string> = {}): Promise<string> {
-  return bundleWorker(outfile, { plugins: [countingD1, substitute(replace)] });
+  return bundleWorker(outfile, { entryPoints: [join(ROOT, "bench/worker/entry.ts")], plugins: [countingD1, substitute(replace)] });
 }
 
 export interface BenchHost {
@@ -106,7 +106,6 @@ export async function startBenchHost(opts: {
         LOCAL_SUPERVISOR_TOKEN: "bench-supervisor-token",
         COMPUTE_PROVIDER: "local",
         LOCAL_SUPERVISOR_URL: "http://127.0.0.1:9/sup",
-        BENCH_ROUTES: "1",
         // No tick during claim runs unless a benchmark asks for one.
         TICK_INTERVAL_MS: "3600000",
         MIN_IDLE: "0",

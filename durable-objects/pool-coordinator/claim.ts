@@ -6,6 +6,7 @@ import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../
 import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
 import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
 import type { ProvisionOutcome } from "../../worker/instances/client";
+import { returnsToPool } from "../../worker/domain/failed-claim";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
@@ -319,7 +320,7 @@ async function provisionReserved(
     return { done: { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id } };
   }
   const status = await instanceCall(() => ctx.instances.convosStatus(reserved.url!, token));
-  const clean = status?.clean === true && !status.conversationId;
+  const clean = returnsToPool(status);
   await transition(
     ctx.db,
     clean

@@ -4,12 +4,14 @@ import { secretsEqual } from "../../worker/crypto/compare";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, getInstance, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
-import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
+import { breakerAllows, breakerPhase, closedBreaker, probeLimit, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
-import { decideReplenish } from "../../worker/domain/replenish";
+import { decideOperatorReplenish, decideReplenish } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
+import { type KeepAlive, keepAliveAction } from "../../worker/domain/keep-alive";
+import { joinRunningTick } from "../../worker/domain/tick-guard";
 import { log } from "../../worker/lib/log";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
@@ -30,20 +32,13 @@ import type {
 } from "./outcomes";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
-import { emptySummary, recentClaimCount, runTick } from "./tick";
+import { recentClaimCount, runTick } from "./tick";
 
 export type * from "./outcomes";
 
 const UNKNOWN_INSTANCE: InstanceActionOutcome = { ok: false, code: "unauthorized", message: "unknown instance or wrong instance token" };
 
-/** A tick older than this in the same incarnation is considered hung and may be replaced. */
-const HUNG_TICK_MS = 5 * 60_000;
 const CREATE_CONCURRENCY = 4;
-
-interface TickMarker {
-  startedAt: number;
-  incarnation: string;
-}
 
 /**
  * The single writer of the pool. Claims, operator actions and the tick all run here, so
@@ -53,12 +48,12 @@ interface TickMarker {
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
   private readonly batcher: StatementBatcher;
-  private readonly incarnation = crypto.randomUUID();
   private settingsCache: PoolSettings | null = null;
   private breaker: BreakerState = closedBreaker;
   private metrics: PoolMetrics = emptyMetrics();
   private lastTick: TickSummary | null = null;
   private tickInFlight: Promise<TickSummary> | null = null;
+  private tickStartedAt: number | null = null;
   private replenishInFlight: Promise<ReplenishOutcome> | null = null;
   private lastEmptyReplenishAt = 0;
   private readonly inFlightClaims = new Set<string>();
@@ -194,6 +189,17 @@ export class PoolCoordinator extends DurableObject<Env> {
     return this.tick("reconcile");
   }
 
+  /** The Worker's Cron Trigger: arms a missing alarm (a fresh deployment), ticks now when the alarm is overdue (a lost one). */
+  async keepAlive(): Promise<KeepAlive> {
+    const decision = keepAliveAction(await this.ctx.storage.getAlarm(), Date.now());
+    if (decision.action === "arm") await this.armAlarm();
+    if (decision.action === "tick") {
+      log.warn("coordinator alarm overdue; ticking from the cron", { lateMs: decision.lateMs });
+      await this.alarm();
+    }
+    return decision;
+  }
+
   async getSettings(): Promise<PoolSettings> {
     return this.settings();
   }
@@ -230,46 +236,43 @@ export class PoolCoordinator extends DurableObject<Env> {
   }
 
   private async tick(trigger: string): Promise<TickSummary> {
-    if (this.tickInFlight) return this.tickInFlight;
-    const marker = await this.ctx.storage.get<TickMarker>("tickMarker");
-    if (marker && marker.incarnation === this.incarnation && Date.now() - marker.startedAt < HUNG_TICK_MS) {
-      return { ...emptySummary(trigger, Date.now()), skipped: "already_running" };
-    }
+    if (this.tickInFlight && joinRunningTick(this.tickStartedAt, Date.now())) return this.tickInFlight;
+    if (this.tickInFlight) log.error("tick hung; starting another", { runningSinceMs: Date.now() - (this.tickStartedAt ?? 0) });
     const run = (async () => {
-      await this.ctx.storage.put("tickMarker", { startedAt: Date.now(), incarnation: this.incarnation } satisfies TickMarker);
-      try {
-        const settings = await this.settings();
-        const summary = await runTick(
-          {
-            ctx: this.pool,
-            settings,
-            inFlightClaims: this.inFlightClaims,
-            creatingNow: this.creatingNow,
-            replenish: async () => {
-              const made = await this.replenishNow(0, "replenish to target");
-              return { created: made.created.length, failed: made.failed };
-            },
-            teardown: (row) => this.teardownCounted(row, settings),
+      const settings = await this.settings();
+      const summary = await runTick(
+        {
+          ctx: this.pool,
+          settings,
+          inFlightClaims: this.inFlightClaims,
+          creatingNow: this.creatingNow,
+          replenish: async () => {
+            const made = await this.replenishNow(0, "replenish to target");
+            return { created: made.created.length, failed: made.failed };
           },
-          trigger,
-        );
-        this.lastTick = summary;
-        this.metrics.ticks++;
-        observe(this.metrics.tickSeconds, summary.durationMs / 1000);
-        if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
-        for (const [verdict, n] of Object.entries(summary.claimedChecks)) if (n) bump(this.metrics.claimedChecks, verdict, n);
-        await this.ctx.storage.put("lastTick", summary);
-        await this.saveMetrics();
-        return summary;
-      } finally {
-        await this.ctx.storage.delete("tickMarker");
-      }
+          teardown: (row) => this.teardownCounted(row, settings),
+        },
+        trigger,
+      );
+      this.lastTick = summary;
+      this.metrics.ticks++;
+      observe(this.metrics.tickSeconds, summary.durationMs / 1000);
+      if (summary.listError) bump(this.metrics.providerErrors, this.pool.compute.name);
+      for (const [verdict, n] of Object.entries(summary.claimedChecks)) if (n) bump(this.metrics.claimedChecks, verdict, n);
+      await this.ctx.storage.put("lastTick", summary);
+      await this.saveMetrics();
+      return summary;
     })();
     this.tickInFlight = run;
+    this.tickStartedAt = Date.now();
     try {
       return await run;
     } finally {
-      this.tickInFlight = null;
+      // A hung tick that settles late must not clear the tick that replaced it.
+      if (this.tickInFlight === run) {
+        this.tickInFlight = null;
+        this.tickStartedAt = null;
+      }
     }
   }
 
@@ -320,9 +323,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     let count: number;
     let limitedBy: ReplenishOutcome["limitedBy"] = "none";
     if (operator) {
-      const live = counts.creating + counts.starting + counts.idle + counts.claiming + counts.claimed;
-      count = Math.min(extra, Math.max(0, settings.maxTotal - live));
-      if (count < extra) limitedBy = "maxTotal";
+      ({ create: count, limitedBy } = decideOperatorReplenish(counts, settings, extra));
     } else {
       const decision = decideReplenish({
         counts,
@@ -333,8 +334,7 @@ export class PoolCoordinator extends DurableObject<Env> {
       count = decision.create;
       limitedBy = decision.limitedBy === "breaker" ? "breaker" : decision.limitedBy === "maxTotal" ? "maxTotal" : "none";
     }
-    // A half-open breaker lets one probe through rather than a full wave.
-    if (breakerPhase(this.breaker, now) === "half-open") count = Math.min(count, 1);
+    count = probeLimit(this.breaker, now, count);
 
     const created: string[] = [];
     let failed = 0;

@@ -40,7 +40,6 @@ export type InstanceActionOutcome =
   | { ok: false; code: "not_found" | "invalid_state" | "unauthorized"; message: string };
 
 export interface TickSummary {
-  skipped?: "already_running";
   trigger: string;
   startedAt: number;
   durationMs: number;

@@ -40,7 +40,9 @@ export class StatementBatcher {
         }
         try {
           const results = (await this.db.batch(batch.map((b) => b.query) as [Query, ...Query[]])) as unknown[][];
-          batch.forEach((b, i) => b.resolve(results[i] ?? []));
+          batch.forEach((b, i) => {
+            b.resolve(results[i] ?? []);
+          });
         } catch {
           for (const b of batch) await Promise.resolve(b.query).then(b.resolve, b.reject);
         }

@@ -4,7 +4,9 @@ import { open } from "../../worker/crypto/sealed";
 import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
 import { claims, instances, type InstanceRow } from "../../worker/db/schema";
 import { claimedCheckDue, claimedVerdict } from "../../worker/domain/claimed-health";
-import { deadlineFor, failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
+import { failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
+import { bulkTransitionSet } from "../../worker/domain/bulk-transition";
+import { returnsToPool } from "../../worker/domain/failed-claim";
 import type { PoolSettings } from "../../worker/domain/settings";
 import { mapLimit } from "../../worker/lib/concurrency";
 import { log } from "../../worker/lib/log";
@@ -252,7 +254,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   for (const row of expiredClaims) {
     const token = row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
     const status = token && row.url ? await ctx.instances.convosStatus(row.url, token) : null;
-    const clean = status?.clean === true && !status.conversationId;
+    const clean = returnsToPool(status);
     const moved = await transition(
       ctx.db,
       clean
@@ -292,15 +294,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   const cleanupAt = ctx.now();
   await ctx.db
     .update(instances)
-    .set({
-      deadlineAt: deadlineFor("deleting", cleanupAt, settings),
-      teardownAttempts: 0,
-      nextTeardownAt: cleanupAt,
-      status: "deleting",
-      statusReason: "cleanup of dead instance",
-      statusActor: ACTOR,
-      statusChangedAt: cleanupAt,
-    })
+    .set({ ...bulkTransitionSet("dead", "deleting", { now: cleanupAt, reason: "cleanup of dead instance", actor: ACTOR }, settings), teardownAttempts: 0, nextTeardownAt: cleanupAt })
     .where(eq(instances.status, "dead"));
   const due = await ctx.db
     .select()

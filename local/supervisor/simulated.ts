@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { checkInviteUrl, decodeUtf8, firstIssue, INVITE_HOSTS, PROVISION_BODY_MAX_BYTES, ProvisionRequestSchema } from "../../runtime-container/contract/pool-runtime.ts";
 import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./protocol.ts";
 
 /**
@@ -79,7 +80,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
   const calls: Record<string, number> = {};
   const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
   const base = () => (typeof options.baseUrl === "function" ? options.baseUrl() : options.baseUrl);
-  const inviteHost = options.xmtpEnv === "production" ? "popup.convos.org" : "dev.convos.org";
+  const inviteHost = INVITE_HOSTS[options.xmtpEnv ?? "dev"];
 
   const statusOf = (inst: SimInstance): LocalServiceStatus => {
     if (inst.service.status === "exited" || inst.service.status === "failed") return inst.service.status;
@@ -162,7 +163,18 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
       return json(faults.provisionStatus, "simulated", `simulated provision failure ${faults.provisionStatus}`);
     }
     if (inst.conversationId || inst.pending) return json(409, "already_bound", "instance is already bound to a conversation");
-    const body = (await c.req.json()) as { joinUrl?: string; agentName?: string };
+    // The same contract the real front server checks: a body the pool sends here is one a real instance takes.
+    const bytes = await c.req.arrayBuffer();
+    if (bytes.byteLength > PROVISION_BODY_MAX_BYTES) return json(413, "payload_too_large", `request body exceeds ${PROVISION_BODY_MAX_BYTES} bytes`);
+    const text = decodeUtf8(bytes);
+    if (text === null) return json(400, "invalid_utf8", "request body is not valid UTF-8");
+    const parsed = ProvisionRequestSchema.safeParse(JSON.parse(text || "{}"));
+    if (!parsed.success) return json(400, "invalid_request", firstIssue(parsed.error));
+    const body = parsed.data;
+    if (body.joinUrl !== undefined) {
+      const invite = checkInviteUrl(body.joinUrl, options.xmtpEnv ?? "dev");
+      if (!invite.ok) return json(400, "invalid_request", invite.message);
+    }
     inst.dirty = true;
     if (body.joinUrl && faults.joinPending) {
       inst.pending = true;
@@ -170,7 +182,8 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     }
     inst.conversationId = `conv-${inst.service.id}-${Math.random().toString(36).slice(2, 10)}`;
     if (body.joinUrl) {
-      return c.json({ status: "joined", conversationId: inst.conversationId, inviteUrl: null, joined: true });
+      // As the front server: a join answers with the invite it joined.
+      return c.json({ status: "joined", conversationId: inst.conversationId, inviteUrl: body.joinUrl, joined: true });
     }
     inst.inviteUrl = `https://${inviteHost}/v2?i=${inst.conversationId}sig`;
     return c.json({ status: "created", conversationId: inst.conversationId, inviteUrl: inst.inviteUrl, joined: false });

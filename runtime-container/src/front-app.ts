@@ -1,7 +1,7 @@
 // The front server's own routes (/pool/*). Everything else is proxied to the gateway.
 import type { IncomingMessage } from "node:http";
 import { Hono } from "hono";
-import { z } from "zod";
+import { checkInviteUrl, decodeUtf8, type ErrorBody, firstIssue, PROVISION_BODY_MAX_BYTES, ProvisionRequestSchema } from "../contract/pool-runtime.ts";
 import { bearerMatches } from "../plugins/convos/src/bearer.ts";
 import { writeInstructions } from "../plugins/convos/src/http-routes.ts";
 import { requestSelfDestruct, type SelfDestructConfig } from "../plugins/convos/src/pool-client.ts";
@@ -22,27 +22,8 @@ export type FrontDeps = {
 
 type Bindings = { incoming: IncomingMessage };
 
-const INVITE_HOSTS: Record<string, "dev" | "production"> = { "dev.convos.org": "dev", "popup.convos.org": "production" };
-
-const provisionBody = z.object({
-  agentName: z.string().trim().min(1).max(100).optional(),
-  instructions: z.string().max(32_000).optional(),
-  joinUrl: z.string().trim().url().max(4096).optional(),
-  profileImage: z.string().url().max(2048).refine((u) => /^https?:\/\//u.test(u), "must be an http(s) URL").optional(),
-  metadata: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/u, "metadata keys are letters, digits, _ . -"), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 fields").optional(),
-}).strict();
-
-function error(code: string, message: string) {
+function error(code: string, message: string): ErrorBody {
   return { error: { code, message } };
-}
-
-function inviteProblem(joinUrl: string, env: "dev" | "production"): string | null {
-  const url = new URL(joinUrl);
-  if (!/^https?:$/u.test(url.protocol)) return "joinUrl must be an http(s) Convos invite URL";
-  if (!url.searchParams.get("i") && !/\/v2\/[^/]+/u.test(url.pathname)) return "joinUrl has no invite slug (expected …/v2?i=<slug>)";
-  const inviteEnv = INVITE_HOSTS[url.hostname];
-  if (inviteEnv && inviteEnv !== env) return `joinUrl is a ${inviteEnv} invite but this instance runs on XMTP ${env}`;
-  return null;
 }
 
 function isLoopback(address: string | undefined): boolean {
@@ -63,23 +44,24 @@ export function createFrontApp(deps: FrontDeps): Hono<{ Bindings: Bindings }> {
     if (!bearerMatches(c.req.header("authorization"), deps.gatewayToken)) return c.json(error("unauthorized", "missing or wrong bearer token"), 401);
     const readiness = await deps.readiness.check();
     if (!readiness.ready) return c.json(error("not_ready", readiness.reason), 503);
+    // Limits are on bytes, the unit the plugin behind us counts in.
+    const bytes = await c.req.arrayBuffer();
+    if (bytes.byteLength > PROVISION_BODY_MAX_BYTES) return c.json(error("payload_too_large", `request body exceeds ${PROVISION_BODY_MAX_BYTES} bytes`), 413);
+    const text = decodeUtf8(bytes);
+    if (text === null) return c.json(error("invalid_utf8", "request body is not valid UTF-8"), 400);
     let raw: unknown;
     try {
-      const text = await c.req.text();
-      if (text.length > 64 * 1024) return c.json(error("payload_too_large", "request body exceeds 64 KiB"), 413);
       raw = text.trim() ? JSON.parse(text) : {};
     } catch {
       return c.json(error("invalid_json", "request body is not valid JSON"), 400);
     }
-    const parsed = provisionBody.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return c.json(error("invalid_request", `${issue?.path.join(".") || "body"}: ${issue?.message}`), 400);
-    }
+    const parsed = ProvisionRequestSchema.safeParse(raw);
+    if (!parsed.success) return c.json(error("invalid_request", firstIssue(parsed.error)), 400);
     const body = parsed.data;
-    if (body.joinUrl) {
-      const problem = inviteProblem(body.joinUrl, deps.xmtpEnv);
-      if (problem) return c.json(error("invalid_request", problem), 400);
+    if (body.joinUrl !== undefined) {
+      const invite = checkInviteUrl(body.joinUrl, deps.xmtpEnv);
+      if (!invite.ok) return c.json(error("invalid_request", invite.message), 400);
+      body.joinUrl = invite.url;
     }
     const status = readiness.status;
     if (status.conversationId || status.pending || !status.clean) {

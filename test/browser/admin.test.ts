@@ -184,7 +184,7 @@ describe("admin dashboard in Chromium", () => {
     await page.focus("#launch-instructions");
     await sys.api("/api/pool/replenish", { method: "POST", json: { count: 1 } });
     await reconcile();
-    const expected = (await (await fetch(`${sys.baseUrl}/api/pool/counts`)).json()).counts.idle as number;
+    const expected = (await (await fetch(`${sys.baseUrl}/api/pool/counts`)).json()).idle as number;
     expect(expected).toBeGreaterThan(before);
     await page.waitForFunction((n) => Number(document.querySelector('[data-count="idle"]')?.textContent) === n, expected, { timeout: 20_000 });
     expect(await page.inputValue("#launch-agentName")).toBe("Half typed");

@@ -9,5 +9,7 @@ export default defineProject({
     testTimeout: 60_000,
     hookTimeout: 90_000,
     fileParallelism: false,
+    // Runs only when a browser suite is about to run: stops with one line if Chromium is missing.
+    globalSetup: ["./require-chromium.ts"],
   },
 });

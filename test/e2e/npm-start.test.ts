@@ -61,7 +61,7 @@ const api = (route: string, init: RequestInit & { json?: unknown } = {}) =>
 
 async function counts(): Promise<Record<string, number>> {
   await json(api("/api/pool/reconcile", { method: "POST", json: {} }));
-  return (await json<{ counts: Record<string, number> }>(fetch(`${base}/api/pool/counts`))).counts;
+  return await json<Record<string, number>>(fetch(`${base}/api/pool/counts`));
 }
 
 /** `node local/instance.ts …` against this run's state. */

@@ -54,7 +54,7 @@ describe("Dockerfile", () => {
   it("does not ship what .dockerignore excludes, and ships everything the runtime loads", () => {
     const ignored = fs.readFileSync(path.join(RUNTIME_DIR, ".dockerignore"), "utf8").split("\n").filter(Boolean);
     expect(ignored).toContain("node_modules");
-    for (const needed of ["src", "plugins", "openclaw"]) expect(ignored).not.toContain(needed);
+    for (const needed of ["contract", "src", "plugins", "openclaw"]) expect(ignored).not.toContain(needed);
   });
 
   it("runs as a non-root user with PORT 8080, a state volume and a health check on /pool/health", () => {

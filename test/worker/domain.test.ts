@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { breakerAllows, breakerPhase, closedBreaker, recordFailure, recordSuccess } from "../../worker/domain/breaker";
-import { checkInviteUrl } from "../../worker/domain/invite-url";
+import { breakerAllows, breakerPhase, closedBreaker, probeLimit, recordFailure, recordSuccess } from "../../worker/domain/breaker";
+import { bulkTransitionSet } from "../../worker/domain/bulk-transition";
+import { returnsToPool } from "../../worker/domain/failed-claim";
+import { checkJoinUrl as checkInviteUrl } from "../../worker/domain/invite-url";
 import { canTransition, deadlineFor, failureStatus, INSTANCE_STATUSES, teardownBackoffMs, type InstanceStatus } from "../../worker/domain/lifecycle";
-import { decideReplenish, emptyCounts, type StatusCounts } from "../../worker/domain/replenish";
+import { decideOperatorReplenish, decideReplenish, emptyCounts, liveCount, type StatusCounts } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings } from "../../worker/domain/settings";
 
 describe("lifecycle transitions (SPEC §3)", () => {
@@ -125,7 +127,25 @@ describe("invite URLs", () => {
     ["https://dev.convos.org/v1?i=abcdefgh123", "dev", false],
     ["https://dev.convos.org/v2", "dev", false],
     ["not a url", "dev", false],
+    // What the URL parser would quietly "fix" is refused instead of stored verbatim.
+    ["https://dev.convos.org:8443/v2?i=abcdefgh123", "dev", false],
+    ["https://user:pass@dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https://dev%2Econvos.org/v2?i=abcdefgh123", "dev", false],
+    ["https:dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https:\\\\dev.convos.org\\v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org/v2?i=abcd\tefgh123", "dev", false],
+    ["https://dev.convos.org/v2?i=abcdefgh123\n", "dev", false],
+    [" https://dev.convos.org/v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org./v2?i=abcdefgh123", "dev", false],
+    ["https://dev.convos.org/v2/?i=abcdefgh123", "dev", false],
   ] as const)("%s on %s → %s", (url, env, ok) => expect(checkInviteUrl(url, env).ok).toBe(ok));
+
+  it("gives every spelling of one invite the same canonical URL", () => {
+    const canonical = "https://dev.convos.org/v2?i=abc_DEF-12*34";
+    for (const spelling of [canonical, "https://DEV.Convos.ORG/v2?i=abc_DEF-12*34", "HTTPS://dev.convos.org/v2?i=abc_DEF-12*34#x", "https://dev.convos.org/v2?utm=1&i=abc%5FDEF-12*34"]) {
+      expect(checkInviteUrl(spelling, "dev")).toEqual({ ok: true, url: canonical, slug: "abc_DEF-12*34" });
+    }
+  });
 
   it("names the mismatch when an invite belongs to the other network", () => {
     const r = checkInviteUrl("https://popup.convos.org/v2?i=abcdefgh123", "dev");
@@ -140,5 +160,34 @@ describe("settings", () => {
     expect(d).toMatchObject({ minIdle: 2, maxTotal: 4, maxCreatesPerTick: 5, tickIntervalMs: 30_000 });
     expect(mergeSettings(d, { minIdle: 5 })).toMatchObject({ ok: false, field: "minIdle" });
     expect(mergeSettings(d, { maxTotal: 8, minIdle: 5 })).toMatchObject({ ok: true });
+  });
+});
+
+describe("policy the coordinator applies", () => {
+  const counts = (live: Partial<StatusCounts>) => ({ ...emptyCounts(), ...live });
+
+  it("an operator's replenish is capped by maxTotal only", () => {
+    expect(decideOperatorReplenish(counts({ idle: 3, claimed: 4 }), { maxTotal: 10 }, 5)).toEqual({ create: 3, limitedBy: "maxTotal" });
+    expect(decideOperatorReplenish(counts({ idle: 3, crashed: 9, dead: 9 }), { maxTotal: 10 }, 5)).toEqual({ create: 5, limitedBy: "none" });
+    expect(liveCount(counts({ creating: 1, starting: 1, idle: 1, claiming: 1, claimed: 1, crashed: 1, dead: 1, deleting: 1 }))).toBe(5);
+  });
+
+  it("a half-open breaker lets one probe through", () => {
+    const s = { breakerThreshold: 3, breakerBackoffMs: 60_000 };
+    const open = recordFailure(recordFailure(recordFailure(closedBreaker, 0, "x", s), 0, "x", s), 0, "x", s);
+    expect(probeLimit(closedBreaker, 0, 5)).toBe(5);
+    expect(probeLimit(open, open.openUntil!, 5)).toBe(1);
+  });
+
+  it("a failed claim returns its instance to the pool only when it never bound", () => {
+    expect(returnsToPool({ conversationId: null, clean: true })).toBe(true);
+    expect(returnsToPool({ conversationId: "c1", clean: true })).toBe(false);
+    expect(returnsToPool({ conversationId: null, clean: false, pending: true })).toBe(false);
+    expect(returnsToPool(null)).toBe(false);
+  });
+
+  it("a bulk status change goes through the state machine", () => {
+    expect(bulkTransitionSet("dead", "deleting", { now: 5, reason: "r", actor: "pool" }, { stuckTimeoutMs: 1, claimTimeoutMs: 1 })).toMatchObject({ status: "deleting", statusChangedAt: 5 });
+    expect(() => bulkTransitionSet("dead", "idle", { now: 5, reason: "r", actor: "pool" }, { stuckTimeoutMs: 1, claimTimeoutMs: 1 })).toThrow(/dead → idle/);
   });
 });

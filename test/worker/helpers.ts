@@ -60,7 +60,8 @@ export async function supervisorControl(path: string, body?: unknown): Promise<R
 }
 
 export async function counts(): Promise<Record<InstanceStatus, number>> {
-  return (await json(api("/api/pool/counts", { auth: false }))).body.counts;
+  const { breaker: _breaker, ...byStatus } = (await json(api("/api/pool/counts", { auth: false }))).body;
+  return byStatus;
 }
 
 /** Ticks until the pool has `n` idle instances (instances boot instantly in the fake). */

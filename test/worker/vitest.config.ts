@@ -30,6 +30,8 @@ export default defineProject(async () => {
         },
       }),
     ],
+    // One zod for the Worker and the pool ↔ runtime contract it imports from runtime-container/ (as wrangler.toml's [alias]).
+    resolve: { dedupe: ["zod"] },
     test: {
       name: "worker",
       include: ["**/*.test.ts"],

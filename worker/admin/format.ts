@@ -20,7 +20,7 @@ export function utcTime(at: number | null | undefined): string {
 }
 
 /** How instance statuses are labelled: `idle` instances are what operators call "ready". */
-export const STATUS_LABELS: Record<string, string> = {
+const STATUS_LABELS: Record<string, string> = {
   creating: "creating",
   starting: "starting",
   idle: "ready",

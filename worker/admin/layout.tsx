@@ -115,6 +115,9 @@ export const Layout: FC<{ ctx: PageContext; title: string; flash?: Flash | null;
             <form method="post" action="/admin/logout">
               <CsrfField ctx={ctx} />
               <button type="submit">Log out</button>
+              <button type="submit" formaction="/admin/logout-everywhere" title="End every admin session, on every browser">
+                Log out everywhere
+              </button>
             </form>
           ) : null}
         </header>

@@ -6,20 +6,18 @@ import { HTTPException } from "hono/http-exception";
 import { NONCE, secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
-import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { ClaimRequestSchema, CountRequestSchema, InstanceIdSchema, InstanceStatusSchema } from "../api/schemas";
 import { claimAgent, coordinator } from "../coordinator";
+import { claimFailureHttp } from "../domain/claim-outcomes";
 import { secretsEqual } from "../crypto/compare";
 import { database } from "../db/client";
 import { countByStatus, getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
 import { templates } from "../db/schema";
 import { PoolSettingsSchema } from "../domain/settings";
-import { ApiError } from "../http/errors";
 import { clearRateLimit, clientAddress, hitRateLimit } from "../http/rate-limit";
 import { instanceView } from "../instances/view";
 import { log } from "../lib/log";
 import { openRouterFromEnv } from "../providers/openrouter";
-import { validateJoinUrl } from "../routes/pool";
 import { qrSvg } from "../ui/qr";
 import { ADMIN_CSS, ADMIN_JS } from "./assets";
 import { type AdminContext, type AdminEnv, messagePage, pageContext, readForm, redirectWithFlash, takeFlash } from "./kit";
@@ -31,11 +29,12 @@ import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
 import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
 import { templateAdminRoutes } from "./templates";
-import { csrfToken, csrfTokenValid, decodeSession, encodeSession, newSession, SESSION_COOKIE, SESSION_TTL_MS } from "./session";
+import { csrfToken, csrfTokenValid, decodeSession, encodeSession, keyId, newSession, SESSION_COOKIE, SESSION_TTL_MS, sessionStanding } from "./session";
+import { recordedRevocation, revokeAllSessions, revokeSession } from "./session-store";
 
 /** Failed logins allowed per client address per window, before even a right key is refused. */
-export const LOGIN_LIMIT = 5;
-export const LOGIN_WINDOW_MS = 60_000;
+const LOGIN_LIMIT = 5;
+const LOGIN_WINDOW_MS = 60_000;
 
 /**
  * The operator dashboard at /admin: server-rendered pages, every action a plain form post.
@@ -73,7 +72,12 @@ adminRoutes.use("*", async (c, next) => {
 });
 
 adminRoutes.use("*", async (c, next) => {
-  const session = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
+  const decoded = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
+  // A signed, unexpired cookie is not enough: it may have been logged out, or opened with a pool key that has since changed.
+  const standing = decoded
+    ? sessionStanding(decoded, { currentKeyId: await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY), ...(await recordedRevocation(c.env.DB, decoded)) })
+    : null;
+  const session = standing === "ok" ? decoded : null;
   c.set("session", session);
   c.set("csrf", session ? await csrfToken(c.env.SESSION_SECRET, session) : null);
   await next();
@@ -138,7 +142,7 @@ adminRoutes.post("/login", async (c) => {
     );
   }
   await clearRateLimit(c.env.DB, limiterKey);
-  const session = newSession();
+  const session = newSession(await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY));
   setCookie(c, SESSION_COOKIE, await encodeSession(c.env.SESSION_SECRET, session), {
     httpOnly: true,
     secure: true,
@@ -149,7 +153,19 @@ adminRoutes.post("/login", async (c) => {
   return c.redirect(safeNext(c.get("form").next) ?? "/admin", 303);
 });
 
-adminRoutes.post("/logout", (c) => {
+// The cookie is ended server-side too: a copy of it (another tab, a stolen one) stops working now, not in 8 h.
+adminRoutes.post("/logout", async (c) => {
+  const session = c.get("session");
+  if (session) await revokeSession(c.env.DB, session);
+  deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
+  return c.redirect("/admin/login?loggedOut=1", 303);
+});
+
+/** Every session, on every browser, this one included (after a leaked cookie, or a departed operator). */
+adminRoutes.post("/logout-everywhere", async (c) => {
+  if (!c.get("session")) return c.redirect("/admin/login", 303);
+  await revokeAllSessions(c.env.DB);
+  log.warn("admin: every session logged out", { client: clientAddress(c.req.raw.headers) });
   deleteCookie(c, SESSION_COOKIE, { path: "/", secure: true, httpOnly: true, sameSite: "Strict" });
   return c.redirect("/admin/login?loggedOut=1", 303);
 });
@@ -195,12 +211,6 @@ adminRoutes.post("/join", async (c) => {
   const form = c.get("form");
   const values = pick(form, ["joinUrl", "agentName", "instructions"]);
   if (!values.joinUrl) return renderOverview(c, { join: { values, errors: { joinUrl: "Enter the Convos invite URL to join." } } }, 400);
-  try {
-    validateJoinUrl(c.env, values.joinUrl);
-  } catch (err) {
-    if (err instanceof ApiError) return renderOverview(c, { join: { values, errors: { joinUrl: err.message } } }, 400);
-    throw err;
-  }
   return claimFromForm(c, "join", values, form.idempotencyKey);
 });
 
@@ -231,7 +241,6 @@ adminRoutes.post("/drain", async (c) => {
 
 adminRoutes.post("/reconcile", async (c) => {
   const t = await coordinator(c.env).reconcile();
-  if (t.skipped) return redirectWithFlash(c, "/admin", { kind: "ok", text: "A tick is already running; it will finish on its own." });
   return redirectWithFlash(c, "/admin", {
     kind: t.listError ? "error" : "ok",
     text: `Reconciled in ${t.durationMs} ms: readied ${t.readied}, created ${t.created}, failed ${t.failed + t.createFailures}, crashed ${t.crashed}, torn down ${t.tornDown}${t.listError ? `; provider list failed: ${t.listError}` : ""}.`,
@@ -431,26 +440,10 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
         : `${outcome.claim.agentName} created a conversation: share the invite below.`;
     return redirectWithFlash(c, `/admin/instances/${outcome.claim.instanceId}`, { kind: "ok", text });
   }
-  const [status, field] = claimFailure(outcome);
-  const state: FormState = { values, errors: {}, error: outcome.message };
-  if (field) state.errors[field] = outcome.message;
+  const { status, field } = claimFailureHttp(outcome);
+  // A field's problem is shown next to the field; anything else above the form.
+  const state: FormState = field ? { values, errors: { [field]: outcome.message } } : { values, errors: {}, error: outcome.message };
   return renderOverview(c, { [which]: state }, status);
-}
-
-function claimFailure(outcome: Extract<ClaimOutcome, { ok: false }>): [ContentfulStatusCode, string | null] {
-  switch (outcome.code) {
-    case "pool_empty":
-    case "claim_interrupted":
-      return [503, null];
-    case "idempotency_conflict":
-      return [422, null];
-    case "join_in_progress":
-      return [409, "joinUrl"];
-    case "template_not_found":
-      return [404, "template"];
-    case "provision_failed":
-      return [502, null];
-  }
 }
 
 async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {

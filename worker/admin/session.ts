@@ -1,14 +1,20 @@
 /**
- * Admin sessions: a stateless cookie `payload.signature`, HMAC-SHA256 with SESSION_SECRET.
- * The payload carries only an expiry and a random session id (the CSRF token is derived from
- * it), never the pool key, so a leaked cookie expires on its own and reveals nothing.
+ * Admin sessions: a signed cookie `payload.signature`, HMAC-SHA256 with SESSION_SECRET. The
+ * payload carries a random session id (the CSRF token is derived from it), when it was issued
+ * and expires, and a fingerprint of the pool key it was opened with — never the key itself —
+ * so a leaked cookie reveals nothing, and a session ends when the key changes. Logout and
+ * "log out everywhere" are recorded server-side (session-store.ts) and checked on every request.
  */
 export const SESSION_COOKIE = "__Host-pool_admin";
 export const SESSION_TTL_MS = 8 * 60 * 60_000;
 
 export interface Session {
   sid: string;
+  /** Issued at (ms): "log out everywhere" ends every session issued before it. */
+  iat: number;
   exp: number;
+  /** keyId() of the pool key at login. */
+  kid: string;
 }
 
 const encoder = new TextEncoder();
@@ -46,12 +52,17 @@ export async function verify(secret: string, message: string, signature: string)
   return crypto.subtle.verify("HMAC", await hmacKey(secret), sig, encoder.encode(message));
 }
 
-export function newSession(now = Date.now()): Session {
-  return { sid: b64url(crypto.getRandomValues(new Uint8Array(18))), exp: now + SESSION_TTL_MS };
+export function newSession(kid: string, now = Date.now()): Session {
+  return { sid: b64url(crypto.getRandomValues(new Uint8Array(18))), iat: now, exp: now + SESSION_TTL_MS, kid };
+}
+
+/** A fingerprint of the pool key (keyed by SESSION_SECRET, so it says nothing about the key). */
+export async function keyId(secret: string, poolKey: string): Promise<string> {
+  return (await sign(secret, `pool-key:${poolKey}`)).slice(0, 22);
 }
 
 export async function encodeSession(secret: string, session: Session): Promise<string> {
-  const payload = b64url(encoder.encode(JSON.stringify({ sid: session.sid, exp: session.exp })));
+  const payload = b64url(encoder.encode(JSON.stringify({ sid: session.sid, iat: session.iat, exp: session.exp, kid: session.kid })));
   return `${payload}.${await sign(secret, `session:${payload}`)}`;
 }
 
@@ -65,9 +76,9 @@ export async function decodeSession(secret: string, value: string | undefined, n
   if (!bytes) return null;
   try {
     const parsed = JSON.parse(new TextDecoder().decode(bytes)) as Partial<Session>;
-    if (typeof parsed.sid !== "string" || typeof parsed.exp !== "number") return null;
+    if (typeof parsed.sid !== "string" || typeof parsed.exp !== "number" || typeof parsed.iat !== "number" || typeof parsed.kid !== "string") return null;
     if (parsed.exp <= now) return null;
-    return { sid: parsed.sid, exp: parsed.exp };
+    return { sid: parsed.sid, iat: parsed.iat, exp: parsed.exp, kid: parsed.kid };
   } catch {
     return null;
   }
@@ -80,4 +91,14 @@ export function csrfToken(secret: string, session: Session): Promise<string> {
 
 export function csrfTokenValid(secret: string, session: Session, token: string): Promise<boolean> {
   return verify(secret, `csrf:${session.sid}`, token);
+}
+
+export type SessionStanding = "ok" | "logged_out" | "logged_out_everywhere" | "key_changed";
+
+/** Whether a genuine, unexpired session still stands, given what the server recorded. */
+export function sessionStanding(session: Session, recorded: { currentKeyId: string; revoked: boolean; notBefore: number | null }): SessionStanding {
+  if (session.kid !== recorded.currentKeyId) return "key_changed";
+  if (recorded.revoked) return "logged_out";
+  if (recorded.notBefore !== null && session.iat < recorded.notBefore) return "logged_out_everywhere";
+  return "ok";
 }

@@ -130,7 +130,7 @@ interface FieldSpec {
 }
 
 const FIELDS: FieldSpec[] = [
-  { key: "name", label: "Name", kind: "text", maxlength: 80 },
+  { key: "name", label: "Name", kind: "text", maxlength: 64 },
   { key: "emoji", label: "Emoji", kind: "text", maxlength: 16, hint: "Shown on the card and in link previews." },
   { key: "category", label: "Category", kind: "text", maxlength: 40, hint: "The catalog's filter pills are made of these." },
   { key: "skills", label: "Skills", kind: "text", placeholder: "agentmail, browser, telnyx-cli, bankr", hint: "Comma-separated skill names; shown as tags." },

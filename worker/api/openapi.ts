@@ -9,7 +9,7 @@ import {
   ClaimRequestSchema,
   ClaimResponseSchema,
   CountRequestSchema,
-  CountsSchema,
+  CountsResponseSchema,
   InstanceEventSchema,
   InstanceViewSchema,
   PoolSettingsSchema,
@@ -37,9 +37,9 @@ const json = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepr
 
 const StoredTemplateSchema = TemplateSchema.extend({ createdAt: z.number(), updatedAt: z.number() });
 
-export const ROUTES: RouteDoc[] = [
+const ROUTES: RouteDoc[] = [
   { method: "get", path: "/healthz", summary: "Liveness of the Worker", auth: "none", response: z.object({ ok: z.boolean(), version: z.string() }) },
-  { method: "get", path: "/api/pool/counts", summary: "Instances per status and the breaker phase", auth: "none", response: z.object({ counts: CountsSchema, breaker: z.string() }) },
+  { method: "get", path: "/api/pool/counts", summary: "Instances per status and the breaker phase", auth: "none", response: CountsResponseSchema },
   { method: "get", path: "/api/pool/info", summary: "Environment, XMTP network, version, providers, breaker, last tick", auth: "none" },
   { method: "get", path: "/api/pool/templates", summary: "Published agent templates", auth: "none", response: z.object({ templates: z.array(TemplateSchema) }) },
   { method: "get", path: "/api/pool/templates/{slug}", summary: "One template", auth: "none", response: TemplateSchema, errors: [400, 404] },

@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { INSTANCE_STATUSES } from "../domain/lifecycle";
 import { PoolSettingsPatchSchema, PoolSettingsSchema } from "../domain/settings";
+import { AgentNameSchema, checkProvisionBytes, InstructionsSchema, ProvisionFields } from "../../runtime-container/contract/pool-runtime";
 
 /** Request and response bodies of the pool API; routes validate with them and /api/openapi.json describes them. */
-
-const metadataValue = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
 
 export const SlugSchema = z
   .string()
@@ -13,25 +12,12 @@ export const SlugSchema = z
   .regex(/^[a-z0-9][a-z0-9-]*$/, "must be lowercase letters, digits and dashes");
 
 /**
- * The agent's name becomes its Convos profile name and a command-line argument of the convos
- * CLI: control characters (a NUL cannot even be passed in argv), bidi overrides that make a
- * name read differently from what it is, and unpaired surrogates are refused.
+ * A claim is what an instance's provision carries (the pool ↔ runtime contract, so whatever
+ * passes here every instance accepts, byte budget included) plus the template to start from.
  */
-const NAME_CHARS = /^[^\p{Cc}\u202A-\u202E\u2066-\u2069\uD800-\uDFFF]*$/u;
-
 export const ClaimRequestSchema = z
-  .object({
-    agentName: z.string().trim().min(1).max(64).regex(NAME_CHARS, "must not contain control or bidi-override characters").optional(),
-    instructions: z.string().max(32_000).refine((s) => !s.includes("\u0000"), "must not contain NUL characters").optional(),
-    joinUrl: z.string().max(2_100).optional(),
-    profileImage: z.url({ protocol: /^https$/ }).max(2_048).optional(),
-    metadata: z
-      .record(z.string().min(1).max(64), metadataValue)
-      .refine((m) => Object.keys(m).length <= 32, "at most 32 keys")
-      .optional(),
-    template: SlugSchema.optional(),
-  })
-  .strict();
+  .strictObject({ ...ProvisionFields, template: SlugSchema.optional() })
+  .superRefine(({ template: _template, ...provision }, ctx) => checkProvisionBytes(provision, ctx));
 export type ClaimRequest = z.infer<typeof ClaimRequestSchema>;
 
 export const ClaimResponseSchema = z.object({
@@ -68,7 +54,11 @@ export const AgentsQuerySchema = z
   })
   .strict();
 
-export const CountsSchema = z.record(InstanceStatusSchema, z.number().int());
+/** `GET /api/pool/counts`: one number per status, flat (`{"idle": 3, …}`), and the breaker's phase beside them. */
+export const CountsResponseSchema = z.object({
+  ...Object.fromEntries(INSTANCE_STATUSES.map((s) => [s, z.number().int()])),
+  breaker: z.enum(["closed", "open", "half-open"]),
+});
 
 export const SettingsPutSchema = PoolSettingsPatchSchema;
 export { PoolSettingsSchema };
@@ -118,12 +108,13 @@ export type InstanceView = z.infer<typeof InstanceViewSchema>;
 
 export const TemplateSchema = z.object({
   slug: SlugSchema,
-  name: z.string().min(1).max(80),
+  // The name a template's agents get unless the claim names one: the same rules as a claimed name.
+  name: AgentNameSchema,
   description: z.string().min(1).max(2_000),
   category: z.string().min(1).max(40),
   emoji: z.string().min(1).max(16),
   skills: z.array(z.string().min(1).max(40)).max(20),
-  instructions: z.string().max(32_000).nullable(),
+  instructions: InstructionsSchema.nullable(),
   notionPageId: z
     .string()
     .regex(/^[0-9a-f]{32}$/)

@@ -80,7 +80,7 @@ export const turnstile: ChallengeFactory = (vars, fetcher) => {
   };
 };
 
-export const CHALLENGES: Record<string, ChallengeFactory> = { turnstile };
+const CHALLENGES: Record<string, ChallengeFactory> = { turnstile };
 
 /**
  * A verifier that refuses everything: a challenge that is switched on but cannot work must

@@ -25,7 +25,7 @@ export interface CatalogConfig {
   challenge: string;
 }
 
-export const CATALOG_DEFAULTS = {
+const CATALOG_DEFAULTS = {
   clientLimit: 5,
   clientWindowSeconds: 600,
   globalLimit: 60,

@@ -3,11 +3,13 @@ import { log } from "../lib/log";
 import { cachedPrompt } from "../providers/notion";
 
 /**
- * Where a template's instructions come from when a public claim starts an agent.
+ * Where a template's instructions come from when a claim (API, dashboard or catalog) starts an
+ * agent from it.
  *
  * Inline instructions are resolved by the coordinator itself from the template slug. A Notion
- * page id is resolved here, before the claim, and sent as the claim's `instructions`: the
- * Notion page wins and the inline text is the fallback when Notion cannot be read.
+ * page id is resolved here, by claimAgent before the claim, and sent as the claim's
+ * `instructions`: the Notion page wins and the inline text is the fallback when Notion cannot
+ * be read.
  */
 export type PromptText =
   | { ok: true; text: string }

@@ -449,6 +449,6 @@ var wait=Math.max(3,Number(form.getAttribute("data-retry-after"))||15),tries=0;
 function countdown(){var left=wait;out.textContent="Trying again in "+left+" seconds.";var t=setInterval(function(){left--;if(left>0){out.textContent="Trying again in "+left+" seconds.";return}clearInterval(t);check()},1000)}
 function again(){tries++;if(tries>3)wait=Math.min(60,wait+15);countdown()}
 function challengeReady(){var ch=form.querySelector(".challenge");if(!ch)return true;var t=ch.querySelector("input");return !!(t&&t.value)}
-function check(){out.textContent="Checking for a free agent…";fetch("/api/pool/counts",{cache:"no-store",headers:{accept:"application/json"}}).then(function(r){return r.ok?r.json():null}).then(function(b){if(b&&b.counts&&b.counts.idle>0&&challengeReady()){out.textContent="An agent is free. Starting…";form.submit()}else again()}).catch(again)}
+function check(){out.textContent="Checking for a free agent…";fetch("/api/pool/counts",{cache:"no-store",headers:{accept:"application/json"}}).then(function(r){return r.ok?r.json():null}).then(function(b){if(b&&b.idle>0&&challengeReady()){out.textContent="An agent is free. Starting…";form.submit()}else again()}).catch(again)}
 countdown();
 })();`;

@@ -2,18 +2,15 @@ import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { ClaimOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { SlugSchema, type ClaimRequest } from "../api/schemas";
 import { claimAgent } from "../coordinator";
 import type { TemplateRow } from "../db/schema";
-import { INVITE_HOSTS, isXmtpEnv } from "../domain/invite-url";
-import { ApiError } from "../http/errors";
+import { type ClaimResult, claimFailureHttp } from "../domain/claim-outcomes";
+import { checkJoinUrl, INVITE_HOSTS, type InviteProblem, poolXmtpEnv } from "../domain/invite-url";
 import { clientAddress, hitRateLimit } from "../http/rate-limit";
 import { log } from "../lib/log";
-import { validateJoinUrl } from "../routes/pool";
 import { challengeVerifier } from "./challenge";
 import { catalogConfig, type RateRule } from "./config";
-import { claimInstructions } from "./instructions";
 import { siteOg, templateOg } from "./og";
 import { BusyPage, CatalogPage, categoryKey, JoinedPage, MessagePage, StartedPage, TemplatePage, type ClaimForms, type PageEnv, type RetryForm } from "./pages";
 import { findTemplate, publishedTemplates } from "./store";
@@ -71,7 +68,7 @@ catalogRoutes.use("/a/:slug/start", csrf());
 catalogRoutes.use("/a/:slug/join", csrf());
 
 function pageEnv(c: C): PageEnv {
-  const xmtpEnv = isXmtpEnv(c.env.XMTP_ENV) ? c.env.XMTP_ENV : "dev";
+  const xmtpEnv = poolXmtpEnv(c.env.XMTP_ENV);
   return {
     origin: new URL(c.req.url).origin,
     nonce: c.get("nonce") ?? "",
@@ -236,7 +233,8 @@ async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
   const env = pageEnv(c);
   const form = await formFields(c);
   const attempt = ATTEMPT.test(form.attempt ?? "") ? form.attempt! : newAttempt();
-  const joinUrl = kind === "join" ? (form.joinUrl ?? "").trim() : undefined;
+  const pasted = kind === "join" ? (form.joinUrl ?? "").trim() : undefined;
+  let joinUrl = pasted;
   const freshForms = (): ClaimForms => ({ startAttempt: newAttempt(), joinAttempt: newAttempt() });
   const errorOnForm = (message: string, status: ContentfulStatusCode) =>
     page(
@@ -244,19 +242,17 @@ async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
       <TemplatePage
         env={env}
         t={t}
-        forms={{ ...freshForms(), ...(kind === "join" ? { joinError: message, joinValue: joinUrl } : { startError: message }) }}
+        forms={{ ...freshForms(), ...(kind === "join" ? { joinError: message, joinValue: pasted } : { startError: message }) }}
       />,
       status,
     );
 
   if (kind === "join") {
-    if (!joinUrl) return errorOnForm("Paste the invite link of your conversation first.", 400);
-    try {
-      validateJoinUrl(c.env, joinUrl);
-    } catch (err) {
-      if (err instanceof ApiError) return errorOnForm(friendlyJoinError(err.message, env.inviteHost), 400);
-      throw err;
-    }
+    if (!pasted) return errorOnForm("Paste the invite link of your conversation first.", 400);
+    // Checked before the rate limit: a mistyped link should not cost the visitor a claim.
+    const check = checkJoinUrl(pasted, c.env.XMTP_ENV);
+    if (!check.ok) return errorOnForm(friendlyJoinError(check.problem, env.inviteHost), 400);
+    joinUrl = check.url;
   }
 
   const config = catalogConfig(c.env);
@@ -292,49 +288,53 @@ async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
     if (!check.ok) return errorOnForm(check.message, check.reason === "failed" ? 403 : 503);
   }
 
-  const resolved = await claimInstructions(c.env, t);
-  if (!resolved.ok) {
-    return page(
-      c,
-      <MessagePage env={env} t={t} title="This agent isn't available right now" emoji="🛠️">
-        <p>{resolved.message}</p>
-      </MessagePage>,
-      503,
-      { "Retry-After": "300" },
-    );
-  }
-
-  const request: ClaimRequest = {
-    template: t.slug,
-    ...(resolved.instructions !== undefined ? { instructions: resolved.instructions } : {}),
-    ...(joinUrl ? { joinUrl } : {}),
-  };
+  // The template's instructions (inline or Notion) are resolved by claimAgent, as for the API and the dashboard.
+  const request: ClaimRequest = { template: t.slug, ...(joinUrl ? { joinUrl } : {}) };
   // The join URL is part of the key: correcting a pasted link on the same page is a new claim.
   const idempotencyKey = `catalog-${kind}-${attempt}${joinUrl ? `-${await sha256Short(joinUrl)}` : ""}`;
   const outcome = await claimAgent(c.env, { request, idempotencyKey, actor: "catalog" });
   return claimPage(c, env, t, kind, outcome, { action: `/a/${t.slug}/${kind}`, fields: { attempt, ...(joinUrl ? { joinUrl } : {}) } });
 }
 
-function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", outcome: ClaimOutcome, retry: Omit<RetryForm, "label">): Response {
+function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", outcome: ClaimResult, retry: Omit<RetryForm, "label">): Response {
   if (outcome.ok) {
     log.info("catalog claim", { template: t.slug, kind, instanceId: outcome.claim.instanceId, replayed: outcome.replayed });
     return kind === "start" ? page(c, <StartedPage env={env} t={t} claim={outcome.claim} />) : page(c, <JoinedPage env={env} t={t} claim={outcome.claim} />);
   }
   const label = kind === "start" ? `Start ${t.name} now` : `Add ${t.name} now`;
+  const { status, retryAfterSeconds } = claimFailureHttp(outcome);
+  const retryAfter: Record<string, string> = retryAfterSeconds === null ? {} : { "Retry-After": String(retryAfterSeconds) };
   switch (outcome.code) {
     // An interrupted claim is retried like a busy pool: the same form key gets the same agent.
     case "pool_empty":
     case "claim_interrupted":
-      return page(c, <BusyPage env={env} t={t} retry={{ ...retry, label }} retryAfterSeconds={outcome.retryAfterSeconds} />, 503, {
-        "Retry-After": String(outcome.retryAfterSeconds),
-      });
+      return page(c, <BusyPage env={env} t={t} retry={{ ...retry, label }} retryAfterSeconds={outcome.retryAfterSeconds} />, status, retryAfter);
+    case "template_unavailable":
+      return page(
+        c,
+        <MessagePage env={env} t={t} title="This agent isn't available right now" emoji="🛠️">
+          <p>{outcome.message}</p>
+        </MessagePage>,
+        status,
+        retryAfter,
+      );
+    case "invalid_join_url":
+      return page(
+        c,
+        <TemplatePage
+          env={env}
+          t={t}
+          forms={{ startAttempt: newAttempt(), joinAttempt: newAttempt(), joinError: friendlyJoinError(outcome.problem, env.inviteHost), joinValue: retry.fields.joinUrl }}
+        />,
+        status,
+      );
     case "join_in_progress":
       return page(
         c,
         <MessagePage env={env} t={t} title="An agent is already on its way" emoji="🚶">
           <p>An agent is joining this conversation right now. Give it a minute, then check the conversation in Convos.</p>
         </MessagePage>,
-        409,
+        status,
       );
     case "idempotency_conflict":
       return page(
@@ -342,7 +342,7 @@ function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", o
         <MessagePage env={env} t={t} title="This form was already used" emoji="↩️">
           <p>That form already started an agent. Go back to the agent's page to start a new one.</p>
         </MessagePage>,
-        409,
+        status,
       );
     case "template_not_found":
       return notFound(c);
@@ -352,14 +352,14 @@ function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", o
         <MessagePage env={env} t={t} title="We couldn't set up your agent" emoji="🛠️" retry={{ action: retry.action, fields: { ...retry.fields, attempt: newAttempt() }, label: "Try again" }}>
           <p>Something went wrong while the agent was getting ready. Trying again usually works.</p>
         </MessagePage>,
-        502,
+        status,
       );
   }
 }
 
-/** Turns the API's validation message into one a person can act on. */
-function friendlyJoinError(message: string, inviteHost: string): string {
-  if (/is a (dev|production) invite/.test(message)) {
+/** What a person can act on, from the contract's reading of the link. */
+function friendlyJoinError(problem: InviteProblem, inviteHost: string): string {
+  if (problem === "other_network") {
     return `That invite is for a different Convos network. Agents here can join conversations whose links start with https://${inviteHost}/.`;
   }
   return `That doesn't look like a Convos invite link. It should look like https://${inviteHost}/v2?i=…`;

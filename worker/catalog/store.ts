@@ -9,7 +9,7 @@ import { templates, type TemplateRow } from "../db/schema";
  * be pasted the way Notion shows it — with dashes, or as the page URL — and is stored as the
  * 32 hex digits the prompts endpoint expects.
  */
-export function normalizeNotionPageId(value: unknown): unknown {
+function normalizeNotionPageId(value: unknown): unknown {
   if (typeof value !== "string") return value;
   const trimmed = value.trim();
   if (trimmed === "") return null;

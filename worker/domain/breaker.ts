@@ -33,6 +33,11 @@ export function breakerAllows(state: BreakerState, now: number): boolean {
   return breakerPhase(state, now) !== "open";
 }
 
+/** A half-open breaker lets one probe through rather than a full wave. */
+export function probeLimit(state: BreakerState, now: number, count: number): number {
+  return breakerPhase(state, now) === "half-open" ? Math.min(count, 1) : count;
+}
+
 export function recordSuccess(_state: BreakerState): BreakerState {
   return closedBreaker;
 }

@@ -1,4 +1,4 @@
-import type { InstanceStatus } from "./lifecycle";
+import { type InstanceStatus, LIVE_STATUSES } from "./lifecycle";
 import type { PoolSettings } from "./settings";
 
 export type StatusCounts = Record<InstanceStatus, number>;
@@ -34,13 +34,26 @@ export function decideReplenish(input: ReplenishInput): ReplenishDecision {
   if (wanted === 0) return { create: 0, target, limitedBy: "none" };
   if (input.breakerOpen) return { create: 0, target, limitedBy: "breaker" };
 
-  const live = counts.creating + counts.starting + counts.idle + counts.claiming + counts.claimed;
-  const room = Math.max(0, settings.maxTotal - live);
+  const room = Math.max(0, settings.maxTotal - liveCount(counts));
   let create = wanted;
   let limitedBy: ReplenishDecision["limitedBy"] = "none";
   if (create > room) [create, limitedBy] = [room, "maxTotal"];
   if (create > settings.maxCreatesPerTick) [create, limitedBy] = [settings.maxCreatesPerTick, "maxCreatesPerTick"];
   return { create, target, limitedBy };
+}
+
+/**
+ * An operator's "create N more": the operator chose the number, so neither the target nor the
+ * per-tick cap applies; only `maxTotal` does.
+ */
+export function decideOperatorReplenish(counts: StatusCounts, settings: Pick<PoolSettings, "maxTotal">, requested: number): { create: number; limitedBy: "none" | "maxTotal" } {
+  const room = Math.max(0, settings.maxTotal - liveCount(counts));
+  return requested > room ? { create: room, limitedBy: "maxTotal" } : { create: requested, limitedBy: "none" };
+}
+
+/** Instances holding a slot toward `maxTotal`. */
+export function liveCount(counts: StatusCounts): number {
+  return LIVE_STATUSES.reduce((n, s) => n + counts[s], 0);
 }
 
 export function emptyCounts(): StatusCounts {

@@ -1,16 +1,10 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { z } from "zod";
+import type { z } from "zod";
+import type { ErrorBody } from "../../runtime-container/contract/pool-runtime";
 
-/** The one error shape of the API: `{ error: { code, message, details? } }`. */
-export const ErrorBodySchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    details: z.unknown().optional(),
-  }),
-});
-export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+/** The one error shape of the API and of the instances: `{ error: { code, message, details? } }`. */
+export { type ErrorBody, ErrorBodySchema } from "../../runtime-container/contract/pool-runtime";
 
 export class ApiError extends Error {
   constructor(

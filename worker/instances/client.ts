@@ -1,40 +1,21 @@
-import { z } from "zod";
+import {
+  type ConvosStatus,
+  ConvosStatusSchema,
+  type Health,
+  HealthSchema,
+  jsonBytes,
+  PROVISION_BODY_MAX_BYTES,
+  type ProvisionRequest,
+  type ProvisionResult,
+  ProvisionResultSchema,
+} from "../../runtime-container/contract/pool-runtime";
 
 /**
- * The pool's side of the runtime container's HTTP contract (runtime-container/README.md):
+ * The pool's side of the runtime container's HTTP contract (runtime-container/contract/):
  * readiness, provisioning and the convos status used to decide if a failed claim left the
  * instance clean.
  */
-export const HealthSchema = z.object({ ready: z.boolean(), version: z.string().optional(), bound: z.boolean().optional() });
-export type Health = z.infer<typeof HealthSchema>;
-
-export const ProvisionResultSchema = z
-  .object({
-    status: z.enum(["created", "joined", "pending_acceptance"]),
-    // A join waiting for the creator's acceptance has no conversation yet.
-    conversationId: z.string().min(1).nullable(),
-    inviteUrl: z.string().nullable().optional(),
-    joined: z.boolean(),
-  })
-  .refine((r) => r.conversationId !== null || r.status === "pending_acceptance", "conversationId is missing");
-export type ProvisionResult = z.infer<typeof ProvisionResultSchema>;
-
-export const ConvosStatusSchema = z.object({
-  conversationId: z.string().nullable(),
-  inboxId: z.string().nullable().optional(),
-  pending: z.boolean().optional(),
-  clean: z.boolean(),
-  streaming: z.boolean().optional(),
-});
-export type ConvosStatus = z.infer<typeof ConvosStatusSchema>;
-
-export interface ProvisionRequest {
-  agentName: string;
-  instructions: string;
-  joinUrl?: string;
-  profileImage?: string;
-  metadata?: Record<string, unknown>;
-}
+export type { ConvosStatus, Health, ProvisionRequest, ProvisionResult };
 
 export type HealthCheck = { ok: true; health: Health } | { ok: false; reason: string };
 export type ProvisionOutcome =
@@ -71,6 +52,11 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
 
     /** `abandon`: the caller gives up early (the claim's readiness probe failed). */
     async provision(baseUrl: string, token: string, req: ProvisionRequest, abandon?: AbortSignal): Promise<ProvisionOutcome> {
+      // Checked where the bytes are sent: a template's instructions join the claim's fields here.
+      const size = jsonBytes(req);
+      if (size > PROVISION_BODY_MAX_BYTES) {
+        return { ok: false, kind: "failed", reason: `provision body of ${size} bytes exceeds the instances' ${PROVISION_BODY_MAX_BYTES}` };
+      }
       try {
         const timeout = AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000);
         const res = await doFetch(url(baseUrl, "/pool/provision"), {

@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import type { ClaimOutcome, InstanceActionOutcome } from "../../durable-objects/pool-coordinator/outcomes";
+import type { InstanceActionOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { AgentsQuerySchema, ClaimRequestSchema, CountRequestSchema, IdempotencyKeySchema, InstanceIdSchema, SettingsPutSchema } from "../api/schemas";
 import { claimAgent, coordinator } from "../coordinator";
 import { database } from "../db/client";
 import { getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
-import { checkInviteUrl, isXmtpEnv } from "../domain/invite-url";
+import { type ClaimResult, claimFailureHttp } from "../domain/claim-outcomes";
 import { requirePoolKey } from "../http/auth";
 import { ApiError } from "../http/errors";
 import { jsonBody, parse } from "../http/validate";
@@ -37,7 +37,6 @@ poolRoutes.post("/claim", auth, async (c) => {
   const request = await jsonBody(c, ClaimRequestSchema);
   const keyHeader = c.req.header("idempotency-key");
   const idempotencyKey = keyHeader === undefined ? undefined : parse(IdempotencyKeySchema, keyHeader, "invalid_idempotency_key");
-  validateJoinUrl(c.env, request.joinUrl);
   const outcome = await claimAgent(c.env, { request, idempotencyKey, actor: "api" });
   return claimResponse(outcome);
 });
@@ -102,33 +101,18 @@ poolRoutes.put("/settings", auth, async (c) => {
   return c.json(outcome.settings);
 });
 
-export function validateJoinUrl(env: Env, joinUrl: string | undefined): void {
-  if (joinUrl === undefined) return;
-  const xmtpEnv = isXmtpEnv(env.XMTP_ENV) ? env.XMTP_ENV : "dev";
-  const check = checkInviteUrl(joinUrl, xmtpEnv);
-  if (!check.ok) throw new ApiError(400, "invalid_join_url", check.message, [{ path: "joinUrl", message: check.message }]);
-}
-
-export function claimResponse(outcome: ClaimOutcome): Response {
+function claimResponse(outcome: ClaimResult): Response {
   if (outcome.ok) {
     const headers: Record<string, string> = outcome.replayed ? { "Idempotent-Replayed": "true" } : {};
     // The pool's own part vs the instance's provision call (benchmarks, operators' devtools).
     if (outcome.timings) headers["Server-Timing"] = `pool;dur=${outcome.timings.poolMs}, provision;dur=${outcome.timings.provisionMs}`;
     return Response.json(outcome.claim, { headers });
   }
-  switch (outcome.code) {
-    case "pool_empty":
-    case "claim_interrupted":
-      throw new ApiError(503, outcome.code, outcome.message, undefined, { "Retry-After": String(outcome.retryAfterSeconds) });
-    case "idempotency_conflict":
-      throw new ApiError(422, outcome.code, outcome.message);
-    case "join_in_progress":
-      throw new ApiError(409, outcome.code, outcome.message);
-    case "template_not_found":
-      throw new ApiError(404, outcome.code, outcome.message);
-    case "provision_failed":
-      throw new ApiError(502, outcome.code, outcome.message, { instanceId: outcome.instanceId });
-  }
+  const http = claimFailureHttp(outcome);
+  const details =
+    outcome.code === "provision_failed" ? { instanceId: outcome.instanceId } : http.field ? [{ path: http.field, message: outcome.message }] : undefined;
+  const headers = http.retryAfterSeconds === null ? undefined : { "Retry-After": String(http.retryAfterSeconds) };
+  throw new ApiError(http.status, outcome.code, outcome.message, details, headers);
 }
 
 function instanceToken(header: string | undefined): string {

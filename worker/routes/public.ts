@@ -18,7 +18,8 @@ publicRoutes.get("/healthz", (c) => c.json({ ok: true, version: VERSION }));
 
 publicRoutes.get("/api/pool/counts", async (c) => {
   const [counts, status] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).status()]);
-  return c.json({ counts, breaker: status.breaker.phase });
+  // The original pool API's flat shape (clients read `data.idle`); extras sit beside the counts.
+  return c.json({ ...counts, breaker: status.breaker.phase });
 });
 
 publicRoutes.get("/api/pool/info", async (c) => {
@@ -55,7 +56,7 @@ publicRoutes.get("/api/pool/templates/:slug", async (c) => {
 });
 
 /** The public shape of a template: the operator's view without its bookkeeping timestamps. */
-export function templateView(row: TemplateRow) {
+function templateView(row: TemplateRow) {
   const { createdAt: _created, updatedAt: _updated, ...view } = toTemplate(row);
   return view;
 }

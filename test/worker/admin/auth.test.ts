@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { encodeSession, newSession, SESSION_TTL_MS } from "../../../worker/admin/session";
+import { beforeAll, describe, expect, it } from "vitest";
+import { encodeSession, keyId, newSession as newSessionFor, SESSION_TTL_MS } from "../../../worker/admin/session";
 import { POOL_KEY } from "../helpers";
+import { withEnv } from "../catalog/helpers";
 import { admin, csrfOf, login, setCookies, text } from "./helpers";
 
 describe("admin login", () => {
@@ -84,12 +85,47 @@ describe("admin login", () => {
     expect(text(await after.text())).toContain("You are logged out.");
   });
 
+  it("ends the session server-side: a copy of the old cookie no longer works", async () => {
+    const op = await login("10.1.0.5");
+    await op.post("/admin/logout");
+    const replayed = await admin("/admin", { cookie: op.cookie });
+    expect(replayed.status).toBe(303);
+    expect(replayed.headers.get("location")).toBe("/admin/login");
+    expect((await admin("/admin/reconcile", { cookie: op.cookie, form: { _csrf: op.csrf } })).status).toBe(401);
+    // Another session is untouched.
+    const other = await login("10.1.0.6");
+    expect((await admin("/admin", { cookie: other.cookie })).status).toBe(200);
+  });
+
+  it("logs out everywhere: every session, on every browser, ends; a new login works", async () => {
+    const [a, b] = [await login("10.1.0.7"), await login("10.1.0.8")];
+    const res = await a.post("/admin/logout-everywhere");
+    expect(res.status).toBe(303);
+    for (const op of [a, b]) expect((await admin("/admin", { cookie: op.cookie })).status).toBe(303);
+    const fresh = await login("10.1.0.9");
+    expect((await admin("/admin", { cookie: fresh.cookie })).status).toBe(200);
+  });
+
+  it("a change of the pool key ends the sessions opened with the old one", async () => {
+    const op = await login("10.1.0.10");
+    const rotated = await withEnv({ POOL_API_KEY: "rotated-pool-key-0123456789abcdef" }, "/admin", { headers: { cookie: op.cookie }, redirect: "manual" });
+    expect(rotated.status).toBe(303);
+    expect(rotated.headers.get("location")).toBe("/admin/login");
+    expect((await admin("/admin", { cookie: op.cookie })).status).toBe(200);
+  });
+
   it("refuses a logout without the session's CSRF token", async () => {
     const op = await login("10.1.0.4");
     const res = await admin("/admin/logout", { cookie: op.cookie, form: {} });
     expect(res.status).toBe(403);
     expect(setCookies(res).has("__Host-pool_admin")).toBe(false);
   });
+});
+
+const newSession = () => newSessionFor(currentKeyId);
+let currentKeyId = "";
+beforeAll(async () => {
+  currentKeyId = await keyId(env.SESSION_SECRET, env.POOL_API_KEY);
 });
 
 describe("admin sessions", () => {

@@ -167,7 +167,7 @@ describe("claim outcomes the catalog explains", () => {
   it.each([
     [{ ok: false, code: "provision_failed", message: "boom", instanceId: "i1" }, 502, "We couldn't set up your agent"],
     [{ ok: false, code: "join_in_progress", message: "busy" }, 409, "An agent is already on its way"],
-    [{ ok: false, code: "idempotency_conflict", message: "x" }, 409, "This form was already used"],
+    [{ ok: false, code: "idempotency_conflict", message: "x" }, 422, "This form was already used"],
     [{ ok: false, code: "template_not_found", message: "x" }, 404, "We couldn't find that agent"],
   ] as [ClaimOutcome, number, string][])("%o → %i", async (outcome, status, phrase) => {
     const coordinator = recordingCoordinator(outcome);

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { FAKE_CREDENTIALS } from "../../support/fakes/credentials";
-import { api, providerControl, setProviderFaults } from "../helpers";
+import { api, POOL_KEY, providerControl, setProviderFaults } from "../helpers";
 import { login } from "../admin/helpers";
 import { CLAIMED, postForm, recordingCoordinator, withEnv } from "./helpers";
 
@@ -42,6 +42,30 @@ describe("templates with a Notion page", () => {
     expect(instructions).toContain("You keep the group's shared notes.");
     expect(instructions).toContain("- Never delete anything.");
     expect(coordinator.calls[0]!.request.template).toBe("notion-agent");
+  });
+
+  it("gives the same instructions to a claim of the template through the API and the dashboard", async () => {
+    await notionTemplate();
+    await seedPage([{ type: "paragraph", text: "You keep the group's shared notes." }]);
+    const coordinator = recordingCoordinator(CLAIMED);
+    const env = { ...NOTION, POOL_COORDINATOR: coordinator.binding };
+    const viaApi = await withEnv(env, "/api/pool/claim", {
+      method: "POST",
+      headers: { authorization: `Bearer ${POOL_KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ template: "notion-agent" }),
+    });
+    expect(viaApi.status).toBe(200);
+    const op = await login();
+    const viaAdmin = await withEnv(env, "/admin/launch", {
+      method: "POST",
+      headers: { cookie: op.cookie, origin: "https://pool.test", "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: op.csrf, template: "notion-agent" }).toString(),
+    });
+    expect(viaAdmin.status).toBe(303);
+    expect(coordinator.calls.map((c) => [c.actor, c.request.instructions])).toEqual([
+      ["api", "You keep the group's shared notes."],
+      ["admin", "You keep the group's shared notes."],
+    ]);
   });
 
   it("falls back to the inline instructions when Notion cannot be read", async () => {

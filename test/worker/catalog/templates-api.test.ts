@@ -49,7 +49,10 @@ describe("template CRUD API", () => {
     const cases: [unknown, string][] = [
       [{ ...NEW, slug: "Bad Slug" }, "slug"],
       [{ ...NEW, name: "" }, "name"],
-      [{ ...NEW, name: "x".repeat(81) }, "name"],
+      [{ ...NEW, name: "x".repeat(65) }, "name"],
+      // A template's name becomes its agents' name: the claim API's agent-name rules apply.
+      [{ ...NEW, name: "Book\u0000Club" }, "name"],
+      [{ ...NEW, name: "Book \u202Ebulc" }, "name"],
       [{ ...NEW, skills: "browser" }, "skills"],
       [{ ...NEW, notionPageId: "not-a-page" }, "notionPageId"],
       [{ ...NEW, instructions: null }, "instructions"],

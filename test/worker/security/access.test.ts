@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { encodeSession, newSession, SESSION_COOKIE } from "../../../worker/admin/session";
+import { encodeSession, keyId, newSession as newSessionFor, SESSION_COOKIE } from "../../../worker/admin/session";
 import { app } from "../../../worker/app";
 import { open } from "../../../worker/crypto/sealed";
 import { ErrorBodySchema } from "../../../worker/http/errors";
@@ -121,6 +121,8 @@ describe("the pool API refuses everyone without the pool key", { timeout: 60_000
 
 describe("the dashboard refuses everyone without a valid session", { timeout: 60_000 }, () => {
   async function cookies(): Promise<[string, string | null][]> {
+    const kid = await keyId(SESSION_SECRET, env.POOL_API_KEY);
+    const newSession = () => newSessionFor(kid);
     const expired = await encodeSession(SESSION_SECRET, { ...newSession(), exp: Date.now() - 1_000 });
     const otherSecret = await encodeSession("another-secret-0123456789abcdef0123", newSession());
     const valid = await encodeSession(SESSION_SECRET, newSession());

@@ -4,13 +4,15 @@ import fs from "node:fs";
 import path from "node:path";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { InstructionsSchema, MetadataSchema, ProfileImageSchema } from "../../../contract/pool-runtime.ts";
 import { bearerMatches } from "./bearer.ts";
 import { ServiceError, type ConvosService } from "./convos-service.ts";
 
 const MAX_BODY = 64 * 1024;
 const env = z.enum(["dev", "production"]);
-const metadata = z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/u, "metadata keys are letters, digits, _ . -"), z.union([z.string().max(512), z.number(), z.boolean()])).refine((m) => Object.keys(m).length <= 20, "at most 20 metadata fields");
-const httpUrl = z.string().url().max(2048).refine((u) => /^https?:\/\//u.test(u), "must be an http(s) URL");
+// What a provision may carry is the pool ↔ runtime contract's (runtime-container/contract/).
+const metadata = MetadataSchema;
+const httpUrl = ProfileImageSchema;
 
 const schemas = {
   create: z.object({
@@ -18,7 +20,7 @@ const schemas = {
     profileName: z.string().trim().max(100).optional(),
     description: z.string().max(500).optional(),
     env: env.optional(),
-    instructions: z.string().max(32_000).optional(),
+    instructions: InstructionsSchema.optional(),
     permissions: z.enum(["all-members", "admin-only"]).optional(),
     profileImage: httpUrl.optional(),
     metadata: metadata.optional(),
@@ -27,7 +29,7 @@ const schemas = {
     inviteUrl: z.string().trim().min(1).max(4096),
     profileName: z.string().trim().max(100).optional(),
     env: env.optional(),
-    instructions: z.string().max(32_000).optional(),
+    instructions: InstructionsSchema.optional(),
     profileImage: httpUrl.optional(),
     metadata: metadata.optional(),
   }),

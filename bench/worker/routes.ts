@@ -1,13 +1,13 @@
 import { Hono } from "hono";
-import { open } from "../crypto/sealed";
-import { requirePoolKey } from "../http/auth";
-import { ApiError } from "../http/errors";
-import { createInstanceClient } from "../instances/client";
-import { newId } from "../lib/ids";
+import { open } from "../../worker/crypto/sealed";
+import { requirePoolKey } from "../../worker/http/auth";
+import { ApiError } from "../../worker/http/errors";
+import { createInstanceClient } from "../../worker/instances/client";
+import { newId } from "../../worker/lib/ids";
 
 /**
- * Benchmark-only routes (bench/README.md). They answer only when the Worker runs with the var
- * `BENCH_ROUTES=1`, which no wrangler.toml environment sets; otherwise every path here is a 404.
+ * Benchmark-only routes (bench/README.md), mounted by the benchmark's own Worker entry
+ * (bench/worker/entry.ts): the deployed bundle (worker/index.ts) never contains them.
  *
  * POST /_bench/naive-claim is the baseline the claim benchmark compares the coordinator with:
  * a read-then-write claim straight from the Worker, with no single writer and no conditional
@@ -18,12 +18,6 @@ export const benchRoutes = new Hono<{ Bindings: Env }>();
 
 const instanceClient = createInstanceClient();
 
-benchRoutes.use("*", async (c, next) => {
-  if ((c.env as unknown as Record<string, unknown>).BENCH_ROUTES !== "1") {
-    throw new ApiError(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`);
-  }
-  await next();
-});
 benchRoutes.use("*", requirePoolKey());
 
 interface IdleRow {
