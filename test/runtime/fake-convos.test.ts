@@ -198,6 +198,19 @@ describe("the creator's agent: agent serve, event by event", () => {
     }
   });
 
+  it("prints typing, profile updates and thinking as their own events; read receipts not at all (as 0.10.15)", async () => {
+    const from = serve.events.length;
+    const bo = "e".repeat(64);
+    inject(["--event", "typing", "--sender-inbox-id", bo]);
+    inject(["--event", "profile", "--name", "Bo", "--sender-inbox-id", bo]);
+    inject(["--event", "read_receipt", "--sender-inbox-id", bo]);
+    inject(["--event", "thinking", "--to", "m1", "--text", "pondering", "--sender-inbox-id", bo]);
+    await serve.next("thinking", from);
+    const kinds = serve.events.slice(from).filter((e) => "senderInboxId" in e && e.senderInboxId === bo).map((e) => e.event);
+    expect(kinds).toEqual(["typing", "profile_update", "thinking"]);
+    expect(serve.events.slice(from).find((e) => e.event === "profile_update")).toMatchObject({ name: "Bo" });
+  });
+
   it("lock and unlock rotate the invite: the old one no longer gets anyone in", async () => {
     const before = InviteResult.parse(await json(agent!, ["conversation", "invite", conversationId]));
     const [locked, unlocked] = await serve.send([{ type: "lock" }, { type: "unlock" }]);

@@ -98,7 +98,7 @@ const CONTROL_EVENTS = new Set(["crash", "error", "stream-error", "stream-restar
  *   --event member_added|member_removed             the owner adds / removes --sender-inbox-id
  *   --event rename --name N                         the owner renames the conversation
  *   --event explode [--scheduled ISO]               the owner explodes it (explode_notice)
- *   --event typing|read_receipt|profile [--name N]
+ *   --event typing [--stop] | read_receipt | profile [--name N] | thinking --to MSGID [--text T] [--stop]
  *   common: [--sender-inbox-id ID (default: the member f…f; the owner for owner events)]
  *           [--sender-name N] [--id MSGID]
  * and the local `agent serve` misbehaves (fake-only control events):
@@ -211,6 +211,9 @@ export async function fakeInject(s: Session): Promise<void> {
       break;
     case "read_receipt":
       injected = append(CT.readReceipt, { kind: "read_receipt" });
+      break;
+    case "thinking":
+      injected = append(CT.thinking, { kind: "thinking", state: s.flags.stop ? "stop" : "start", targetMessageId: str(s.flags, "to") ?? "", content: str(s.flags, "text") ?? "thinking" });
       break;
     case "profile":
       injected = append(CT.profileUpdate, { kind: "profile_update", name: str(s.flags, "name") ?? sender.name });
