@@ -35,8 +35,12 @@ describe("convos CLI contract", () => {
     const dir = tempDir("cli-schema");
     const home = path.join(dir, "convos");
     const service = new ConvosService({ bin: FAKE_CONVOS, home, env: "dev", stateFile: path.join(dir, "b.json"), pool: { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined }, pendingPollMs: 50, joinTimeoutSeconds: 1 });
+    service.resume(); // registers the identity while idle
+    await waitFor(() => service.status().identity.state === "registered", "identity registered");
     await service.create({ name: "n", profileName: "p", description: "d", permissions: "admin-only", profileImage: "https://example.com/a.png", metadata: { tier: "pro", seats: 3 } });
     await waitFor(() => service.status().streaming, "stream");
+    await service.lock(false); // then reads the rotated invite
+    await service.rename("m");
     await service.reset();
     fs.writeFileSync(path.join(home, "fake-control.json"), JSON.stringify({ FAKE_CONVOS_JOIN_MODE: "pending" }));
     await service.join({ inviteUrl: fakeInvite(home).inviteUrl, profileName: "p", profileImage: "https://example.com/a.png", metadata: { a: true } });
@@ -45,7 +49,10 @@ describe("convos CLI contract", () => {
     await service.shutdown();
 
     const commands = readTranscript(home).filter((e) => e.kind === "command" && !e.command!.startsWith("fake-"));
-    expect(new Set(commands.map((c) => c.command))).toEqual(new Set(["conversations:create", "agent:serve", "reset", "conversations:join", "conversations:list"]));
+    expect(new Set(commands.map((c) => c.command))).toEqual(new Set([
+      "identity:create", "identity:info", "conversations:create", "agent:serve", "conversation:messages", "conversation:invite",
+      "reset", "conversations:join", "conversations:list",
+    ]));
     for (const c of commands) assertInSchema(c.command!, c.flags ?? {}, c.args ?? []);
     // The agent serve flags the issue asks for.
     expect(serveArgs({ conversationId: "c", home: "/h", env: "production", heartbeatSeconds: 30 })).toEqual(["agent", "serve", "c", "--heartbeat", "30", "--json", "--env", "production", "--home", "/h"]);

@@ -223,6 +223,23 @@ describe("the owner explodes the conversation from the app", () => {
   });
 });
 
+describe("the owner schedules the explosion", () => {
+  it("keeps the conversation until then, across a restart, and wipes at that time", async () => {
+    const { s, opts, invite } = await joined("Farewell");
+    const at = new Date(Date.now() + 6000).toISOString();
+    fakeConvos(opts.home, ["fake-inject", invite.conversationId, "--event", "explode", "--scheduled", at]);
+    await waitFor(() => JSON.parse(fs.readFileSync(opts.stateFile, "utf8")).explodesAt === at, "the scheduled time remembered");
+    expect(s.status()).toMatchObject({ exploded: false, conversationId: invite.conversationId });
+    // A gateway restart in between still explodes on time.
+    await s.shutdown();
+    const again = service(opts);
+    again.resume();
+    await waitFor(() => again.status().exploded, "exploded at the scheduled time", 20_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(at) - 1000);
+    expect(fs.existsSync(path.join(opts.home, "identity.json"))).toBe(false);
+  });
+});
+
 describe("the XMTP identity, registered while idle", () => {
   it("is created and registered at boot, and the claim reuses it", async () => {
     const dir = tempDir("convos-resilience");
