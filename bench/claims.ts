@@ -118,7 +118,9 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       }
       const n = runs.find((r) => r.kind === "noop" && r.concurrency === c)!;
       const d = runs.find((r) => r.kind === "d1one" && r.concurrency === c)!;
-      log(`claims noop        c=${String(c).padStart(3)}: ${n.ok}/${n.sent} ok, ${n.perSecond.toFixed(0)}/s, p50 ${n.latency.p50.toFixed(2)} ms; one-D1 route ${d.perSecond.toFixed(0)}/s, p50 ${d.latency.p50.toFixed(2)} ms`);
+      log(
+        `claims noop        c=${String(c).padStart(3)}: ${n.ok}/${n.sent} ok, ${n.perSecond.toFixed(0)}/s, p50 ${n.latency.p50.toFixed(2)} ms; one-D1 route ${d.perSecond.toFixed(0)}/s, p50 ${d.latency.p50.toFixed(2)} ms`,
+      );
     }
     const metricsAfter = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
     return { runs, metricsDelta: histogramDelta(metricsBefore, metricsAfter, "pool_claim_pool_seconds") };

@@ -194,7 +194,9 @@ export async function benchBoot(log: (s: string) => void = console.error): Promi
     }
     const r: BootResult = { gateway, boots, failed, frontRssMiB: rss.self / 1024, gatewayRssMiB: rss.descendants / 1024 };
     results.push(r);
-    log(`boot ${gateway}: ${boots.map((b) => b.toFixed(0)).join(", ")} ms${failed ? `, ${failed} not ready in ${BOOT_TIMEOUT_MS / 1000} s` : ""}; idle RSS front ${r.frontRssMiB.toFixed(0)} MiB, gateway tree ${r.gatewayRssMiB.toFixed(0)} MiB`);
+    log(
+      `boot ${gateway}: ${boots.map((b) => b.toFixed(0)).join(", ")} ms${failed ? `, ${failed} not ready in ${BOOT_TIMEOUT_MS / 1000} s` : ""}; idle RSS front ${r.frontRssMiB.toFixed(0)} MiB, gateway tree ${r.gatewayRssMiB.toFixed(0)} MiB`,
+    );
   }
   if (!OPENCLAW_INSTALLED) results.push({ gateway: "openclaw", boots: [], failed: 0, frontRssMiB: NaN, gatewayRssMiB: NaN, note: "runtime-container/node_modules/openclaw is not installed" });
   return results;

@@ -53,7 +53,9 @@ const machine = {
 };
 log(`bench: ${sections.join(", ")} on ${machine.nproc} cores, ${machine.memGiB} GiB, node ${machine.node}, load ${machine.loadStart}`);
 
-const results: { claims?: { runs: ClaimRunResult[]; metricsDelta: string }; tick?: TickResult[]; live?: LiveResult; boot?: BootResult[]; size?: SizeResult; errors: Record<string, string> } = { errors: {} };
+const results: { claims?: { runs: ClaimRunResult[]; metricsDelta: string }; tick?: TickResult[]; live?: LiveResult; boot?: BootResult[]; size?: SizeResult; errors: Record<string, string> } = {
+  errors: {},
+};
 for (const s of sections) {
   const t0 = performance.now();
   try {
@@ -75,7 +77,9 @@ const lines: string[] = [];
 const out = (s = "") => lines.push(s);
 const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
 
-out(`Run ${machine.date} at ${machine.commit}${machine.dirtyFiles ? ` (+${machine.dirtyFiles} uncommitted files in the tree)` : ""}: ${machine.nproc} cores (${machine.cpu}), ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, workerd ${machine.workerd}, miniflare ${machine.miniflare}, wrangler ${machine.wrangler}. Load average (1/5/15 min) ${machine.loadStart} at the start, ${machine.loadEnd} at the end.`);
+out(
+  `Run ${machine.date} at ${machine.commit}${machine.dirtyFiles ? ` (+${machine.dirtyFiles} uncommitted files in the tree)` : ""}: ${machine.nproc} cores (${machine.cpu}), ${machine.memGiB} GiB, Linux ${machine.kernel}, Node ${machine.node}, workerd ${machine.workerd}, miniflare ${machine.miniflare}, wrangler ${machine.wrangler}. Load average (1/5/15 min) ${machine.loadStart} at the start, ${machine.loadEnd} at the end.`,
+);
 out();
 
 if (results.claims) {
@@ -83,7 +87,9 @@ if (results.claims) {
   const get = (kind: ClaimRunResult["kind"], c: number) => runs.find((r) => r.kind === kind && r.concurrency === c);
   out(`### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each run; ${CLAIMS_PER_RUN} claims, ${NOOP_PER_RUN} no-op requests per run)`);
   out();
-  out("| c | no-op req/s | no-op p50 ms | one-D1-query route req/s, p50 ms | claims/s | ÷ no-op | pool part p50 / p95 / p99 ms | coordinator's own p50 / p95 / p99 ms | ok | double-assigned | naive claims/s | naive pool part p50 / p95 ms | naive double-assigned |");
+  out(
+    "| c | no-op req/s | no-op p50 ms | one-D1-query route req/s, p50 ms | claims/s | ÷ no-op | pool part p50 / p95 / p99 ms | coordinator's own p50 / p95 / p99 ms | ok | double-assigned | naive claims/s | naive pool part p50 / p95 ms | naive double-assigned |",
+  );
   out("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
     const n = get("noop", c);
@@ -100,13 +106,21 @@ if (results.claims) {
   const k64 = get("coordinator", 64);
   const n1 = get("noop", 1);
   const k1 = get("coordinator", 1);
-  if (n64 && k64) out(`- Target claims/s at c=64 ≥ 0.8 × no-op: ${int(k64.perSecond)} vs ${int(0.8 * n64.perSecond)} → ${verdict(k64.perSecond >= 0.8 * n64.perSecond)} (ratio ${(k64.perSecond / n64.perSecond).toFixed(2)}).`);
-  if (n1 && k1?.poolPart) out(`- Target serial pool-part p50 within 3 ms of the no-op's p50: ${ms(k1.poolPart.p50)} vs ${ms(n1.latency.p50, 2)} ms (+${ms(k1.poolPart.p50 - n1.latency.p50)}) → ${verdict(k1.poolPart.p50 - n1.latency.p50 <= 3)}.`);
+  if (n64 && k64)
+    out(
+      `- Target claims/s at c=64 ≥ 0.8 × no-op: ${int(k64.perSecond)} vs ${int(0.8 * n64.perSecond)} → ${verdict(k64.perSecond >= 0.8 * n64.perSecond)} (ratio ${(k64.perSecond / n64.perSecond).toFixed(2)}).`,
+    );
+  if (n1 && k1?.poolPart)
+    out(
+      `- Target serial pool-part p50 within 3 ms of the no-op's p50: ${ms(k1.poolPart.p50)} vs ${ms(n1.latency.p50, 2)} ms (+${ms(k1.poolPart.p50 - n1.latency.p50)}) → ${verdict(k1.poolPart.p50 - n1.latency.p50 <= 3)}.`,
+    );
   const dbl = runs.filter((r) => r.kind === "coordinator").reduce((a, r) => a + r.doubleAssigned + r.secondProvisions + Math.abs(r.rowsClaimed - r.ok), 0);
   const metric = (name: string) => Number(new RegExp(`^pool_claim_pool_seconds_${name} (\\S+)$`, "m").exec(results.claims?.metricsDelta ?? "")?.[1] ?? NaN);
   const coord = runs.filter((r) => r.kind === "coordinator" && r.poolInternal);
   const ownMean = coord.reduce((a, r) => a + r.poolInternal!.mean * r.poolInternal!.n, 0) / coord.reduce((a, r) => a + r.poolInternal!.n, 0);
-  out(`- Cross-check: GET /metrics \`pool_claim_pool_seconds\` over the measured runs: ${int(metric("count"))} claims, mean ${ms((metric("sum") / metric("count")) * 1000)} ms; the same claims' \`Server-Timing: pool\` mean ${ms(ownMean)} ms.`);
+  out(
+    `- Cross-check: GET /metrics \`pool_claim_pool_seconds\` over the measured runs: ${int(metric("count"))} claims, mean ${ms((metric("sum") / metric("count")) * 1000)} ms; the same claims' \`Server-Timing: pool\` mean ${ms(ownMean)} ms.`,
+  );
   out(`- Double assignments through the coordinator, all runs: ${dbl} (every instanceId unique, D1 rows claimed = successes, no instance provisioned twice): ${verdict(dbl === 0)}.`);
   out();
 }
@@ -118,7 +132,9 @@ if (results.tick) {
   out("|---|---|---|---|---|---|---|---|");
   for (const t of results.tick) {
     const k = t.byKind;
-    out(`| ${int(t.n)} | ${t.phase} | ${int(t.wallMs)} | ${int(t.durationMs)} | ${int(t.workerdCpuMs)} | ${int(t.d1RoundTrips)} (${int(t.d1Statements)}) | ${int(t.subrequests)} | ${k.list ?? 0} / ${k.health ?? 0} / ${k.destroy ?? 0} / ${k.status ?? 0} / ${k.create ?? 0} |`);
+    out(
+      `| ${int(t.n)} | ${t.phase} | ${int(t.wallMs)} | ${int(t.durationMs)} | ${int(t.workerdCpuMs)} | ${int(t.d1RoundTrips)} (${int(t.d1Statements)}) | ${int(t.subrequests)} | ${k.list ?? 0} / ${k.health ?? 0} / ${k.destroy ?? 0} / ${k.status ?? 0} / ${k.create ?? 0} |`,
+    );
   }
   out();
   const at = (n: number, phase: "first" | "steady") => results.tick!.find((t) => t.n === n && t.phase === phase);
@@ -169,7 +185,9 @@ if (results.size) {
   const z = results.size;
   out("### 5. Worker size (`wrangler deploy --dry-run --outdir`)");
   out();
-  out(`${(z.totalBytes / 1024).toFixed(1)} KiB raw, ${(z.totalGzipBytes / 1024).toFixed(1)} KiB gzip -9; wrangler: "${z.wranglerSays}". Largest parts (unminified): ${z.topInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}.`);
+  out(
+    `${(z.totalBytes / 1024).toFixed(1)} KiB raw, ${(z.totalGzipBytes / 1024).toFixed(1)} KiB gzip -9; wrangler: "${z.wranglerSays}". Largest parts (unminified): ${z.topInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}.`,
+  );
   out();
 }
 

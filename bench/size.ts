@@ -26,7 +26,10 @@ async function contributors(): Promise<{ name: string; bytes: number }[]> {
       by.set(pkg, (by.get(pkg) ?? 0) + v.bytesInOutput);
     }
   }
-  return [...by].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes).slice(0, 8);
+  return [...by]
+    .map(([name, bytes]) => ({ name, bytes }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 8);
 }
 
 export async function benchSize(log: (s: string) => void = console.error): Promise<SizeResult> {
@@ -53,7 +56,9 @@ export async function benchSize(log: (s: string) => void = console.error): Promi
       wranglerSays: /Total Upload:[^\n]*/.exec(stdout)?.[0]?.trim() ?? "",
       topInputs: await contributors(),
     };
-    log(`worker size: ${(r.totalBytes / 1024).toFixed(1)} KiB raw, ${(r.totalGzipBytes / 1024).toFixed(1)} KiB gzip -9 (${r.wranglerSays}); largest: ${r.topInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}`);
+    log(
+      `worker size: ${(r.totalBytes / 1024).toFixed(1)} KiB raw, ${(r.totalGzipBytes / 1024).toFixed(1)} KiB gzip -9 (${r.wranglerSays}); largest: ${r.topInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(", ")}`,
+    );
     return r;
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -40,14 +40,22 @@ function mix(n: number, now: number): { rows: SeedRow[]; services: FakeService[]
   for (let i = 0; i < n; i++) {
     const id = `t${n}x${i}`;
     const r = (i * 67) % 200; // 0.5% steps, interleaved (67 is coprime with 200)
-    if (r < 140) add({ id, status: "claimed", conversationId: `conv-${id}`, claimId: `c-${id}` }, r === 0 ? "failed" : "running"); // 70%, 1 in 140 crashed by the provider
-    else if (r < 170) add({ id, status: "idle", readyAt: now - 3_600_000 + i, lastHealthAt: now - 330_000 - i }, "running"); // 15%, all due for their re-check
-    else if (r < 180) add({ id, status: "starting", deadlineAt: now + 1_800_000 }, r < 175 ? "running" : "starting"); // 5%, half deployed
-    else if (r < 182) add({ id, status: "claiming", deadlineAt: now + 1_800_000, claimId: `c-${id}` }, "running"); // 1%, deadline ahead
-    else if (r < 188) add({ id, status: "crashed" }, "running"); // 3%
-    else if (r < 192) add({ id, status: "dead" }, "failed"); // 2%
-    else if (r < 196) add({ id, status: "deleting", nextTeardownAt: r < 194 ? now - 1_000 : now + 600_000 }, "running"); // 2%, half due
-    else if (r < 198) add({ id, status: "creating", deadlineAt: now + 1_800_000 }, null); // 1%, provider call in flight
+    if (r < 140)
+      add({ id, status: "claimed", conversationId: `conv-${id}`, claimId: `c-${id}` }, r === 0 ? "failed" : "running"); // 70%, 1 in 140 crashed by the provider
+    else if (r < 170)
+      add({ id, status: "idle", readyAt: now - 3_600_000 + i, lastHealthAt: now - 330_000 - i }, "running"); // 15%, all due for their re-check
+    else if (r < 180)
+      add({ id, status: "starting", deadlineAt: now + 1_800_000 }, r < 175 ? "running" : "starting"); // 5%, half deployed
+    else if (r < 182)
+      add({ id, status: "claiming", deadlineAt: now + 1_800_000, claimId: `c-${id}` }, "running"); // 1%, deadline ahead
+    else if (r < 188)
+      add({ id, status: "crashed" }, "running"); // 3%
+    else if (r < 192)
+      add({ id, status: "dead" }, "failed"); // 2%
+    else if (r < 196)
+      add({ id, status: "deleting", nextTeardownAt: r < 194 ? now - 1_000 : now + 600_000 }, "running"); // 2%, half due
+    else if (r < 198)
+      add({ id, status: "creating", deadlineAt: now + 1_800_000 }, null); // 1%, provider call in flight
     else services.push({ id: `svc-orphan-${id}`, name: `convos-agent-orphan-${id}`, url: `${FAKE_BASE}/inst/orphan-${id}`, status: "running" }); // 1% orphans
   }
   return { rows, services };
@@ -114,5 +122,11 @@ export async function benchTick(log: (s: string) => void = console.error, tickSo
 if (import.meta.url === `file://${process.argv[1]}`) {
   const source = process.argv.find((a) => a.startsWith("--tick-source="))?.slice("--tick-source=".length);
   const results = await benchTick(console.error, source);
-  console.log(JSON.stringify(results.map(({ summary, ...r }) => ({ ...r, summary })), null, 1));
+  console.log(
+    JSON.stringify(
+      results.map(({ summary, ...r }) => ({ ...r, summary })),
+      null,
+      1,
+    ),
+  );
 }

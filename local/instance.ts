@@ -94,10 +94,14 @@ switch (command) {
   }
   case "invite": {
     // The owner's side, in the model network every local instance shares.
-    const out = execFileSync(FAKE_CONVOS_CLI, ["fake-invite", "--owner-name", "You", ...(id ? ["--name", [id, text].filter(Boolean).join(" ")] : []), "--home", path.join(instancesDir, "fake-app-owner")], {
-      encoding: "utf8",
-      env: { ...process.env, FAKE_CONVOS_NETWORK_DIR: path.join(instancesDir, FAKE_CONVOS_NETWORK) },
-    });
+    const out = execFileSync(
+      FAKE_CONVOS_CLI,
+      ["fake-invite", "--owner-name", "You", ...(id ? ["--name", [id, text].filter(Boolean).join(" ")] : []), "--home", path.join(instancesDir, "fake-app-owner")],
+      {
+        encoding: "utf8",
+        env: { ...process.env, FAKE_CONVOS_NETWORK_DIR: path.join(instancesDir, FAKE_CONVOS_NETWORK) },
+      },
+    );
     console.log((JSON.parse(out) as { inviteUrl: string }).inviteUrl);
     break;
   }

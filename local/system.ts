@@ -70,9 +70,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<LocalPoo
   // Wrangler layers the repository's .dev.vars under whatever is passed here. Given explicit
   // secrets (tests), every secret the example names is blanked first, so a developer's
   // provider keys in .dev.vars never reach a test's Worker.
-  const secrets = options.secrets
-    ? { ...Object.fromEntries(Object.keys(parseVars(readFileSync(join(ROOT, ".dev.vars.example"), "utf8"))).map((k) => [k, ""])), ...options.secrets }
-    : readDevVars();
+  const secrets = options.secrets ? { ...Object.fromEntries(Object.keys(parseVars(readFileSync(join(ROOT, ".dev.vars.example"), "utf8"))).map((k) => [k, ""])), ...options.secrets } : readDevVars();
   const apiKey = secrets.POOL_API_KEY;
   const supervisorToken = secrets.LOCAL_SUPERVISOR_TOKEN;
   if (!apiKey || !supervisorToken) throw new Error("POOL_API_KEY and LOCAL_SUPERVISOR_TOKEN must be set (.dev.vars)");

@@ -92,11 +92,7 @@ export async function startWorkerHost(opts: WorkerHostOptions = {}): Promise<Wor
 
 /** Applies drizzle-kit's migrations in order, recording them like `wrangler d1 migrations apply`. */
 export async function applyMigrations(db: D1Like): Promise<string[]> {
-  await db
-    .prepare(
-      "CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)",
-    )
-    .run();
+  await db.prepare("CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL)").run();
   const applied = new Set(((await db.prepare("SELECT name FROM d1_migrations").all()).results as { name: string }[]).map((r) => r.name));
   const dir = join(ROOT, "migrations");
   const files = (await readdir(dir)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();

@@ -10,7 +10,5 @@ try {
   console.log("0 passed, 1 failed");
   process.exit(0);
 }
-const brokenFiles = (report.testResults ?? []).filter(
-  (s) => s.status === "failed" && !(s.assertionResults ?? []).some((a) => a.status === "failed"),
-).length;
+const brokenFiles = (report.testResults ?? []).filter((s) => s.status === "failed" && !(s.assertionResults ?? []).some((a) => a.status === "failed")).length;
 console.log(`${report.numPassedTests} passed, ${report.numFailedTests + brokenFiles} failed`);

@@ -21,10 +21,7 @@ const countingD1: Plugin = {
   name: "bench-count-d1",
   setup(b) {
     b.onLoad({ filter: /worker[\\/]db[\\/]client\.ts$/ }, (args) => {
-      const original = readFileSync(args.path, "utf8").replace(
-        "export function database(d1: D1Database) {",
-        "export function database(d1: D1Database) {\n  instrumentD1(d1);",
-      );
+      const original = readFileSync(args.path, "utf8").replace("export function database(d1: D1Database) {", "export function database(d1: D1Database) {\n  instrumentD1(d1);");
       return {
         loader: "ts",
         resolveDir: join(ROOT, "worker/db"),
@@ -88,7 +85,12 @@ export async function startBenchHost(opts: {
   replace?: Record<string, string>;
 }): Promise<BenchHost> {
   // BENCH_REPLACE="<module path suffix>=<file>,…" swaps modules for an experiment without touching the tree.
-  const fromEnv = Object.fromEntries((process.env.BENCH_REPLACE ?? "").split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+  const fromEnv = Object.fromEntries(
+    (process.env.BENCH_REPLACE ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((kv) => kv.split("=") as [string, string]),
+  );
   const scriptPath = await bundleBenchWorker(undefined, { ...fromEnv, ...(opts.replace ?? {}) });
   const workerOptions = wranglerWorkerOptions();
   const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;

@@ -27,10 +27,7 @@ export interface LoadRun {
   cutShort: boolean;
 }
 
-export async function runLoad(
-  base: string,
-  opts: { concurrency: number; total: number; maxMs: number; request: (i: number) => LoadRequest },
-): Promise<LoadRun> {
+export async function runLoad(base: string, opts: { concurrency: number; total: number; maxMs: number; request: (i: number) => LoadRequest }): Promise<LoadRun> {
   const url = new URL(base);
   if (url.hostname !== "127.0.0.1" && url.hostname !== "localhost") throw new Error(`benchmarks only talk to loopback, not ${url.hostname}`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency, maxFreeSockets: opts.concurrency });

@@ -30,9 +30,7 @@ benchRoutes.post("/naive-claim", async (c) => {
   const t0 = Date.now();
   const db = c.env.DB;
   // Read…
-  const row = await db
-    .prepare("SELECT id, url, gateway_token_sealed FROM instances WHERE status = 'idle' ORDER BY ready_at, id LIMIT 1")
-    .first<IdleRow>();
+  const row = await db.prepare("SELECT id, url, gateway_token_sealed FROM instances WHERE status = 'idle' ORDER BY ready_at, id LIMIT 1").first<IdleRow>();
   if (!row) throw new ApiError(503, "pool_empty", "no idle instance");
   // …then write, without checking that the row is still idle.
   const claimId = newId("c");

@@ -153,15 +153,17 @@ export async function runClaim(
       const now = ctx.now();
       let reserved: InstanceRow | null;
       try {
-        [reserved = null] = await hooks.batcher.run(reserveIdleQuery(ctx.db, {
-          claimId,
-          agentName: resolved.agentName,
-          joinUrl: request.joinUrl ?? null,
-          template: resolved.template,
-          now,
-          deadlineAt: now + settings.claimTimeoutMs,
-          actor,
-        }));
+        [reserved = null] = await hooks.batcher.run(
+          reserveIdleQuery(ctx.db, {
+            claimId,
+            agentName: resolved.agentName,
+            joinUrl: request.joinUrl ?? null,
+            template: resolved.template,
+            now,
+            deadlineAt: now + settings.claimTimeoutMs,
+            actor,
+          }),
+        );
       } catch (err) {
         if (isUniqueViolation(err)) {
           await forgetKey();
@@ -223,11 +225,7 @@ async function provisionReserved(
   forgetKey: () => Promise<void>,
 ): Promise<Attempt> {
   const untouched = async (skip: SkipReason, reason: string): Promise<Attempt> => {
-    await transition(
-      ctx.db,
-      { id: reserved.id, from: "claiming", to: "dead", reason, actor, now: ctx.now(), set: { claimId: null, joinUrl: null, lastError: reason } },
-      settings,
-    );
+    await transition(ctx.db, { id: reserved.id, from: "claiming", to: "dead", reason, actor, now: ctx.now(), set: { claimId: null, joinUrl: null, lastError: reason } }, settings);
     log.warn("claim skipped a dead idle instance", { instanceId: reserved.id, reason });
     return { skipped: skip };
   };
@@ -248,10 +246,7 @@ async function provisionReserved(
       abandon.signal,
     );
     // The probe only counts while the provision has not answered: an answer settles it either way.
-    const first = await Promise.race([
-      provision.then((provisioned) => ({ provisioned })),
-      ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe })),
-    ]);
+    const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe }))]);
     const skip = "probe" in first ? probeVerdict(first.probe) : null;
     if (skip) {
       abandon.abort();
@@ -304,11 +299,7 @@ async function provisionReserved(
 
   await forgetKey();
   if (provisioned.kind === "already_bound") {
-    await transition(
-      ctx.db,
-      { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
-      settings,
-    );
+    await transition(ctx.db, { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } }, settings);
     return { done: { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id } };
   }
   if (provisioned.kind === "timed_out") {

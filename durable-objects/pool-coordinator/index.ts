@@ -19,17 +19,7 @@ import { createInstance } from "./create-instance";
 import { recordJoinReport } from "./join-report";
 import type { JoinReport } from "../../runtime-container/plugins/convos/src/join-report";
 import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
-import type {
-  BreakerView,
-  ClaimInput,
-  ClaimOutcome,
-  CoordinatorStatus,
-  DrainOutcome,
-  InstanceActionOutcome,
-  ReplenishOutcome,
-  SettingsOutcome,
-  TickSummary,
-} from "./outcomes";
+import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";

@@ -35,9 +35,7 @@ export interface DrainOutcome {
   drained: string[];
 }
 
-export type InstanceActionOutcome =
-  | { ok: true; id: string; status: string }
-  | { ok: false; code: "not_found" | "invalid_state" | "unauthorized"; message: string };
+export type InstanceActionOutcome = { ok: true; id: string; status: string } | { ok: false; code: "not_found" | "invalid_state" | "unauthorized"; message: string };
 
 export interface TickSummary {
   trigger: string;

@@ -127,9 +127,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     }
     await runBatch(
       ctx,
-      [...changed].flatMap(([status, ids]) =>
-        chunk(ids, IDS_PER_STATEMENT).map((part) => ctx.db.update(instances).set({ deploymentStatus: status }).where(idIn(part))),
-      ),
+      [...changed].flatMap(([status, ids]) => chunk(ids, IDS_PER_STATEMENT).map((part) => ctx.db.update(instances).set({ deploymentStatus: status }).where(idIn(part)))),
     );
   }
 
@@ -244,7 +242,10 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   await runBatch(
     ctx,
     chunk(healthyIdle, IDS_PER_STATEMENT).map((part) =>
-      ctx.db.update(instances).set({ lastHealthAt: checkedAt, healthFailures: 0 }).where(and(idIn(part), eq(instances.status, "idle"))),
+      ctx.db
+        .update(instances)
+        .set({ lastHealthAt: checkedAt, healthFailures: 0 })
+        .where(and(idIn(part), eq(instances.status, "idle"))),
     ),
   );
 
@@ -258,7 +259,15 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     const moved = await transition(
       ctx.db,
       clean
-        ? { id: row.id, from: "claiming", to: "idle", reason: "claim deadline passed, instance clean", actor: ACTOR, now: ctx.now(), set: { claimId: null, agentName: null, joinUrl: null, template: null } }
+        ? {
+            id: row.id,
+            from: "claiming",
+            to: "idle",
+            reason: "claim deadline passed, instance clean",
+            actor: ACTOR,
+            now: ctx.now(),
+            set: { claimId: null, agentName: null, joinUrl: null, template: null },
+          }
         : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor: ACTOR, now: ctx.now() },
       settings,
     );
@@ -370,7 +379,10 @@ async function checkClaimed(ctx: PoolContext, settings: PoolSettings, rows: Inst
   await runBatch(
     ctx,
     chunk(unchanged, IDS_PER_STATEMENT).map((part) =>
-      ctx.db.update(instances).set({ lastHealthAt: checkedAt }).where(and(idIn(part), eq(instances.status, "claimed"))),
+      ctx.db
+        .update(instances)
+        .set({ lastHealthAt: checkedAt })
+        .where(and(idIn(part), eq(instances.status, "claimed"))),
     ),
   );
 }

@@ -48,7 +48,7 @@ export function createSupervisorApp(supervisor: ProcessSupervisor, token: string
   app.get("/services", (c) => c.json({ services: supervisor.list() }));
   app.post("/services/:id/restart", async (c) => {
     const parsed = RestartSchema.safeParse(await c.req.json().catch(() => null));
-    if (!parsed.success) return c.json(error("invalid_request", "body must be {\"keepVolume\": true|false}"), 400);
+    if (!parsed.success) return c.json(error("invalid_request", 'body must be {"keepVolume": true|false}'), 400);
     return c.json(await supervisor.restart(c.req.param("id"), parsed.data));
   });
   app.delete("/services/:id", (c) => (supervisor.remove(c.req.param("id")) ? c.body(null, 204) : c.json(error("not_found", "no such service"), 404)));

@@ -89,8 +89,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
   const view = (inst: SimInstance): LocalService => ({ ...inst.service, status: statusOf(inst) });
 
   const app = new Hono();
-  const json = (status: number, code: string, message: string) =>
-    new Response(JSON.stringify({ error: { code, message } }), { status, headers: { "content-type": "application/json" } });
+  const json = (status: number, code: string, message: string) => new Response(JSON.stringify({ error: { code, message } }), { status, headers: { "content-type": "application/json" } });
 
   // --- supervisor API --------------------------------------------------------------------
   app.use("/services/*", async (c, next) => {

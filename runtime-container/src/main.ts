@@ -33,9 +33,7 @@ async function main(): Promise<void> {
     CONVOS_CLI: convosCli,
     WORKSPACE_DIR: layout.workspaceDir,
   };
-  const gatewayArgs = env.gatewayMode === "openclaw"
-    ? [env.openclawEntry as string, "gateway", "run"]
-    : [path.join(path.dirname(fileURLToPath(import.meta.url)), "stub-gateway.ts")];
+  const gatewayArgs = env.gatewayMode === "openclaw" ? [env.openclawEntry as string, "gateway", "run"] : [path.join(path.dirname(fileURLToPath(import.meta.url)), "stub-gateway.ts")];
   const supervisor = new GatewaySupervisor({
     command: process.execPath,
     args: gatewayArgs,
@@ -60,7 +58,9 @@ async function main(): Promise<void> {
 
   log(`version ${env.version}; gateway: ${env.gatewayMode} (${env.gatewayModeReason}) on 127.0.0.1:${gatewayPort}; XMTP ${env.xmtpEnv}; state ${env.stateDir}`);
   log(`convos CLI: ${convosCli}`);
-  const missing = Object.entries(env.providers).filter(([, on]) => !on).map(([name]) => name);
+  const missing = Object.entries(env.providers)
+    .filter(([, on]) => !on)
+    .map(([name]) => name);
   if (missing.length) log(`not configured (their skills will say so): ${missing.join(", ")}`);
   if (!env.gatewayTokenConfigured) log("GATEWAY_TOKEN is not set: using a random token, so /pool/provision and /convos/* cannot be called from outside");
 

@@ -35,17 +35,14 @@ function badGateway(res: ServerResponse, message: string): void {
 }
 
 export function proxyHttp(req: IncomingMessage, res: ServerResponse, target: { host: string; port: number }): void {
-  const upstream = http.request(
-    { host: target.host, port: target.port, method: req.method, path: req.url, headers: forwardedHeaders(req) },
-    (upRes) => {
-      const headers: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(upRes.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
-      }
-      res.writeHead(upRes.statusCode ?? 502, headers);
-      upRes.pipe(res);
-    },
-  );
+  const upstream = http.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: forwardedHeaders(req) }, (upRes) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(upRes.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    res.writeHead(upRes.statusCode ?? 502, headers);
+    upRes.pipe(res);
+  });
   upstream.on("error", (err) => badGateway(res, `gateway unreachable: ${err.message}`));
   res.on("close", () => upstream.destroy());
   req.pipe(upstream);

@@ -65,7 +65,9 @@ export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatew
           baseUrl: env.devModelUrl,
           apiKey: "dev-local",
           api: "openai-completions",
-          models: [{ id: "dev-model", name: "Local dev model", reasoning: false, input: ["text", "image"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 32768, maxTokens: 4096 }],
+          models: [
+            { id: "dev-model", name: "Local dev model", reasoning: false, input: ["text", "image"], cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, contextWindow: 32768, maxTokens: 4096 },
+          ],
         },
       },
     };

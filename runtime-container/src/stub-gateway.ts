@@ -18,9 +18,7 @@ if (!configPath) {
 const config = JSON.parse(fs.readFileSync(configPath, "utf8"));
 const port: number = config.gateway.port;
 const log = (line: string) => process.stdout.write(`[stub-gateway] ${line}\n`);
-const service = getOrCreateService(() =>
-  resolveServiceOptions(config.plugins?.entries?.convos?.config, config.channels?.convos, process.env, (l) => log(`convos: ${l}`)),
-);
+const service = getOrCreateService(() => resolveServiceOptions(config.plugins?.entries?.convos?.config, config.channels?.convos, process.env, (l) => log(`convos: ${l}`)));
 const replyMode = process.env.STUB_GATEWAY_REPLY ?? "echo";
 
 service.onInbound((msg) => {

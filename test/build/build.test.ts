@@ -14,7 +14,13 @@ const run = (cmd: string, args: string[]) => {
 describe("build", () => {
   it.each(["tsconfig.json", "tsconfig.node.json", "runtime-container/tsconfig.json"])("typechecks (%s)", (project) => {
     const r = run(bin("tsc"), ["--noEmit", "-p", project]);
-    expect(r.out.trim().split("\n").filter((l) => l.includes("error TS")), r.out).toEqual([]);
+    expect(
+      r.out
+        .trim()
+        .split("\n")
+        .filter((l) => l.includes("error TS")),
+      r.out,
+    ).toEqual([]);
     expect(r.code).toBe(0);
   });
 

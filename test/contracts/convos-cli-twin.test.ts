@@ -6,9 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CONTENT_TYPES, IdentityCreateResult, IdentityListResult, ListResult, ResetResult, VERSION_LINE,
-} from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
+import { CONTENT_TYPES, IdentityCreateResult, IdentityListResult, ListResult, ResetResult, VERSION_LINE } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import { NETWORK_FAILURE_TOTAL_MS } from "../../runtime-container/dev/fake-convos/latency.ts";
 import { ensureRoot, startClis, unavailableReason, type CliRun, type Clis } from "./support/convos-cli-root.ts";
 
@@ -26,7 +24,9 @@ function masked(text: string): string {
 
 function expectSame(model: CliRun, real: CliRun, what: string) {
   expect({ code: model.code, stdout: masked(model.stdout), stderr: masked(model.stderr) }, what).toEqual({
-    code: real.code, stdout: masked(real.stdout), stderr: masked(real.stderr),
+    code: real.code,
+    stdout: masked(real.stdout),
+    stderr: masked(real.stderr),
   });
 }
 
@@ -64,12 +64,14 @@ describe.skipIf(reason !== null)("the convos CLI model is the real CLI's twin", 
   });
 
   it("names content types as the real CLI's XMTP bindings do", async () => {
-    const probe = await clis.node((modules) => `
+    const probe = await clis.node(
+      (modules) => `
       const b = await import("${modules}/@xmtp/node-sdk/node_modules/@xmtp/node-bindings/dist/index.js");
       console.log(JSON.stringify({ text: b.contentTypeText(), markdown: b.contentTypeMarkdown(), reply: b.contentTypeReply(),
         reaction: b.contentTypeReaction(), groupUpdated: b.contentTypeGroupUpdated(), attachment: b.contentTypeAttachment(),
         remoteAttachment: b.contentTypeRemoteAttachment(), multiRemoteAttachment: b.contentTypeMultiRemoteAttachment(),
-        readReceipt: b.contentTypeReadReceipt() }));`);
+        readReceipt: b.contentTypeReadReceipt() }));`,
+    );
     expect(probe.code, probe.stderr).toBe(0);
     const real = JSON.parse(probe.stdout) as Record<string, unknown>;
     expect(Object.fromEntries(Object.keys(real).map((k) => [k, CONTENT_TYPES[k as keyof typeof CONTENT_TYPES]]))).toEqual(real);

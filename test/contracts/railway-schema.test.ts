@@ -42,7 +42,10 @@ describe("Railway GraphQL documents against Railway's schema", () => {
   });
 
   it("every DeploymentStatus Railway defines is mapped, and nothing else", () => {
-    const statuses = (schema.getType("DeploymentStatus") as GraphQLEnumType).getValues().map((v) => v.name).sort();
+    const statuses = (schema.getType("DeploymentStatus") as GraphQLEnumType)
+      .getValues()
+      .map((v) => v.name)
+      .sort();
     expect([...DEPLOYMENT_STATUSES].sort()).toEqual(statuses);
     expect(Object.keys(RAILWAY_STATE).sort()).toEqual(statuses);
     expect(RAILWAY_STATE.SLEEPING).toBe("sleeping");

@@ -31,7 +31,14 @@ function recorder(fake: { fetch(r: Request): Promise<Response> }) {
     const text = await request.clone().text();
     const res = await fake.fetch(request);
     const body = await res.clone().text();
-    log.push({ method: request.method, path: url.pathname, query: url.searchParams, requestBody: text ? JSON.parse(text) : undefined, status: res.status, responseBody: body ? JSON.parse(body) : undefined });
+    log.push({
+      method: request.method,
+      path: url.pathname,
+      query: url.searchParams,
+      requestBody: text ? JSON.parse(text) : undefined,
+      status: res.status,
+      responseBody: body ? JSON.parse(body) : undefined,
+    });
     return res;
   }) as typeof fetch;
   return { log, fetcher };
@@ -138,11 +145,15 @@ describe("Notion client and fake against Notion's OpenAPI", () => {
       { type: "paragraph", text: "c" },
     ]);
     const seen: Request[] = [];
-    const client = createNotionClient({ apiKey: "nk", ...FAST, fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const r = new Request(input, init);
-      seen.push(r.clone());
-      return fake.fetch(r);
-    }) as typeof fetch });
+    const client = createNotionClient({
+      apiKey: "nk",
+      ...FAST,
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        const r = new Request(input, init);
+        seen.push(r.clone());
+        return fake.fetch(r);
+      }) as typeof fetch,
+    });
     const result = await client.prompt("0123456789abcdef0123456789abcdef");
     expect(result).toMatchObject({ ok: true, prompt: { title: "Title", text: "a\nb\nc" } });
 

@@ -18,7 +18,8 @@ const claim = async (body: unknown = {}) => {
   const res = await pool.api("/api/pool/claim", { method: "POST", json: body });
   return { status: res.status, body: (await res.json()) as Claim & { error?: { code: string; message: string } } };
 };
-const status = async (a: Agent) => (await instanceCall(pool, a, "GET", "/convos/status")).body as { conversationId: string | null; inboxId: string | null; inviteUrl: string | null; streaming: boolean; clean: boolean };
+const status = async (a: Agent) =>
+  (await instanceCall(pool, a, "GET", "/convos/status")).body as { conversationId: string | null; inboxId: string | null; inviteUrl: string | null; streaming: boolean; clean: boolean };
 /** Time passes for the pool: every claimed instance's slow check is due at the next tick. */
 const checksDue = async () => (await pool.host.mf.getD1Database("DB")).prepare("UPDATE instances SET last_health_at = 0 WHERE status = 'claimed'").run();
 
@@ -61,10 +62,14 @@ describe("a claimed instance's container restarts", () => {
 
     await pool.processes!.restart(svc.id, { keepVolume: true });
     expect(alive([svc.pid!])).toEqual([]);
-    const after = await waitFor(async () => {
-      const s = await status(row).catch(() => null);
-      return s?.streaming ? s : null;
-    }, "the restarted instance's stream back up", 30_000);
+    const after = await waitFor(
+      async () => {
+        const s = await status(row).catch(() => null);
+        return s?.streaming ? s : null;
+      },
+      "the restarted instance's stream back up",
+      30_000,
+    );
     expect(after).toMatchObject({ conversationId: before.conversationId, inboxId: before.inboxId, inviteUrl: claimed.body.inviteUrl });
 
     // It still talks in its conversation.
@@ -86,10 +91,14 @@ describe("a claimed instance's container restarts", () => {
     expect(claimed.status).toBe(200);
     const row = await agent(pool, claimed.body.instanceId);
     await pool.processes!.restart(serviceOf(pool, row).id, { keepVolume: false });
-    const blank = await waitFor(async () => {
-      const h = await instanceCall(pool, row, "GET", "/pool/health", undefined, null).catch(() => null);
-      return h?.status === 200 ? h.body : null;
-    }, "the blank instance ready", 30_000);
+    const blank = await waitFor(
+      async () => {
+        const h = await instanceCall(pool, row, "GET", "/pool/health", undefined, null).catch(() => null);
+        return h?.status === 200 ? h.body : null;
+      },
+      "the blank instance ready",
+      30_000,
+    );
     expect(blank).toMatchObject({ ready: true, bound: false });
     expect(await status(row)).toMatchObject({ conversationId: null, clean: true });
 
@@ -110,10 +119,14 @@ describe("a pending join", () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "pending_acceptance", conversationId: null });
     // No tick runs: the row changes because the instance reported it (with its own token).
-    const joined = await waitFor(async () => {
-      const a = await agent(pool, res.body.instanceId);
-      return a.claimStatus === "joined" ? a : null;
-    }, "the instance's report of the accepted join", 20_000);
+    const joined = await waitFor(
+      async () => {
+        const a = await agent(pool, res.body.instanceId);
+        return a.claimStatus === "joined" ? a : null;
+      },
+      "the instance's report of the accepted join",
+      20_000,
+    );
     expect(joined).toMatchObject({ status: "claimed", joined: true, conversationId });
   });
 });

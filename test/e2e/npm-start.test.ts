@@ -73,7 +73,12 @@ const instanceProcesses = () => processesUnder(path.join(stateDir, "instances"))
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "npm-start-e2e-"));
   stateDir = path.join(dir, "local");
-  writeFileSync(path.join(dir, "dev.vars"), Object.entries(SECRETS).map(([k, v]) => `${k}=${v}`).join("\n") + "\n");
+  writeFileSync(
+    path.join(dir, "dev.vars"),
+    Object.entries(SECRETS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+  );
   port = await freePort();
   base = `http://127.0.0.1:${port}`;
 });
@@ -120,10 +125,15 @@ describe("npm start", () => {
 
   it("killed outright, it leaves its instances running; the next start ends them", async () => {
     // Wait out creates in flight: a create cut in half stays `creating` until its deadline.
-    await waitFor(async () => {
-      const c = await counts();
-      return c.creating === 0 && c.starting === 0 && c.idle! >= 3;
-    }, "the pool settled", 60_000, 500);
+    await waitFor(
+      async () => {
+        const c = await counts();
+        return c.creating === 0 && c.starting === 0 && c.idle! >= 3;
+      },
+      "the pool settled",
+      60_000,
+      500,
+    );
     for (const pid of instanceProcesses()) seen.add(pid);
     const orphans = instanceProcesses();
     process.kill(-first.child.pid!, "SIGKILL");
@@ -135,10 +145,15 @@ describe("npm start", () => {
     expect(alive(orphans)).toEqual([]);
 
     // The claimed agent's runtime is gone with the old run: the pool says so and refills.
-    await waitFor(async () => {
-      const c = await counts();
-      return c.crashed === 1 && c.idle! >= 3 ? c : null;
-    }, "the claimed instance crashed and the pool refilled", 60_000, 500);
+    await waitFor(
+      async () => {
+        const c = await counts();
+        return c.crashed === 1 && c.idle! >= 3 ? c : null;
+      },
+      "the claimed instance crashed and the pool refilled",
+      60_000,
+      500,
+    );
     for (const pid of instanceProcesses()) seen.add(pid);
 
     // Ctrl-C reaches the whole foreground group (workerd too); instances stop gracefully, exit 0.

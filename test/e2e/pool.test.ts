@@ -48,10 +48,15 @@ afterAll(() => stopE2eSystem(pool, stateDir));
 describe("the local system end to end", () => {
   it("fills the pool to minIdle with runtime processes that answer their health check", async () => {
     const started = Date.now();
-    const idle = await tickUntil(pool, async () => {
-      const rows = await agents(pool, "idle");
-      return rows.length >= MIN_IDLE ? rows : null;
-    }, `${MIN_IDLE} idle instances`, 60_000);
+    const idle = await tickUntil(
+      pool,
+      async () => {
+        const rows = await agents(pool, "idle");
+        return rows.length >= MIN_IDLE ? rows : null;
+      },
+      `${MIN_IDLE} idle instances`,
+      60_000,
+    );
     console.log(`pool filled with ${MIN_IDLE} runtime processes in ${Date.now() - started} ms`);
     expect(idle).toHaveLength(MIN_IDLE);
     for (const a of idle) {
@@ -112,10 +117,7 @@ describe("the local system end to end", () => {
     const sent = await instanceCall(pool, row, "POST", "/convos/conversation/send", { message: text });
     expect(sent.status).toBe(200);
     const { stateDir: instanceState } = serviceOf(pool, row);
-    const entry = await waitFor(
-      () => transcript(instanceState).find((e) => e.kind === "sent" && e.text === text),
-      "the message in the fake CLI's transcript",
-    );
+    const entry = await waitFor(() => transcript(instanceState).find((e) => e.kind === "sent" && e.text === text), "the message in the fake CLI's transcript");
     expect(entry.conversationId).toBe(claim.conversationId);
     // The other instances did not send it.
     for (const other of claims.slice(1)) {
@@ -132,10 +134,7 @@ describe("the local system end to end", () => {
     // A member writes in the conversation (the fake CLI's stand-in for the XMTP network)…
     execFileSync(FAKE_CONVOS_CLI, ["fake-inject", claim.conversationId, "--text", text, "--sender-name", "Maya", "--home", path.join(instanceState, "convos")]);
     // …and the stub gateway's agent answers through the instance's own `agent serve`.
-    const reply = await waitFor(
-      () => transcript(instanceState).find((e) => e.kind === "sent" && e.text === `echo: ${text}`),
-      "the agent's answer in the transcript",
-    );
+    const reply = await waitFor(() => transcript(instanceState).find((e) => e.kind === "sent" && e.text === `echo: ${text}`), "the agent's answer in the transcript");
     expect(reply.conversationId).toBe(claim.conversationId);
   });
 
@@ -160,10 +159,15 @@ describe("the local system end to end", () => {
     // Its volume goes with it, as a deleted Railway service's does.
     await waitFor(() => !existsSync(svc.stateDir), `the state of ${victim.id} to be removed`, 10_000);
 
-    const replaced = await tickUntil(pool, async () => {
-      const idle = await agents(pool, "idle");
-      return idle.length >= MIN_IDLE && idle.some((a) => !before.some((b) => b.id === a.id)) ? idle : null;
-    }, "a replacement idle instance", 60_000);
+    const replaced = await tickUntil(
+      pool,
+      async () => {
+        const idle = await agents(pool, "idle");
+        return idle.length >= MIN_IDLE && idle.some((a) => !before.some((b) => b.id === a.id)) ? idle : null;
+      },
+      "a replacement idle instance",
+      60_000,
+    );
     expect(replaced.map((a) => a.id)).not.toContain(victim.id);
     note();
   });
@@ -180,16 +184,25 @@ describe("the local system end to end", () => {
     // The gateway ran in its own process group and would have outlived its front server.
     await waitFor(() => alive(tree).length === 0, "the rest of the instance's processes to be reaped", 10_000);
 
-    const row = await tickUntil(pool, async () => {
-      const a = await agent(pool, victim.id);
-      return ["dead", "deleting", "deleted"].includes(a.status) ? a : null;
-    }, `${victim.id} marked dead`);
+    const row = await tickUntil(
+      pool,
+      async () => {
+        const a = await agent(pool, victim.id);
+        return ["dead", "deleting", "deleted"].includes(a.status) ? a : null;
+      },
+      `${victim.id} marked dead`,
+    );
     expect(row.events.some((e) => e.to === "dead" && /deployment failed/.test(e.reason ?? ""))).toBe(true);
 
-    await tickUntil(pool, async () => {
-      const idle = await agents(pool, "idle");
-      return idle.length >= MIN_IDLE && !idle.some((a) => a.id === victim.id) && (await agent(pool, victim.id)).status === "deleted";
-    }, "the dead instance deleted and replaced", 60_000);
+    await tickUntil(
+      pool,
+      async () => {
+        const idle = await agents(pool, "idle");
+        return idle.length >= MIN_IDLE && !idle.some((a) => a.id === victim.id) && (await agent(pool, victim.id)).status === "deleted";
+      },
+      "the dead instance deleted and replaced",
+      60_000,
+    );
     expect(pool.processes!.inspect(svc.id)).toBeUndefined();
     note();
   });
@@ -200,10 +213,14 @@ describe("the local system end to end", () => {
     const svc = serviceOf(pool, row);
     pool.processes!.processes(svc.id).forEach((p) => seen.add(p));
     process.kill(svc.pid!, "SIGKILL");
-    const crashed = await tickUntil(pool, async () => {
-      const a = await agent(pool, claim.instanceId);
-      return a.status === "crashed" ? a : null;
-    }, `${claim.instanceId} crashed`);
+    const crashed = await tickUntil(
+      pool,
+      async () => {
+        const a = await agent(pool, claim.instanceId);
+        return a.status === "crashed" ? a : null;
+      },
+      `${claim.instanceId} crashed`,
+    );
     // Its conversation is still recorded: the user learns which agent went away.
     expect(crashed.conversationId).toBe(claim.conversationId);
   });

@@ -72,10 +72,14 @@ describe("local supervisor", () => {
     const svc = await running(created.body.id);
 
     // The instance answers on its URL, and the token it was given is the one it checks.
-    const health = await waitFor(async () => {
-      const res = await fetch(`${svc.url}/pool/health`);
-      return res.status === 200 ? res.json() : null;
-    }, "the instance ready", 30_000);
+    const health = await waitFor(
+      async () => {
+        const res = await fetch(`${svc.url}/pool/health`);
+        return res.status === 200 ? res.json() : null;
+      },
+      "the instance ready",
+      30_000,
+    );
     expect(health).toMatchObject({ ready: true, bound: false });
     const ok = await fetch(`${svc.url}/convos/status`, { headers: { authorization: "Bearer gw-one-secret-0123456789" } });
     expect(ok.status).toBe(200);
@@ -154,10 +158,14 @@ describe("local supervisor", () => {
     const crashed = new ProcessSupervisor({ stateRoot: root, env: { OPENCLAW_GATEWAY: "stub" } });
     others.push(crashed);
     const svc = await crashed.create(createBody("convos-agent-left"));
-    const tree = await waitFor(() => {
-      const pids = crashed.processes(svc.id);
-      return pids.length >= 2 ? pids : null;
-    }, "front server and gateway", 30_000);
+    const tree = await waitFor(
+      () => {
+        const pids = crashed.processes(svc.id);
+        return pids.length >= 2 ? pids : null;
+      },
+      "front server and gateway",
+      30_000,
+    );
     // As if its process had been SIGKILLed: nothing stopped the instance, which runs on.
     expect(alive(tree)).toEqual(tree);
     const next = new ProcessSupervisor({ stateRoot: root });

@@ -40,13 +40,7 @@ export async function stopE2eSystem(pool: LocalPool | undefined, stateDir: strin
 }
 
 /** Whole-system waits are slower than unit ones: longer default timeout and interval. */
-export function waitFor<T>(
-  fn: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 30_000,
-  intervalMs = 200,
-  explain?: () => Promise<string> | string,
-): Promise<NonNullable<T>> {
+export function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 30_000, intervalMs = 200, explain?: () => Promise<string> | string): Promise<NonNullable<T>> {
   return pollUntil(fn, what, timeoutMs, intervalMs, explain);
 }
 

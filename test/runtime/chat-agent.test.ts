@@ -32,9 +32,17 @@ const say = (from: { id: string; name: string }, text: string) => inject(from, [
 
 /** Transcript entries of the conversation written after `mark` (an index from `mark()`). */
 const since = (mark: number): TranscriptEntry[] =>
-  readTranscript(r.convosHome).slice(mark).filter((e) => e.conversationId === conversationId && e.kind !== "command" && e.kind !== "injected");
+  readTranscript(r.convosHome)
+    .slice(mark)
+    .filter((e) => e.conversationId === conversationId && e.kind !== "command" && e.kind !== "injected");
 const mark = () => readTranscript(r.convosHome).length;
-const logLine = (pattern: RegExp) => waitFor(() => pattern.test(r.output()), () => `log ${pattern}\n${r.output().slice(-3000)}`, 120_000, 100);
+const logLine = (pattern: RegExp) =>
+  waitFor(
+    () => pattern.test(r.output()),
+    () => `log ${pattern}\n${r.output().slice(-3000)}`,
+    120_000,
+    100,
+  );
 const turnFinished = (id: string) => logLine(new RegExp(`turn for message ${id} finished`, "u"));
 const notATurn = (id: string, reason: string) => logLine(new RegExp(`message ${id} \\(\\w+\\) is not a turn: ${reason}`, "u"));
 const requestFor = (needle: string): ModelRequest => {
@@ -140,7 +148,7 @@ describe("the agent in a group chat", () => {
     expect(context).toMatch(/group_members\\*":\\*"Jon, Maya \(and you, Ava\)/u);
     expect(context).toMatch(/explicitly_mentioned_bot\\*":true/u);
     expect(context).toContain("addressed to you: it names you");
-    const now = /current_time\\*":\\*"([0-9T:.\-]+Z)/u.exec(context)?.[1];
+    const now = /current_time\\*":\\*"([0-9T:.-]+Z)/u.exec(context)?.[1];
     expect(Math.abs(Date.parse(now!) - Date.now())).toBeLessThan(120_000);
     expect(context).toContain(id);
     expect(context).toMatch(/is_group_chat\\*":true/u);
@@ -193,7 +201,9 @@ describe("the agent in a group chat", () => {
   }, 150_000);
 
   it("treats a reply to its message as addressed and sees what was replied to", async () => {
-    const own = since(0).filter((e) => e.kind === "sent").at(-1)! as TranscriptEntry & { id: string };
+    const own = since(0)
+      .filter((e) => e.kind === "sent")
+      .at(-1)! as TranscriptEntry & { id: string };
     // The group gets a new name first: not a turn, but the next turn knows it.
     const renamed = inject(MAYA, ["--event", "rename", "--name", "Lisbon trip"]);
     await notATurn(renamed, "group_update");
@@ -205,7 +215,11 @@ describe("the agent in a group chat", () => {
     expect(given(q)).toMatch(/group_subject\\*":\\*"Lisbon trip/u);
     expect(given(q)).toContain("addressed to you: it replies to one of your messages");
     expect(given(q)).toContain(own.id);
-    expect(since(start).filter((e) => e.kind === "sent").map((e) => [e.text, (e as { replyTo?: string }).replyTo])).toEqual([["Done, 9 it is.", id]]);
+    expect(
+      since(start)
+        .filter((e) => e.kind === "sent")
+        .map((e) => [e.text, (e as { replyTo?: string }).replyTo]),
+    ).toEqual([["Done, 9 it is.", id]]);
   }, 150_000);
 
   it("updates its profile when asked, through its message tool", async () => {
@@ -227,7 +241,11 @@ describe("the agent in a group chat", () => {
     expect((await r.call("POST", "/convos/profile", { image: "file:///etc/passwd" })).status).toBe(400);
     const ok = await r.call("POST", "/convos/profile", { name: "Ava" });
     expect(ok).toEqual({ status: 200, body: { ok: true, name: "Ava", imageUpdated: false } });
-    expect(since(start).filter((e) => e.kind === "update-profile").map((e) => e.name)).toEqual(["Ava"]);
+    expect(
+      since(start)
+        .filter((e) => e.kind === "update-profile")
+        .map((e) => e.name),
+    ).toEqual(["Ava"]);
   });
 
   describe("files", () => {
@@ -251,7 +269,11 @@ describe("the agent in a group chat", () => {
       const stored = fs.readdirSync(path.join(workspace(), "attachments")).find((n) => n.endsWith("summit.png"))!;
       expect(fs.readFileSync(path.join(workspace(), "attachments", stored)).equals(PNG)).toBe(true);
       expect(given(q)).toContain(`attachments/${stored}`);
-      expect(since(start).filter((e) => e.kind === "sent").map((e) => [e.text, (e as { replyTo?: string }).replyTo])).toEqual([["What a view!", id]]);
+      expect(
+        since(start)
+          .filter((e) => e.kind === "sent")
+          .map((e) => [e.text, (e as { replyTo?: string }).replyTo]),
+      ).toEqual([["What a view!", id]]);
     }, 150_000);
 
     it("saves other files in the workspace and tells the agent their name and place", async () => {
@@ -274,7 +296,7 @@ describe("the agent in a group chat", () => {
       const lines = since(start).filter((e) => e.kind === "sent");
       expect(lines.map((e) => (e as { replyTo?: string }).replyTo)).toEqual([big, fake]);
       expect(lines[0]!.text).toMatch(/^"video\.mov" is too big for me to open \(11\.0 MB; I can take files up to 10\.0 MB\)\.$/u);
-      expect(lines[1]!.text).toContain("I couldn't open \"cat.png\"");
+      expect(lines[1]!.text).toContain('I couldn\'t open "cat.png"');
       expect(model.requests.length).toBe(before);
       expect(fs.readdirSync(path.join(workspace(), "attachments")).filter((n) => n.endsWith("cat.png") || n.endsWith("video.mov"))).toEqual([]);
     }, 150_000);
@@ -286,7 +308,12 @@ describe("the agent in a group chat", () => {
         model.script(messageTool({ action: "sendAttachment", filePath }), { text: answer });
         const start = mark();
         await turnFinished(say(MAYA, `Ava, can you send us ${filePath}?`));
-        return { attachments: since(start).filter((e) => e.kind === "attachment"), texts: since(start).filter((e) => e.kind === "sent").map((e) => e.text) };
+        return {
+          attachments: since(start).filter((e) => e.kind === "attachment"),
+          texts: since(start)
+            .filter((e) => e.kind === "sent")
+            .map((e) => e.text),
+        };
       };
       const ok = await askForFile("itinerary.txt", "Here it is.");
       expect(ok.attachments).toMatchObject([{ filename: "itinerary.txt", size: 22 }]);
@@ -303,10 +330,15 @@ describe("the agent in a group chat", () => {
     expect(greetings()).toBe(1);
     const restartsBefore = (await r.call("GET", "/convos/status")).body.serveRestarts as number;
     fakeConvos(r.convosHome, ["fake-inject", conversationId, "--event", "crash"]);
-    await waitFor(async () => {
-      const status = (await r.call("GET", "/convos/status")).body;
-      return status.serveRestarts > restartsBefore && status.streaming;
-    }, "agent serve to be back", 60_000, 200);
+    await waitFor(
+      async () => {
+        const status = (await r.call("GET", "/convos/status")).body;
+        return status.serveRestarts > restartsBefore && status.streaming;
+      },
+      "agent serve to be back",
+      60_000,
+      200,
+    );
     // A turn after the restart: a second greeting, decided on `ready`, would be in the chat first.
     model.script({ text: "Still here." });
     const id = say(MAYA, "Ava, are you still there?");

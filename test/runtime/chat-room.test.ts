@@ -27,8 +27,14 @@ function room(members = ["maya", "jon"]) {
 /** A message as the real CLI prints it (`content` is its display string), read by the plugin. */
 function message(content: string, type: keyof typeof CONTENT_TYPES = "text", sender = { id: "maya", name: "Maya" }): InboundMessage {
   return fromServeMessage("conv-1", {
-    event: "message", id: "m1", senderInboxId: sender.id, senderProfile: { name: sender.name },
-    contentType: CONTENT_TYPES[type], content, sentAt: new Date().toISOString(), deliveryStatus: 1,
+    event: "message",
+    id: "m1",
+    senderInboxId: sender.id,
+    senderProfile: { name: sender.name },
+    contentType: CONTENT_TYPES[type],
+    content,
+    sentAt: new Date().toISOString(),
+    deliveryStatus: 1,
   });
 }
 const text = (content: string) => message(content);
@@ -141,16 +147,18 @@ describe("markdown becomes readable plain text", () => {
       "---",
       "See <https://weather.example> or https://x.example/a_b_c",
     ].join("\n");
-    expect(markdownToPlainText(md)).toBe([
-      "Plan for Saturday",
-      "",
-      "• Hike at 9, meet at the trailhead (https://maps.example/t)",
-      "• Lunch: market or pier",
-      "1. Bring sunscreen_spf50",
-      "",
-      "│ check the weather",
-      "See https://weather.example or https://x.example/a_b_c",
-    ].join("\n"));
+    expect(markdownToPlainText(md)).toBe(
+      [
+        "Plan for Saturday",
+        "",
+        "• Hike at 9, meet at the trailhead (https://maps.example/t)",
+        "• Lunch: market or pier",
+        "1. Bring sunscreen_spf50",
+        "",
+        "│ check the weather",
+        "See https://weather.example or https://x.example/a_b_c",
+      ].join("\n"),
+    );
   });
 
   it("keeps code verbatim and turns tables into rows", () => {
@@ -225,7 +233,9 @@ describe("what the model is told each turn", () => {
       ReplyToBody: "Hike at 9?",
       ReplyToSender: "you (Ava)",
       ImplicitMentionKinds: ["reply_to_bot"],
-      ChannelStructuredContext: [{ label: "Convos turn", source: "convos", type: "turn", payload: { addressing: "addressed to you: it replies to one of your messages", current_time: "2026-12-02T10:00:00.000Z" } }],
+      ChannelStructuredContext: [
+        { label: "Convos turn", source: "convos", type: "turn", payload: { addressing: "addressed to you: it replies to one of your messages", current_time: "2026-12-02T10:00:00.000Z" } },
+      ],
     });
     expect(fields.WasMentioned).toBeUndefined();
   });
@@ -235,7 +245,11 @@ describe("files in and out", () => {
   const PNG_HEAD = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
 
   it("refuses what is declared too big before downloading, and expects images by type or name", () => {
-    expect(planAttachment({ filename: "a.mov", mimeType: null, bytes: 20 * 1024 * 1024 })).toEqual({ action: "refuse", reason: "too_large", line: '"a.mov" is too big for me to open (20.0 MB; I can take files up to 10.0 MB).' });
+    expect(planAttachment({ filename: "a.mov", mimeType: null, bytes: 20 * 1024 * 1024 })).toEqual({
+      action: "refuse",
+      reason: "too_large",
+      line: '"a.mov" is too big for me to open (20.0 MB; I can take files up to 10.0 MB).',
+    });
     expect(planAttachment({ filename: "IMG.JPG", mimeType: null, bytes: 10 })).toEqual({ action: "download", expect: "image" });
     expect(planAttachment({ filename: null, mimeType: "application/pdf", bytes: null })).toEqual({ action: "download", expect: "file" });
   });

@@ -3,16 +3,17 @@
 // gives answers no request id).
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  COMMAND_VALIDATION_ERRORS, STREAM_ERROR_PREFIXES, ServeCommand, ServeEvent, classifyServeError,
-} from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
+import { COMMAND_VALIDATION_ERRORS, STREAM_ERROR_PREFIXES, ServeCommand, ServeEvent, classifyServeError } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import { CLI_SCHEMA } from "./support.ts";
 
 const serveDescription: string = JSON.parse(fs.readFileSync(CLI_SCHEMA, "utf8")).commands["agent:serve"].description;
 
 describe("cli-protocol.ts against the real CLI's agent serve documentation", () => {
   it("accepts every stdin command the real CLI documents", () => {
-    const examples = serveDescription.split("\n").map((l) => /^\s*(\{"type".*\})(?:\s|$)/u.exec(l)?.[1]).filter((l): l is string => Boolean(l));
+    const examples = serveDescription
+      .split("\n")
+      .map((l) => /^\s*(\{"type".*\})(?:\s|$)/u.exec(l)?.[1])
+      .filter((l): l is string => Boolean(l));
     expect(examples.length).toBeGreaterThanOrEqual(17);
     for (const line of examples) expect(ServeCommand.safeParse(JSON.parse(line)).success, line).toBe(true);
   });

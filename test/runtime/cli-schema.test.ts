@@ -8,7 +8,11 @@ import { serveArgs } from "../../runtime-container/plugins/convos/src/agent-serv
 import { ConvosService } from "../../runtime-container/plugins/convos/src/convos-service.ts";
 import { CLI_SCHEMA, FAKE_CONVOS, RUNTIME_DIR, fakeConvos, fakeInvite, readTranscript, tempDir, waitFor } from "./support.ts";
 
-type Schema = { version: string; commonFlags: Record<string, unknown>; commands: Record<string, { args?: Record<string, unknown>; flags?: Record<string, { type: string; options?: string[] }>; description: string }> };
+type Schema = {
+  version: string;
+  commonFlags: Record<string, unknown>;
+  commands: Record<string, { args?: Record<string, unknown>; flags?: Record<string, { type: string; options?: string[] }>; description: string }>;
+};
 const schema = JSON.parse(fs.readFileSync(CLI_SCHEMA, "utf8")) as Schema;
 process.env.FAKE_CONVOS_SCHEMA = CLI_SCHEMA;
 
@@ -34,7 +38,15 @@ describe("convos CLI contract", () => {
   it("uses only commands and flags that exist, across every flow the plugin runs", async () => {
     const dir = tempDir("cli-schema");
     const home = path.join(dir, "convos");
-    const service = new ConvosService({ bin: FAKE_CONVOS, home, env: "dev", stateFile: path.join(dir, "b.json"), pool: { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined }, pendingPollMs: 50, joinTimeoutSeconds: 1 });
+    const service = new ConvosService({
+      bin: FAKE_CONVOS,
+      home,
+      env: "dev",
+      stateFile: path.join(dir, "b.json"),
+      pool: { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined },
+      pendingPollMs: 50,
+      joinTimeoutSeconds: 1,
+    });
     service.resume(); // registers the identity while idle
     await waitFor(() => service.status().identity.state === "registered", "identity registered");
     await service.create({ name: "n", profileName: "p", description: "d", permissions: "admin-only", profileImage: "https://example.com/a.png", metadata: { tier: "pro", seats: 3 } });
@@ -49,13 +61,23 @@ describe("convos CLI contract", () => {
     await service.shutdown();
 
     const commands = readTranscript(home).filter((e) => e.kind === "command" && !e.command!.startsWith("fake-"));
-    expect(new Set(commands.map((c) => c.command))).toEqual(new Set([
-      "identity:create", "identity:info", "conversations:create", "agent:serve", "conversation:messages", "conversation:invite",
-      "reset", "conversations:join", "conversations:list",
-    ]));
+    expect(new Set(commands.map((c) => c.command))).toEqual(
+      new Set(["identity:create", "identity:info", "conversations:create", "agent:serve", "conversation:messages", "conversation:invite", "reset", "conversations:join", "conversations:list"]),
+    );
     for (const c of commands) assertInSchema(c.command!, c.flags ?? {}, c.args ?? []);
     // The agent serve flags the issue asks for.
-    expect(serveArgs({ conversationId: "c", home: "/h", env: "production", heartbeatSeconds: 30 })).toEqual(["agent", "serve", "c", "--heartbeat", "30", "--json", "--env", "production", "--home", "/h"]);
+    expect(serveArgs({ conversationId: "c", home: "/h", env: "production", heartbeatSeconds: 30 })).toEqual([
+      "agent",
+      "serve",
+      "c",
+      "--heartbeat",
+      "30",
+      "--json",
+      "--env",
+      "production",
+      "--home",
+      "/h",
+    ]);
   });
 
   it("speaks the agent serve ndjson protocol the CLI documents", () => {
@@ -66,6 +88,8 @@ describe("convos CLI contract", () => {
   });
 
   it("the fake CLI enforces the schema, so the suites cannot pass with a made-up flag", () => {
-    expect(() => execFileSync(FAKE_CONVOS, ["conversations", "create", "--json", "--colour", "blue", "--home", tempDir("bogus")], { stdio: "pipe", env: process.env })).toThrow(/Nonexistent flag: --colour/u);
+    expect(() => execFileSync(FAKE_CONVOS, ["conversations", "create", "--json", "--colour", "blue", "--home", tempDir("bogus")], { stdio: "pipe", env: process.env })).toThrow(
+      /Nonexistent flag: --colour/u,
+    );
   });
 });

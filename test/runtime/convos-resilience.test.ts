@@ -100,11 +100,7 @@ describe("stdin commands and their answers", () => {
 
   it("a failing react next to sends fails on its own, with the CLI's message; the sends succeed", async () => {
     const { s } = await created();
-    const [first, react, second] = await Promise.allSettled([
-      s.send("before"),
-      s.serveCommand({ type: "react", messageId: "", emoji: "👀" }),
-      s.send("after"),
-    ]);
+    const [first, react, second] = await Promise.allSettled([s.send("before"), s.serveCommand({ type: "react", messageId: "", emoji: "👀" }), s.send("after")]);
     expect(first).toMatchObject({ status: "fulfilled", value: { messageId: expect.any(String) } });
     expect(second).toMatchObject({ status: "fulfilled", value: { messageId: expect.any(String) } });
     expect(react).toMatchObject({ status: "rejected", reason: { status: 502, code: "stream_command_failed", message: "react failed: react command requires 'messageId' and 'emoji' fields" } });

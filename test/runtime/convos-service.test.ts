@@ -152,7 +152,16 @@ describe("the conversation stream", () => {
     await waitFor(() => texts().length >= 2 && seen.some((m) => m.kind === "group_update"), "two inbound messages and a member added");
     await new Promise((r) => setTimeout(r, 300));
     expect(texts()).toHaveLength(2);
-    expect(texts()[0]).toMatchObject({ kind: "text", conversationId, messageId: "msg-1", senderId: "a".repeat(64), senderName: "Maya", body: "What's the plan for Saturday?", text: "What's the plan for Saturday?", contentType: "text" });
+    expect(texts()[0]).toMatchObject({
+      kind: "text",
+      conversationId,
+      messageId: "msg-1",
+      senderId: "a".repeat(64),
+      senderName: "Maya",
+      body: "What's the plan for Saturday?",
+      text: "What's the plan for Saturday?",
+      contentType: "text",
+    });
     expect(Math.abs(texts()[0]!.timestamp.getTime() - Date.now())).toBeLessThan(10_000);
     expect(texts()[1]).toMatchObject({ body: "second", senderId: "b".repeat(64) });
     // Members joining is part of the conversation too: delivered as a group update, not dropped.
@@ -197,7 +206,11 @@ describe("the conversation stream", () => {
     await service.rename("New name");
     await service.lock(false);
     await service.lock(true);
-    expect(readTranscript(home).filter((e) => ["rename", "lock", "unlock"].includes(e.kind)).map((e) => e.kind)).toEqual(["rename", "lock", "unlock"]);
+    expect(
+      readTranscript(home)
+        .filter((e) => ["rename", "lock", "unlock"].includes(e.kind))
+        .map((e) => e.kind),
+    ).toEqual(["rename", "lock", "unlock"]);
   });
 
   it("restarts agent serve with backoff after a crash mid-stream, and keeps delivering", async () => {

@@ -9,8 +9,22 @@ import readline from "node:readline";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  CONTENT_TYPES, CreateResult, DownloadAttachmentResult, ErrorEvent, IdentityCreateResult, IdentityListResult, InviteResult, JoinResult,
-  ListResult, MessagesResult, ReadyEvent, ResetResult, SentEvent, ServeEvent, classifyServeError, type ServeCommand,
+  CONTENT_TYPES,
+  CreateResult,
+  DownloadAttachmentResult,
+  ErrorEvent,
+  IdentityCreateResult,
+  IdentityListResult,
+  InviteResult,
+  JoinResult,
+  ListResult,
+  MessagesResult,
+  type ReadyEvent,
+  ResetResult,
+  SentEvent,
+  ServeEvent,
+  classifyServeError,
+  type ServeCommand,
 } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import { FAKE_CONVOS, readTranscript, tempDir, waitFor } from "./support.ts";
 
@@ -154,11 +168,20 @@ describe("the creator's agent: agent serve, event by event", () => {
 
   it("answers every command in order, each with its own result", async () => {
     const answers = await serve.send([
-      { type: "send", text: "one" }, { type: "send", text: "two" }, { type: "react", messageId: "m1", emoji: "👍" },
-      { type: "react", messageId: "m1" }, { type: "send", text: "three", replyTo: "m1" }, { type: "react", messageId: "m1", emoji: "👍", action: "remove" },
+      { type: "send", text: "one" },
+      { type: "send", text: "two" },
+      { type: "react", messageId: "m1", emoji: "👍" },
+      { type: "react", messageId: "m1" },
+      { type: "send", text: "three", replyTo: "m1" },
+      { type: "react", messageId: "m1", emoji: "👍", action: "remove" },
     ]);
     expect(answers.map((a) => (a.event === "sent" ? SentEvent.parse(a) && ("text" in a ? a.text : a.type) : (a as ErrorEvent).message))).toEqual([
-      "one", "two", "reaction", "react command requires 'messageId' and 'emoji' fields", "three", "reaction",
+      "one",
+      "two",
+      "reaction",
+      "react command requires 'messageId' and 'emoji' fields",
+      "three",
+      "reaction",
     ]);
     const ids = answers.filter((a) => a.event === "sent" && "id" in a).map((a) => (a as { id: string }).id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -180,7 +203,10 @@ describe("the creator's agent: agent serve, event by event", () => {
     const attachmentId = inject(["--attachment", file, "--sender-inbox-id", maya]).injected.id;
     const remoteId = inject(["--attachment", file, "--remote", "--sender-inbox-id", maya]).injected.id;
     await waitFor(() => serve.events.slice(from).filter((e) => e.event === "message").length >= 7, "seven messages");
-    const got = serve.events.slice(from).filter((e) => e.event === "message").map((e) => ({ type: e.contentType.typeId, content: e.content }));
+    const got = serve.events
+      .slice(from)
+      .filter((e) => e.event === "message")
+      .map((e) => ({ type: e.contentType.typeId, content: e.content }));
     expect(got).toEqual([
       { type: "text", content: "hello" },
       { type: "reply", content: `reply to "hello" (${text}): agreed` },
@@ -206,7 +232,10 @@ describe("the creator's agent: agent serve, event by event", () => {
     inject(["--event", "read_receipt", "--sender-inbox-id", bo]);
     inject(["--event", "thinking", "--to", "m1", "--text", "pondering", "--sender-inbox-id", bo]);
     await serve.next("thinking", from);
-    const kinds = serve.events.slice(from).filter((e) => "senderInboxId" in e && e.senderInboxId === bo).map((e) => e.event);
+    const kinds = serve.events
+      .slice(from)
+      .filter((e) => "senderInboxId" in e && e.senderInboxId === bo)
+      .map((e) => e.event);
     expect(kinds).toEqual(["typing", "profile_update", "thinking"]);
     expect(serve.events.slice(from).find((e) => e.event === "profile_update")).toMatchObject({ name: "Bo" });
   });

@@ -20,10 +20,11 @@ export function fakeModel(answer: string) {
         res.end("data: [DONE]\n\n");
       } else {
         res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "dev-model", choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }] }));
+        res.end(
+          JSON.stringify({ id: "c1", object: "chat.completion", created: 1, model: "dev-model", choices: [{ index: 0, message: { role: "assistant", content: answer }, finish_reason: "stop" }] }),
+        );
       }
     });
   });
   return { server, requests };
 }
-

@@ -34,7 +34,11 @@ describe("health", () => {
     for (let i = 0; i < 20; i++) await r.health();
     expect(readTranscript(r.convosHome).length).toBe(before);
     // The only CLI work of an idle instance is getting its identity ready.
-    expect(readTranscript(r.convosHome).filter((e) => e.kind === "command").map((e) => e.command)).toEqual(["identity:create", "identity:info"]);
+    expect(
+      readTranscript(r.convosHome)
+        .filter((e) => e.kind === "command")
+        .map((e) => e.command),
+    ).toEqual(["identity:create", "identity:info"]);
   });
 
   it("is ready only once the XMTP identity is registered, and says why until then", async () => {
@@ -43,7 +47,11 @@ describe("health", () => {
     const control = path.join(stateDir, "convos", "fake-control.json");
     fs.writeFileSync(control, JSON.stringify({ FAKE_CONVOS_NETWORK_DOWN: "1" }));
     const r = await runtime({ stateDir, env: { CONVOS_REGISTER_BACKOFF_MS: "200" } });
-    await waitFor(async () => /XMTP identity registration failed \(attempt \d+\): .*transport error.*; retrying at /u.test(String((await r.health()).body.reason)), () => `health to report the failed registration\n${r.output().slice(-3000)}`, 30_000);
+    await waitFor(
+      async () => /XMTP identity registration failed \(attempt \d+\): .*transport error.*; retrying at /u.test(String((await r.health()).body.reason)),
+      () => `health to report the failed registration\n${r.output().slice(-3000)}`,
+      30_000,
+    );
     expect((await r.call("POST", "/pool/provision", { agentName: "Ava" })).status).toBe(503);
     fs.rmSync(control);
     await r.waitReady(30_000);

@@ -134,7 +134,12 @@ describe("the convos plugin in a real OpenClaw gateway, against the real CLI's b
     await waitFor(async () => !(await status()).streaming, "serve down");
     fakeConvos(r.convosHome, ["fake-inject", conversationId, "--text", "Ava, shall we meet at the market?", "--sender-name", "Maya", "--id", "missed-1"]);
     control({});
-    await waitFor(() => answers() > answered, () => `the agent's answer\n${r.output().slice(-3000)}`, 120_000, 250);
+    await waitFor(
+      () => answers() > answered,
+      () => `the agent's answer\n${r.output().slice(-3000)}`,
+      120_000,
+      250,
+    );
     // The first heartbeat's catch-up runs too: nothing comes twice.
     await waitFor(async () => (await status()).lastHeartbeatAt, "heartbeat after restart");
     await new Promise((resolve) => setTimeout(resolve, 2500));

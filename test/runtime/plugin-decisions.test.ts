@@ -23,13 +23,25 @@ function event(contentType: ContentTypeId, content: string, extra: Partial<Messa
 describe("an inbound message by kind", () => {
   it("text keeps sender, name, id, time and the words", () => {
     expect(fromServeMessage(CONV, event(CONTENT_TYPES.text, "hi all"))).toMatchObject({
-      kind: "text", text: "hi all", body: "hi all", senderId: MAYA, senderName: "Maya", messageId: "m1", conversationId: CONV, catchup: false,
+      kind: "text",
+      text: "hi all",
+      body: "hi all",
+      senderId: MAYA,
+      senderName: "Maya",
+      messageId: "m1",
+      conversationId: CONV,
+      catchup: false,
       timestamp: new Date("2026-12-01T10:00:00.000Z"),
     });
   });
 
   it("a reply names the message it answers, with or without the quoted parent", () => {
-    expect(fromServeMessage(CONV, event(CONTENT_TYPES.reply, `reply to "what time?" (${TARGET}): at 9: sharp`))).toMatchObject({ kind: "reply", inReplyTo: TARGET, quoted: "what time?", text: "at 9: sharp" });
+    expect(fromServeMessage(CONV, event(CONTENT_TYPES.reply, `reply to "what time?" (${TARGET}): at 9: sharp`))).toMatchObject({
+      kind: "reply",
+      inReplyTo: TARGET,
+      quoted: "what time?",
+      text: "at 9: sharp",
+    });
     expect(fromServeMessage(CONV, event(CONTENT_TYPES.reply, `reply to ${TARGET}: yes`))).toMatchObject({ kind: "reply", inReplyTo: TARGET, quoted: null, text: "yes" });
   });
 
@@ -40,18 +52,32 @@ describe("an inbound message by kind", () => {
 
   it("attachments carry filename, type, size and what download-attachment needs", () => {
     expect(fromServeMessage(CONV, event(CONTENT_TYPES.attachment, "[attachment: plan.pdf (application/pdf)]"))).toMatchObject({
-      kind: "attachment", source: "inline", filename: "plan.pdf", mimeType: "application/pdf", download: { conversationId: CONV, messageId: "m1" },
+      kind: "attachment",
+      source: "inline",
+      filename: "plan.pdf",
+      mimeType: "application/pdf",
+      download: { conversationId: CONV, messageId: "m1" },
     });
     const remote = { url: "https://cdn.example/x", contentDigest: "d", scheme: "https", secret: "cw==", salt: "cw==", nonce: "bg==", contentLength: 2048, filename: "photo.jpg" };
     expect(fromServeMessage(CONV, event(CONTENT_TYPES.remoteAttachment, "[remote attachment: photo.jpg (2048 bytes) https://cdn.example/x]", { remoteAttachment: remote }))).toMatchObject({
-      kind: "attachment", source: "remote", filename: "photo.jpg", size: 2048, remote,
+      kind: "attachment",
+      source: "remote",
+      filename: "photo.jpg",
+      size: 2048,
+      remote,
     });
     // An attachment's display text is never empty-text that gets dropped.
     expect(fromServeMessage(CONV, event(CONTENT_TYPES.attachment, "[attachment: unnamed (image/png)]"))).toMatchObject({ kind: "attachment", filename: null, mimeType: "image/png" });
   });
 
   it("a group update lists who came, went and what was renamed", () => {
-    const msg = fromServeMessage(CONV, event(CONTENT_TYPES.groupUpdated, 'Sam joined by invite; Maya added Lee; Maya removed Bob; Kim left the group; Maya changed group name to "Lisbon trip"; Maya changed description to "June"; Maya made Lee an admin'));
+    const msg = fromServeMessage(
+      CONV,
+      event(
+        CONTENT_TYPES.groupUpdated,
+        'Sam joined by invite; Maya added Lee; Maya removed Bob; Kim left the group; Maya changed group name to "Lisbon trip"; Maya changed description to "June"; Maya made Lee an admin',
+      ),
+    );
     expect(msg).toMatchObject({ kind: "group_update", membersAdded: ["Sam", "Lee"], membersRemoved: ["Bob"], membersLeft: ["Kim"], nameChangedTo: "Lisbon trip", descriptionChangedTo: "June" });
     if (msg.kind === "group_update") expect(msg.changes).toHaveLength(7);
   });
@@ -108,7 +134,15 @@ describe("a CLI failure's cause", () => {
 });
 
 describe("catch-up after a restart", () => {
-  const row = (id: string, sentAt: string, extra: Partial<MessageRow> = {}): MessageRow => ({ id, senderInboxId: MAYA, contentType: CONTENT_TYPES.text, content: id, sentAt, deliveryStatus: 1, ...extra });
+  const row = (id: string, sentAt: string, extra: Partial<MessageRow> = {}): MessageRow => ({
+    id,
+    senderInboxId: MAYA,
+    contentType: CONTENT_TYPES.text,
+    content: id,
+    sentAt,
+    deliveryStatus: 1,
+    ...extra,
+  });
 
   it("asks for messages from just before the last one seen, else since the conversation was bound", () => {
     expect(sentAfterNs(null, null)).toBeNull();
@@ -157,6 +191,8 @@ describe("timing decisions", () => {
     expect(identityNotReady({ state: "registered", inboxId: "x", attempts: 1, error: null, nextRetryAt: null })).toBeNull();
     expect(identityNotReady({ state: "off", inboxId: null, attempts: 0, error: null, nextRetryAt: null })).toBeNull();
     expect(identityNotReady({ state: "registering", inboxId: null, attempts: 1, error: null, nextRetryAt: null })).toBe("registering the XMTP identity");
-    expect(identityNotReady({ state: "retrying", inboxId: null, attempts: 3, error: "network unreachable", nextRetryAt: "2026-12-01T10:00:08.000Z" })).toMatch(/attempt 3\): network unreachable; retrying at 2026-12-01T10:00:08/u);
+    expect(identityNotReady({ state: "retrying", inboxId: null, attempts: 3, error: "network unreachable", nextRetryAt: "2026-12-01T10:00:08.000Z" })).toMatch(
+      /attempt 3\): network unreachable; retrying at 2026-12-01T10:00:08/u,
+    );
   });
 });

@@ -64,7 +64,12 @@ describe("convos plugin routes", () => {
   });
 
   it("requires the gateway token on every route", async () => {
-    for (const [method, p] of [["GET", "/convos/status"], ["POST", "/convos/conversation"], ["POST", "/convos/explode"], ["POST", "/convos/reset"]] as const) {
+    for (const [method, p] of [
+      ["GET", "/convos/status"],
+      ["POST", "/convos/conversation"],
+      ["POST", "/convos/explode"],
+      ["POST", "/convos/reset"],
+    ] as const) {
       const res = await call(method, p, method === "POST" ? {} : undefined, null);
       expect(res.status, `${method} ${p}`).toBe(401);
       expect((await call(method, p, method === "POST" ? {} : undefined, "wrong")).status).toBe(401);

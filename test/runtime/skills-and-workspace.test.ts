@@ -59,7 +59,14 @@ describe("workspace", () => {
 
   it("seeds the workspace without overwriting what the agent changed, and renders config without secrets", () => {
     const stateDir = tempDir("layout");
-    const env = readRuntimeEnv({ STATE_DIR: stateDir, GATEWAY_TOKEN: "super-secret-token", OPENROUTER_API_KEY: "sk-or-secret", XMTP_ENV: "production", OPENCLAW_PRIMARY_MODEL: "openai/gpt-5-mini", OPENCLAW_GATEWAY: "stub" });
+    const env = readRuntimeEnv({
+      STATE_DIR: stateDir,
+      GATEWAY_TOKEN: "super-secret-token",
+      OPENROUTER_API_KEY: "sk-or-secret",
+      XMTP_ENV: "production",
+      OPENCLAW_PRIMARY_MODEL: "openai/gpt-5-mini",
+      OPENCLAW_GATEWAY: "stub",
+    });
     const layout = stateLayout(stateDir);
     prepareState(env, layout, 18789, "/usr/local/bin/convos");
     fs.writeFileSync(path.join(layout.workspaceDir, "USER.md"), "- Maya likes hiking\n");
@@ -122,11 +129,15 @@ describe("skills", () => {
 
   it("agentmail sends a calendar invite as an ICS attachment from the instance's inbox", async () => {
     const api = await fakeApi(() => ({ body: { message_id: "m-1", thread_id: "t-1" } }));
-    const r = await skill("agentmail/scripts/agentmail.mjs", ["invite", "--to", "alex@example.com", "--title", "Dinner, then drinks", "--start", "2026-12-04T19:00:00Z", "--end", "2026-12-04T21:00:00Z", "--location", "Casa Mia"], {
-      AGENTMAIL_API_KEY: "am-key",
-      AGENTMAIL_INBOX: "ava@agentmail.to",
-      AGENTMAIL_BASE_URL: api.url,
-    });
+    const r = await skill(
+      "agentmail/scripts/agentmail.mjs",
+      ["invite", "--to", "alex@example.com", "--title", "Dinner, then drinks", "--start", "2026-12-04T19:00:00Z", "--end", "2026-12-04T21:00:00Z", "--location", "Casa Mia"],
+      {
+        AGENTMAIL_API_KEY: "am-key",
+        AGENTMAIL_INBOX: "ava@agentmail.to",
+        AGENTMAIL_BASE_URL: api.url,
+      },
+    );
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ sent: true, invite: true, message_id: "m-1" });
     const [call] = api.calls;
@@ -144,7 +155,11 @@ describe("skills", () => {
 
   it("telnyx-cli sends an SMS from the instance's number", async () => {
     const api = await fakeApi(() => ({ body: { data: { id: "msg-uuid", parts: 1, to: [{ phone_number: "+15551234567", status: "queued" }] } } }));
-    const r = await skill("telnyx-cli/scripts/sms.mjs", ["send", "--to", "+15551234567", "--text", "Table booked for 7pm"], { TELNYX_API_KEY: "tx-key", TELNYX_PHONE_NUMBER: "+15550001111", TELNYX_BASE_URL: api.url });
+    const r = await skill("telnyx-cli/scripts/sms.mjs", ["send", "--to", "+15551234567", "--text", "Table booked for 7pm"], {
+      TELNYX_API_KEY: "tx-key",
+      TELNYX_PHONE_NUMBER: "+15550001111",
+      TELNYX_BASE_URL: api.url,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ sent: true, id: "msg-uuid", status: "queued", parts: 1 });
     expect(api.calls[0]).toMatchObject({ method: "POST", url: "/v2/messages", body: { from: "+15550001111", to: "+15551234567", text: "Table booked for 7pm", type: "SMS" } });

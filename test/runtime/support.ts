@@ -30,8 +30,6 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
 }
 
-
-
 /** Runs the fake convos CLI the way a person would from a shell (without its real-time costs). */
 export function fakeConvos(home: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
   return execFileSync(FAKE_CONVOS, [...args, "--home", home], { encoding: "utf8", env: { ...process.env, FAKE_CONVOS_LATENCY: "none", ...env } });
@@ -46,12 +44,27 @@ export function fakeInvite(home: string, opts: { name?: string; ownerName?: stri
   return JSON.parse(fakeConvos(home, args));
 }
 
-export type TranscriptEntry = { kind: string; conversationId?: string; text?: string; emoji?: string; messageId?: string; action?: string; command?: string; flags?: Record<string, unknown>; args?: string[]; name?: string };
+export type TranscriptEntry = {
+  kind: string;
+  conversationId?: string;
+  text?: string;
+  emoji?: string;
+  messageId?: string;
+  action?: string;
+  command?: string;
+  flags?: Record<string, unknown>;
+  args?: string[];
+  name?: string;
+};
 
 export function readTranscript(home: string): TranscriptEntry[] {
   const file = path.join(home, "fake-transcript.ndjson");
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as TranscriptEntry);
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TranscriptEntry);
 }
 
 /** Process ids whose parent chain leads to `pid` (the supervised tree), from `ps`. */
@@ -156,7 +169,12 @@ export async function startRuntime(opts: { env?: NodeJS.ProcessEnv; gateway?: "s
     },
     waitReady: async (timeoutMs = 45_000) => {
       const started = Date.now();
-      await waitFor(async () => (await handle.health()).status === 200, () => `runtime ready\n${output.slice(-3000)}`, timeoutMs, 100);
+      await waitFor(
+        async () => (await handle.health()).status === 200,
+        () => `runtime ready\n${output.slice(-3000)}`,
+        timeoutMs,
+        100,
+      );
       return Date.now() - started;
     },
     call,

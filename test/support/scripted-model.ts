@@ -27,7 +27,10 @@ export function messageText(m: ChatMessage): string {
 }
 
 export function systemPrompt(req: ModelRequest): string {
-  return req.messages.filter((m) => m.role === "system" || m.role === "developer").map(messageText).join("\n");
+  return req.messages
+    .filter((m) => m.role === "system" || m.role === "developer")
+    .map(messageText)
+    .join("\n");
 }
 
 /** The newest user message: what the agent was asked in this request. */
@@ -73,7 +76,9 @@ function writeStream(res: http.ServerResponse, step: ModelStep): void {
     chunk({ tool_calls: [{ index, function: { arguments: args.slice(mid) } }] });
   });
   chunk({}, finish);
-  res.write(`data: ${JSON.stringify({ id: "scripted", object: "chat.completion.chunk", created: 1, model: "dev-model", choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } })}\n\n`);
+  res.write(
+    `data: ${JSON.stringify({ id: "scripted", object: "chat.completion.chunk", created: 1, model: "dev-model", choices: [], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } })}\n\n`,
+  );
   res.end("data: [DONE]\n\n");
 }
 
@@ -81,7 +86,16 @@ function writeJson(res: http.ServerResponse, step: ModelStep): void {
   const { toolCalls, text, finish } = completion(step);
   const message = { role: "assistant", content: text || null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
   res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify({ id: "scripted", object: "chat.completion", created: 1, model: "dev-model", choices: [{ index: 0, message, finish_reason: finish }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } }));
+  res.end(
+    JSON.stringify({
+      id: "scripted",
+      object: "chat.completion",
+      created: 1,
+      model: "dev-model",
+      choices: [{ index: 0, message, finish_reason: finish }],
+      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    }),
+  );
 }
 
 /**

@@ -2,13 +2,7 @@
  * Polls `fn` until it returns something truthy. On timeout the error names what was awaited,
  * the last error `fn` threw, and (when `explain` is given) what things looked like instead.
  */
-export async function waitFor<T>(
-  fn: () => T | Promise<T>,
-  what: string | (() => string),
-  timeoutMs = 10_000,
-  intervalMs = 50,
-  explain?: () => Promise<string> | string,
-): Promise<NonNullable<T>> {
+export async function waitFor<T>(fn: () => T | Promise<T>, what: string | (() => string), timeoutMs = 10_000, intervalMs = 50, explain?: () => Promise<string> | string): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -21,6 +15,10 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   const label = typeof what === "function" ? what() : what;
-  const seen = explain ? await Promise.resolve().then(explain).catch((err) => `(could not tell: ${String(err)})`) : "";
+  const seen = explain
+    ? await Promise.resolve()
+        .then(explain)
+        .catch((err) => `(could not tell: ${String(err)})`)
+    : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${label}${last ? ` (last error: ${String(last)})` : ""}${seen ? `; instead: ${seen}` : ""}`);
 }

@@ -122,16 +122,13 @@ describe("bad input", () => {
     expect(res.body.error.code).toBe("payload_too_large");
   });
 
-  it.each([[{ count: 0 }], [{ count: 21 }], [{ count: -1 }], [{ count: 1.5 }], [{ count: "3" }], [{ count: 2, extra: 1 }]])(
-    "replenish and drain refuse %j",
-    async (body) => {
-      for (const path of ["/api/pool/replenish", "/api/pool/drain"]) {
-        const res = await json(api(path, { method: "POST", json: body }));
-        expect(res.status).toBe(400);
-        expect(res.body.error.message).toMatch(/count|extra/);
-      }
-    },
-  );
+  it.each([[{ count: 0 }], [{ count: 21 }], [{ count: -1 }], [{ count: 1.5 }], [{ count: "3" }], [{ count: 2, extra: 1 }]])("replenish and drain refuse %j", async (body) => {
+    for (const path of ["/api/pool/replenish", "/api/pool/drain"]) {
+      const res = await json(api(path, { method: "POST", json: body }));
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/count|extra/);
+    }
+  });
 
   it("ids that are not instance ids are 400, unknown ones 404", async () => {
     expect((await json(api("/api/pool/instances/..%2F..%2Fetc", {}))).status).toBe(400);

@@ -50,7 +50,9 @@ describe("claimed instances across ticks", () => {
     await tick();
     expect((await detail(a.id)).status).toBe("claimed");
     // The stream has now been down for longer than the bound.
-    await env.DB.prepare("UPDATE instances SET degraded_since = ? WHERE id = ?").bind(Date.now() - STREAM_DOWN_LIMIT_MS - 1, a.id).run();
+    await env.DB.prepare("UPDATE instances SET degraded_since = ? WHERE id = ?")
+      .bind(Date.now() - STREAM_DOWN_LIMIT_MS - 1, a.id)
+      .run();
     await checksDue();
     await tick();
     const dead = await detail(a.id);
@@ -117,8 +119,7 @@ describe("claimed instances across ticks", () => {
 
 describe("a pending join", () => {
   const joinUrl = "https://dev.convos.org/v2?i=pendingInvite0001";
-  const report = (id: string, body: unknown, token: string | false) =>
-    json(api(`/api/pool/instances/${id}/join-resolution`, { method: "POST", json: body, auth: token }));
+  const report = (id: string, body: unknown, token: string | false) => json(api(`/api/pool/instances/${id}/join-resolution`, { method: "POST", json: body, auth: token }));
 
   it("accepted: the instance tells the pool with its own token, and the row records the conversation", async () => {
     await fillPool(2);

@@ -7,9 +7,7 @@ it("200 parallel claims against 50 idle instances: exactly 50 succeed, 150 get 5
   expect((await counts()).idle).toBe(50);
 
   const results = await Promise.all(
-    Array.from({ length: 200 }, (_, i) =>
-      api("/api/pool/claim", { method: "POST", json: { agentName: `agent ${i}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any })),
-    ),
+    Array.from({ length: 200 }, (_, i) => api("/api/pool/claim", { method: "POST", json: { agentName: `agent ${i}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))),
   );
   const ok = results.filter((r) => r.status === 200);
   const empty = results.filter((r) => r.status === 503);
@@ -23,9 +21,7 @@ it("200 parallel claims against 50 idle instances: exactly 50 succeed, 150 get 5
   expect(c.idle).toBe(0);
   expect(c.claiming).toBe(0);
   // Each claimed row went idle → claiming → claimed exactly once.
-  const events = await env.DB.prepare(
-    "SELECT instance_id, count(*) AS n FROM instance_events WHERE to_status = 'claimed' GROUP BY instance_id HAVING n > 1",
-  ).all();
+  const events = await env.DB.prepare("SELECT instance_id, count(*) AS n FROM instance_events WHERE to_status = 'claimed' GROUP BY instance_id HAVING n > 1").all();
   expect(events.results).toHaveLength(0);
   const claimedRows = await env.DB.prepare("SELECT count(*) AS n FROM instances WHERE status = 'claimed' AND conversation_id IS NOT NULL").first<{ n: number }>();
   expect(claimedRows!.n).toBe(50);

@@ -39,9 +39,15 @@ describe("what the tick concludes about a claimed instance", () => {
 
   it("lost conversation → crash with the reason: unbound, bound to another, a pending join that ended without one", () => {
     expect(claimedVerdict(row(), { ...up, status: { conversationId: null, clean: true } }, now)).toMatchObject({ action: "crash", reason: expect.stringMatching(/came back unbound/) });
-    expect(claimedVerdict(row(), { ...up, status: { conversationId: "c2", clean: false, streaming: true } }, now)).toMatchObject({ action: "crash", reason: expect.stringMatching(/another conversation \(c2\)/) });
+    expect(claimedVerdict(row(), { ...up, status: { conversationId: "c2", clean: false, streaming: true } }, now)).toMatchObject({
+      action: "crash",
+      reason: expect.stringMatching(/another conversation \(c2\)/),
+    });
     const waiting = row({ conversationId: null, claimStatus: "pending_acceptance" });
-    expect(claimedVerdict(waiting, { ...up, status: { conversationId: null, pending: false, clean: false } }, now)).toMatchObject({ action: "crash", reason: expect.stringMatching(/refused or expired/) });
+    expect(claimedVerdict(waiting, { ...up, status: { conversationId: null, pending: false, clean: false } }, now)).toMatchObject({
+      action: "crash",
+      reason: expect.stringMatching(/refused or expired/),
+    });
     expect(claimedVerdict(waiting, { ...up, status: { conversationId: null, pending: false, clean: true } }, now)).toMatchObject({ action: "crash", reason: expect.stringMatching(/came back blank/) });
   });
 

@@ -9,9 +9,7 @@ import { coordinatorStub, resetFakes } from "./helpers";
  */
 beforeEach(async () => {
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
-  const tables = await env.DB.prepare(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
-  ).all<{ name: string }>();
+  const tables = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'").all<{ name: string }>();
   await env.DB.batch(tables.results.map((t) => env.DB.prepare(`DELETE FROM "${t.name}"`)));
   const seeds = env.TEST_MIGRATIONS.filter((m) => /seed/.test(m.name)).flatMap((m) => m.queries);
   if (seeds.length) await env.DB.batch(seeds.map((q) => env.DB.prepare(q)));

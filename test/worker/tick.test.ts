@@ -92,9 +92,7 @@ describe("the tick, driven by the Durable Object alarm", () => {
 
   it("adopts a service created by a create that died before recording it", async () => {
     const now = Date.now();
-    await env.DB.prepare(
-      "INSERT INTO instances (id, status, status_changed_at, created_at, provider, service_name, deadline_at) VALUES ('iadopted0001', 'creating', ?, ?, 'local', ?, ?)",
-    )
+    await env.DB.prepare("INSERT INTO instances (id, status, status_changed_at, created_at, provider, service_name, deadline_at) VALUES ('iadopted0001', 'creating', ?, ?, 'local', ?, ?)")
       .bind(now, now, `${env.SERVICE_PREFIX}-iadopted0001`, now + 600_000)
       .run();
     await supervisorControl("/orphans", { name: `${env.SERVICE_PREFIX}-iadopted0001` });
@@ -109,9 +107,7 @@ describe("the tick, driven by the Durable Object alarm", () => {
   it("a create that died with a previous coordinator is given up after a grace period, not after the stuck timeout", async () => {
     const now = Date.now();
     const insert = (id: string, createdAt: number) =>
-      env.DB.prepare(
-        "INSERT INTO instances (id, status, status_changed_at, created_at, provider, service_name, deadline_at) VALUES (?, 'creating', ?, ?, 'local', ?, ?)",
-      )
+      env.DB.prepare("INSERT INTO instances (id, status, status_changed_at, created_at, provider, service_name, deadline_at) VALUES (?, 'creating', ?, ?, 'local', ?, ?)")
         .bind(id, createdAt, createdAt, `${env.SERVICE_PREFIX}-${id}`, now + 600_000)
         .run();
     await insert("iinterrupted1", now - 120_000);
@@ -143,9 +139,7 @@ describe("half-done claims", () => {
     await fillPool(1);
     const [id] = await idsIn("idle");
     // What a coordinator restart mid-claim leaves behind: reserved, never finished.
-    await env.DB.prepare("UPDATE instances SET status = 'claiming', status_reason = 'reserved', status_actor = 'api', claim_id = 'lost', deadline_at = 1 WHERE id = ?")
-      .bind(id!)
-      .run();
+    await env.DB.prepare("UPDATE instances SET status = 'claiming', status_reason = 'reserved', status_actor = 'api', claim_id = 'lost', deadline_at = 1 WHERE id = ?").bind(id!).run();
     if (bound) await supervisorControl(`/services/${(await serviceOf(id!))!.id}/bind`, { conversationId: "conv-orphaned" });
     await tick();
     return detail(id!);

@@ -74,9 +74,7 @@ adminRoutes.use("*", async (c, next) => {
 adminRoutes.use("*", async (c, next) => {
   const decoded = await decodeSession(c.env.SESSION_SECRET, getCookie(c, SESSION_COOKIE));
   // A signed, unexpired cookie is not enough: it may have been logged out, or opened with a pool key that has since changed.
-  const standing = decoded
-    ? sessionStanding(decoded, { currentKeyId: await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY), ...(await recordedRevocation(c.env.DB, decoded)) })
-    : null;
+  const standing = decoded ? sessionStanding(decoded, { currentKeyId: await keyId(c.env.SESSION_SECRET, c.env.POOL_API_KEY), ...(await recordedRevocation(c.env.DB, decoded)) }) : null;
   const session = standing === "ok" ? decoded : null;
   c.set("session", session);
   c.set("csrf", session ? await csrfToken(c.env.SESSION_SECRET, session) : null);
@@ -111,9 +109,7 @@ adminRoutes.use("*", async (c, next) => {
 
 adminRoutes.get("/login", async (c) => {
   if (c.get("session")) return c.redirect(safeNext(c.req.query("next")) ?? "/admin", 303);
-  return c.html(
-    <LoginPage ctx={pageContext(c)} next={safeNext(c.req.query("next"))} notice={c.req.query("loggedOut") === "1" ? "You are logged out." : undefined} />,
-  );
+  return c.html(<LoginPage ctx={pageContext(c)} next={safeNext(c.req.query("next"))} notice={c.req.query("loggedOut") === "1" ? "You are logged out." : undefined} />);
 });
 
 adminRoutes.post("/login", async (c) => {
@@ -125,10 +121,7 @@ adminRoutes.post("/login", async (c) => {
   if (!limit.allowed) {
     c.header("retry-after", String(limit.retryAfterSeconds));
     log.warn("admin login rate-limited", { client: clientAddress(c.req.raw.headers) });
-    return c.html(
-      <LoginPage ctx={pageContext(c)} next={safeNext(c.get("form").next)} error={`Too many failed attempts from your address. Try again in ${limit.retryAfterSeconds} seconds.`} />,
-      429,
-    );
+    return c.html(<LoginPage ctx={pageContext(c)} next={safeNext(c.get("form").next)} error={`Too many failed attempts from your address. Try again in ${limit.retryAfterSeconds} seconds.`} />, 429);
   }
   if (!key || !(await secretsEqual(key, c.env.POOL_API_KEY))) {
     const left = limit.remaining;
@@ -333,10 +326,7 @@ adminRoutes.post("/settings", async (c) => {
   }
   const out = await stub.putSettings(patch);
   if (!out.ok) {
-    return c.html(
-      <SettingsPage ctx={pageContext(c)} settings={current} form={{ values, errors: { [out.field]: out.message }, error: "Nothing was saved: fix the fields marked below." }} />,
-      400,
-    );
+    return c.html(<SettingsPage ctx={pageContext(c)} settings={current} form={{ values, errors: { [out.field]: out.message }, error: "Nothing was saved: fix the fields marked below." }} />, 400);
   }
   return redirectWithFlash(c, "/admin/settings", { kind: "ok", text: "Settings saved." });
 });
@@ -379,8 +369,6 @@ async function openRouterSummary(env: Env, keyHash: string | null): Promise<stri
   }
 }
 
-
-
 function csrfRejected(c: AdminContext, why: string) {
   return c.html(
     <MessagePage ctx={pageContext(c)} title="Form rejected">
@@ -389,7 +377,6 @@ function csrfRejected(c: AdminContext, why: string) {
     403,
   );
 }
-
 
 function instanceId(c: AdminContext): string | null {
   const parsed = InstanceIdSchema.safeParse(c.req.param("id"));
@@ -434,10 +421,7 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
   const outcome = await claimAgent(c.env, { request: parsed.data, idempotencyKey: key, actor: "admin" });
   if (outcome.ok) {
     const what = which === "join" ? (outcome.claim.status === "pending_acceptance" ? "is waiting to be accepted into" : "joined") : "created";
-    const text =
-      which === "join"
-        ? `${outcome.claim.agentName} ${what} the conversation.`
-        : `${outcome.claim.agentName} created a conversation: share the invite below.`;
+    const text = which === "join" ? `${outcome.claim.agentName} ${what} the conversation.` : `${outcome.claim.agentName} created a conversation: share the invite below.`;
     return redirectWithFlash(c, `/admin/instances/${outcome.claim.instanceId}`, { kind: "ok", text });
   }
   const { status, field } = claimFailureHttp(outcome);
@@ -484,5 +468,3 @@ async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, sta
   };
   return c.html(<OverviewPage ctx={pageContext(c)} data={data} flash={flash} />, status);
 }
-
-

@@ -238,9 +238,7 @@ export const TemplateFormPage: FC<{ ctx: PageContext; mode: "new" | "edit"; slug
 const NotionStatus: FC<{ notion: PromptText }> = ({ notion }) =>
   notion.ok ? (
     <details class="card" data-testid="notion-status">
-      <summary>
-        Notion page readable: {notion.text.length.toLocaleString("en-US")} characters of instructions
-      </summary>
+      <summary>Notion page readable: {notion.text.length.toLocaleString("en-US")} characters of instructions</summary>
       <div class="mono small">
         {notion.text
           .slice(0, 4000)

@@ -16,9 +16,7 @@ export const templateAdminRoutes = new Hono<AdminEnv>();
 
 templateAdminRoutes.get("/", async (c) => c.html(<TemplatesListPage ctx={pageContext(c)} rows={await allTemplates(c.env.DB)} flash={await takeFlash(c)} />));
 
-templateAdminRoutes.get("/new", (c) =>
-  c.html(<TemplateFormPage ctx={pageContext(c)} mode="new" form={{ values: { featured: "no", published: "yes" }, errors: {} }} />),
-);
+templateAdminRoutes.get("/new", (c) => c.html(<TemplateFormPage ctx={pageContext(c)} mode="new" form={{ values: { featured: "no", published: "yes" }, errors: {} }} />));
 
 templateAdminRoutes.post("/new", async (c) => {
   const values = formValues(c);
@@ -33,9 +31,7 @@ templateAdminRoutes.get("/:slug", async (c) => {
   const row = await templateOf(c);
   if (!row) return missing(c);
   const notion = row.notionPageId ? await notionPromptText(c.env, row.notionPageId) : null;
-  return c.html(
-    <TemplateFormPage ctx={pageContext(c)} mode="edit" slug={row.slug} form={{ values: templateFormValues(row), errors: {} }} flash={await takeFlash(c)} notion={notion} />,
-  );
+  return c.html(<TemplateFormPage ctx={pageContext(c)} mode="edit" slug={row.slug} form={{ values: templateFormValues(row), errors: {} }} flash={await takeFlash(c)} notion={notion} />);
 });
 
 templateAdminRoutes.post("/:slug", async (c) => {

@@ -43,11 +43,34 @@ const ROUTES: RouteDoc[] = [
   { method: "get", path: "/api/pool/info", summary: "Environment, XMTP network, version, providers, breaker, last tick", auth: "none" },
   { method: "get", path: "/api/pool/templates", summary: "Published agent templates", auth: "none", response: z.object({ templates: z.array(TemplateSchema) }) },
   { method: "get", path: "/api/pool/templates/{slug}", summary: "One template", auth: "none", response: TemplateSchema, errors: [400, 404] },
-  { method: "post", path: "/api/pool/templates", summary: "Create a template (inline instructions and/or a Notion page id)", auth: "pool", body: TemplateCreateSchema, response: StoredTemplateSchema, errors: [400, 401, 409, 413, 415] },
+  {
+    method: "post",
+    path: "/api/pool/templates",
+    summary: "Create a template (inline instructions and/or a Notion page id)",
+    auth: "pool",
+    body: TemplateCreateSchema,
+    response: StoredTemplateSchema,
+    errors: [400, 401, 409, 413, 415],
+  },
   { method: "put", path: "/api/pool/templates/{slug}", summary: "Replace a template", auth: "pool", body: TemplateReplaceSchema, response: StoredTemplateSchema, errors: [400, 401, 404, 413, 415] },
-  { method: "patch", path: "/api/pool/templates/{slug}", summary: "Change some fields of a template", auth: "pool", body: TemplatePatchSchema, response: StoredTemplateSchema, errors: [400, 401, 404, 413, 415] },
+  {
+    method: "patch",
+    path: "/api/pool/templates/{slug}",
+    summary: "Change some fields of a template",
+    auth: "pool",
+    body: TemplatePatchSchema,
+    response: StoredTemplateSchema,
+    errors: [400, 401, 404, 413, 415],
+  },
   { method: "delete", path: "/api/pool/templates/{slug}", summary: "Delete a template", auth: "pool", response: z.object({ deleted: z.string() }), errors: [400, 401, 404] },
-  { method: "get", path: "/api/pool/catalog/templates", summary: "All templates, drafts (unpublished) included", auth: "pool", response: z.object({ templates: z.array(StoredTemplateSchema) }), errors: [401] },
+  {
+    method: "get",
+    path: "/api/pool/catalog/templates",
+    summary: "All templates, drafts (unpublished) included",
+    auth: "pool",
+    response: z.object({ templates: z.array(StoredTemplateSchema) }),
+    errors: [401],
+  },
   { method: "get", path: "/api/pool/catalog/templates/{slug}", summary: "One template, draft or published", auth: "pool", response: StoredTemplateSchema, errors: [400, 401, 404] },
   { method: "get", path: "/api/openapi.json", summary: "This document", auth: "none" },
   {
@@ -101,9 +124,7 @@ export function openApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string" } }));
-    const query = r.query
-      ? Object.entries(r.query.shape).map(([name, schema]) => ({ name, in: "query", required: false, schema: json(schema as z.ZodType) }))
-      : [];
+    const query = r.query ? Object.entries(r.query.shape).map(([name, schema]) => ({ name, in: "query", required: false, schema: json(schema as z.ZodType) })) : [];
     const responses: Record<string, unknown> = {
       "200": {
         description: "OK",

@@ -11,9 +11,7 @@ import { cachedPrompt } from "../providers/notion";
  * `instructions`: the Notion page wins and the inline text is the fallback when Notion cannot
  * be read.
  */
-export type PromptText =
-  | { ok: true; text: string }
-  | { ok: false; reason: "not_configured" | "not_found" | "unavailable"; message: string };
+export type PromptText = { ok: true; text: string } | { ok: false; reason: "not_configured" | "not_found" | "unavailable"; message: string };
 
 export type ClaimInstructions = { ok: true; instructions: string | undefined; source: "inline" | "notion" } | { ok: false; message: string };
 

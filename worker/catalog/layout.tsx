@@ -4,7 +4,9 @@ import { CATALOG_CSS } from "./style";
 
 const FAVICON =
   "data:image/svg+xml," +
-  encodeURIComponent('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="9" fill="#14141a"/><text x="16" y="22.5" font-size="18" text-anchor="middle" fill="#fff">✦</text></svg>');
+  encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="9" fill="#14141a"/><text x="16" y="22.5" font-size="18" text-anchor="middle" fill="#fff">✦</text></svg>',
+  );
 
 export interface Meta {
   title: string;

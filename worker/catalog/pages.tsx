@@ -85,11 +85,7 @@ export const CatalogPage: FC<{ env: PageEnv; all: Tpl[]; shown: Tpl[]; filters: 
           <ul class="pills skills" aria-label="Skills">
             {skills.map((s) => (
               <li>
-                <a
-                  class="pill"
-                  href={filterHref({ category: filters.category, skill: filters.skill === s ? null : s })}
-                  aria-current={filters.skill === s ? "page" : undefined}
-                >
+                <a class="pill" href={filterHref({ category: filters.category, skill: filters.skill === s ? null : s })} aria-current={filters.skill === s ? "page" : undefined}>
                   {skillLabel(s)}
                 </a>
               </li>
@@ -308,9 +304,7 @@ export const StartedPage: FC<{ env: PageEnv; t: Tpl; claim: ClaimResponse }> = (
             <li>Join the conversation: {claim.agentName} is already in it. Say hi and tell it what you need.</li>
             <li>Invite your friends from the conversation's menu in Convos.</li>
           </ol>
-          {env.xmtpEnv !== "production" ? (
-            <p class="hint">This pool runs on the XMTP {env.xmtpEnv} network: open the invite with a Convos build for that network.</p>
-          ) : null}
+          {env.xmtpEnv !== "production" ? <p class="hint">This pool runs on the XMTP {env.xmtpEnv} network: open the invite with a Convos build for that network.</p> : null}
         </section>
       </section>
       <script nonce={env.nonce}>{raw(COPY_SCRIPT)}</script>
@@ -401,14 +395,7 @@ export const BusyPage: FC<{ env: PageEnv; t: Tpl; retry: RetryForm; retryAfterSe
   </Layout>
 );
 
-export const MessagePage: FC<{ env: PageEnv; title: string; emoji?: string; t?: Tpl | null; children?: Child; retry?: RetryForm | null }> = ({
-  env,
-  title,
-  emoji,
-  t,
-  children,
-  retry,
-}) => (
+export const MessagePage: FC<{ env: PageEnv; title: string; emoji?: string; t?: Tpl | null; children?: Child; retry?: RetryForm | null }> = ({ env, title, emoji, t, children, retry }) => (
   <Layout meta={t ? templateMeta(env, t, `${title} · Convos Agents`) : siteMeta(env, `${title} · Convos Agents`)} environment={env.environment}>
     <a class="back" href={t ? `/a/${t.slug}` : "/"}>
       ← {t ? t.name : "All agents"}

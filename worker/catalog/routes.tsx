@@ -173,7 +173,10 @@ const ATTEMPT = /^[A-Za-z0-9_-]{16,64}$/;
 /** One id per rendered form: a resubmitted form (reload, double tap) replays the same claim instead of taking a second agent. */
 function newAttempt(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 async function sha256Short(value: string): Promise<string> {
@@ -191,7 +194,10 @@ export function clientBucket(address: string): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const groups = address.includes("::") ? [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 type RateVerdict = { ok: true } | { ok: false; scope: "client" | "global" | "closed"; retryAfterSeconds: number };
@@ -209,7 +215,10 @@ async function checkRateLimits(c: C, perClient: RateRule, global: RateRule): Pro
 
 /** One counter row per visitor address would grow forever; rows of finished windows are dead weight. */
 export async function forgetOldClients(d1: D1Database, windowMs: number, now = Date.now()): Promise<number> {
-  const res = await d1.prepare("DELETE FROM rate_limits WHERE key LIKE 'catalog:client:%' AND window_start < ?").bind(now - windowMs).run();
+  const res = await d1
+    .prepare("DELETE FROM rate_limits WHERE key LIKE 'catalog:client:%' AND window_start < ?")
+    .bind(now - windowMs)
+    .run();
   return res.meta.changes ?? 0;
 }
 
@@ -237,15 +246,7 @@ async function claimFromForm(c: C, kind: "start" | "join"): Promise<Response> {
   let joinUrl = pasted;
   const freshForms = (): ClaimForms => ({ startAttempt: newAttempt(), joinAttempt: newAttempt() });
   const errorOnForm = (message: string, status: ContentfulStatusCode) =>
-    page(
-      c,
-      <TemplatePage
-        env={env}
-        t={t}
-        forms={{ ...freshForms(), ...(kind === "join" ? { joinError: message, joinValue: pasted } : { startError: message }) }}
-      />,
-      status,
-    );
+    page(c, <TemplatePage env={env} t={t} forms={{ ...freshForms(), ...(kind === "join" ? { joinError: message, joinValue: pasted } : { startError: message }) }} />, status);
 
   if (kind === "join") {
     if (!pasted) return errorOnForm("Paste the invite link of your conversation first.", 400);

@@ -22,7 +22,10 @@ function normalizeNotionPageId(value: unknown): unknown {
 
 const NotionPageIdInput = z.preprocess(
   normalizeNotionPageId,
-  z.string().regex(/^[0-9a-f]{32}$/, "must be a Notion page id (32 hex digits, dashes allowed) or the page's URL").nullable(),
+  z
+    .string()
+    .regex(/^[0-9a-f]{32}$/, "must be a Notion page id (32 hex digits, dashes allowed) or the page's URL")
+    .nullable(),
 );
 
 const emptyToNull = (v: unknown) => (typeof v === "string" && v.trim() === "" ? null : v);
@@ -39,8 +42,7 @@ const fields = {
   published: TemplateSchema.shape.published,
 };
 
-const needsInstructions = (t: { instructions?: string | null; notionPageId?: string | null }) =>
-  Boolean(t.instructions?.trim()) || Boolean(t.notionPageId);
+const needsInstructions = (t: { instructions?: string | null; notionPageId?: string | null }) => Boolean(t.instructions?.trim()) || Boolean(t.notionPageId);
 const INSTRUCTIONS_REQUIRED = "a template needs instructions or a notionPageId (or both: the Notion page wins, the inline text is the fallback)";
 // A fresh object per schema: zod takes ownership of (and rewrites) the params it is given.
 const instructionsRequired = () => ({ message: INSTRUCTIONS_REQUIRED, path: ["instructions"] });

@@ -38,11 +38,7 @@ export async function open(secret: string, sealed: string, context: string): Pro
   const [version, iv, data] = sealed.split(".");
   if (version !== "v1" || !iv || !data) throw new Error("sealed value has an unknown format");
   const key = await deriveKey(secret);
-  const plain = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: fromBase64Url(iv), additionalData: encoder.encode(context) },
-    key,
-    fromBase64Url(data),
-  );
+  const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(iv), additionalData: encoder.encode(context) }, key, fromBase64Url(data));
   return new TextDecoder().decode(plain);
 }
 

@@ -78,12 +78,7 @@ export async function reserveIdle(db: Database, r: Reservation): Promise<Instanc
 
 /** The statement behind `reserveIdle`, unexecuted: in a batch, each one takes the next idle row. */
 export function reserveIdleQuery(db: Database, r: Reservation) {
-  const oldestIdle = db
-    .select({ id: instances.id })
-    .from(instances)
-    .where(eq(instances.status, "idle"))
-    .orderBy(asc(instances.readyAt), asc(instances.id))
-    .limit(1);
+  const oldestIdle = db.select({ id: instances.id }).from(instances).where(eq(instances.status, "idle")).orderBy(asc(instances.readyAt), asc(instances.id)).limit(1);
   return db
     .update(instances)
     .set({
@@ -102,10 +97,7 @@ export function reserveIdleQuery(db: Database, r: Reservation) {
 }
 
 export async function countByStatus(db: Database): Promise<StatusCounts> {
-  const rows = await db
-    .select({ status: instances.status, n: sql<number>`count(*)` })
-    .from(instances)
-    .groupBy(instances.status);
+  const rows = await db.select({ status: instances.status, n: sql<number>`count(*)` }).from(instances).groupBy(instances.status);
   const counts = emptyCounts();
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
@@ -126,9 +118,7 @@ export function listNotDeleted(db: Database): Promise<InstanceRow[]> {
 
 export function listByStatus(db: Database, status: InstanceStatus | undefined, limit: number): Promise<InstanceRow[]> {
   const q = db.select().from(instances);
-  return (status ? q.where(eq(instances.status, status)) : q.where(ne(instances.status, "deleted")))
-    .orderBy(desc(instances.createdAt))
-    .limit(limit);
+  return (status ? q.where(eq(instances.status, status)) : q.where(ne(instances.status, "deleted"))).orderBy(desc(instances.createdAt)).limit(limit);
 }
 
 export async function getInstance(db: Database, id: string): Promise<InstanceRow | null> {

@@ -63,9 +63,7 @@ export const instances = sqliteTable(
     uniqueIndex("instances_service_name_idx").on(t.serviceName),
     // The same invite is never provisioned twice at once: the reservation that would be the
     // second one fails on this index instead of racing.
-    uniqueIndex("instances_join_url_claiming_idx")
-      .on(t.joinUrl)
-      .where(sql`status = 'claiming' AND join_url IS NOT NULL`),
+    uniqueIndex("instances_join_url_claiming_idx").on(t.joinUrl).where(sql`status = 'claiming' AND join_url IS NOT NULL`),
   ],
 );
 

@@ -36,10 +36,7 @@ export interface ClaimedObservation {
   status: { conversationId: string | null; pending?: boolean; clean: boolean; streaming?: boolean } | null;
 }
 
-export type ClaimedVerdict =
-  | { action: "healthy"; acceptedConversationId?: string }
-  | { action: "degraded"; since: number; reason: string }
-  | { action: "crash"; reason: string };
+export type ClaimedVerdict = { action: "healthy"; acceptedConversationId?: string } | { action: "degraded"; since: number; reason: string } | { action: "crash"; reason: string };
 
 export function claimedCheckDue(row: ClaimedRow, now: number): boolean {
   const last = row.lastHealthAt ?? row.claimedAt ?? 0;
@@ -67,9 +64,7 @@ export function claimedVerdict(row: ClaimedRow, seen: ClaimedObservation, now: n
     if (waitingForJoin) {
       return {
         action: "crash",
-        reason: status.clean
-          ? "lost its pending join: the instance came back blank (restarted without its volume?)"
-          : "the pending join ended without a conversation (refused or expired)",
+        reason: status.clean ? "lost its pending join: the instance came back blank (restarted without its volume?)" : "the pending join ended without a conversation (refused or expired)",
       };
     }
     return { action: "crash", reason: "lost its conversation: the instance came back unbound (restarted without its volume?)" };

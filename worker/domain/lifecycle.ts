@@ -3,17 +3,7 @@
  * `canTransition`, and every write is a compare-and-set on the `from` state, so a stale
  * decision can never overwrite a newer one.
  */
-export const INSTANCE_STATUSES = [
-  "creating",
-  "starting",
-  "idle",
-  "claiming",
-  "claimed",
-  "crashed",
-  "dead",
-  "deleting",
-  "deleted",
-] as const;
+export const INSTANCE_STATUSES = ["creating", "starting", "idle", "claiming", "claimed", "crashed", "dead", "deleting", "deleted"] as const;
 
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 

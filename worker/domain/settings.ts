@@ -7,10 +7,18 @@ export const PoolSettingsSchema = z
     maxTotal: z.number().int().min(0).max(10_000),
     maxCreatesPerTick: z.number().int().min(0).max(100),
     tickIntervalMs: z.number().int().min(1_000).max(3_600_000),
-    stuckTimeoutMs: z.number().int().min(10_000).max(24 * 3_600_000),
+    stuckTimeoutMs: z
+      .number()
+      .int()
+      .min(10_000)
+      .max(24 * 3_600_000),
     claimTimeoutMs: z.number().int().min(5_000).max(3_600_000),
     breakerThreshold: z.number().int().min(1).max(100),
-    breakerBackoffMs: z.number().int().min(1_000).max(24 * 3_600_000),
+    breakerBackoffMs: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(24 * 3_600_000),
   })
   .strict();
 

@@ -67,7 +67,12 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
         });
         if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
         if (!res.ok) {
-          const code = ((await res.clone().json().catch(() => null)) as { error?: { code?: unknown } } | null)?.error?.code;
+          const code = (
+            (await res
+              .clone()
+              .json()
+              .catch(() => null)) as { error?: { code?: unknown } } | null
+          )?.error?.code;
           if (res.status === 503 && code === "not_ready") return { ok: false, kind: "not_ready", reason: "provision answered 503 not_ready" };
           // The front server always answers errors in its own shape; a 5xx without it is the
           // host's (Railway's edge: "Application failed to respond"): no instance process got it.

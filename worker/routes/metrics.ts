@@ -21,8 +21,18 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
       `${name}_count ${h.count}`,
     ]);
 
-  metric("pool_instances", "gauge", "Instances per status.", Object.entries(counts).map(([s, n]) => `pool_instances{status="${s}"} ${n}`));
-  metric("pool_claims_total", "counter", "Claims by outcome.", Object.entries(m.claims).map(([o, n]) => `pool_claims_total{outcome="${o}"} ${n}`));
+  metric(
+    "pool_instances",
+    "gauge",
+    "Instances per status.",
+    Object.entries(counts).map(([s, n]) => `pool_instances{status="${s}"} ${n}`),
+  );
+  metric(
+    "pool_claims_total",
+    "counter",
+    "Claims by outcome.",
+    Object.entries(m.claims).map(([o, n]) => `pool_claims_total{outcome="${o}"} ${n}`),
+  );
   histogram("pool_claim_pool_seconds", "Time a successful claim spent in the pool itself, excluding the instance's provision call.", m.claimPoolSeconds);
   histogram("pool_claim_seconds", "Total time of a successful claim.", m.claimTotalSeconds);
   histogram("pool_tick_seconds", "Reconcile tick duration.", m.tickSeconds);
@@ -30,11 +40,13 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     `pool_instance_creates_total{result="ok"} ${m.creates.ok}`,
     `pool_instance_creates_total{result="failed"} ${m.creates.failed}`,
   ]);
-  metric("pool_teardowns_total", "counter", "Teardowns by result.", [
-    `pool_teardowns_total{result="ok"} ${m.teardowns.ok}`,
-    `pool_teardowns_total{result="failed"} ${m.teardowns.failed}`,
-  ]);
-  metric("pool_provider_errors_total", "counter", "Provider errors by provider.", Object.entries(m.providerErrors).map(([p, n]) => `pool_provider_errors_total{provider="${p}"} ${n}`));
+  metric("pool_teardowns_total", "counter", "Teardowns by result.", [`pool_teardowns_total{result="ok"} ${m.teardowns.ok}`, `pool_teardowns_total{result="failed"} ${m.teardowns.failed}`]);
+  metric(
+    "pool_provider_errors_total",
+    "counter",
+    "Provider errors by provider.",
+    Object.entries(m.providerErrors).map(([p, n]) => `pool_provider_errors_total{provider="${p}"} ${n}`),
+  );
   metric(
     "pool_claim_skipped_instances_total",
     "counter",

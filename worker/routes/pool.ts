@@ -60,7 +60,10 @@ poolRoutes.get("/agents", auth, async (c) => {
   const query = parse(AgentsQuerySchema, c.req.query(), "invalid_query");
   const db = database(c.env.DB);
   const rows = await listByStatus(db, query.status, query.limit);
-  const last = await lastEvents(db, rows.map((r) => r.id));
+  const last = await lastEvents(
+    db,
+    rows.map((r) => r.id),
+  );
   return c.json({
     agents: rows.map((row) => {
       const e = last.get(row.id);
@@ -109,8 +112,7 @@ function claimResponse(outcome: ClaimResult): Response {
     return Response.json(outcome.claim, { headers });
   }
   const http = claimFailureHttp(outcome);
-  const details =
-    outcome.code === "provision_failed" ? { instanceId: outcome.instanceId } : http.field ? [{ path: http.field, message: outcome.message }] : undefined;
+  const details = outcome.code === "provision_failed" ? { instanceId: outcome.instanceId } : http.field ? [{ path: http.field, message: outcome.message }] : undefined;
   const headers = http.retryAfterSeconds === null ? undefined : { "Retry-After": String(http.retryAfterSeconds) };
   throw new ApiError(http.status, outcome.code, outcome.message, details, headers);
 }

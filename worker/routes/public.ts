@@ -36,11 +36,7 @@ publicRoutes.get("/api/pool/info", async (c) => {
 });
 
 publicRoutes.get("/api/pool/templates", async (c) => {
-  const rows = await database(c.env.DB)
-    .select()
-    .from(templates)
-    .where(eq(templates.published, true))
-    .orderBy(desc(templates.featured), asc(templates.name));
+  const rows = await database(c.env.DB).select().from(templates).where(eq(templates.published, true)).orderBy(desc(templates.featured), asc(templates.name));
   return c.json({ templates: rows.map(templateView) });
 });
 

@@ -63,7 +63,11 @@ export function parseArgv(argv: string[]): Parsed {
     const topic = positionalsBeforeFlag.length > 1 ? ` ${positionalsBeforeFlag[0]}` : "";
     throw new CliFailure(`Run convos help${topic} for a list of available commands.`, { exit: 127, warnings: [`${words} is not a convos command.`] });
   }
-  const byChar = new Map(Object.values(spec.flags).filter((f) => f.char).map((f) => [f.char!, f]));
+  const byChar = new Map(
+    Object.values(spec.flags)
+      .filter((f) => f.char)
+      .map((f) => [f.char!, f]),
+  );
   const args: string[] = [];
   const flags: Flags = {};
   const rest = argv.slice(consumed);
@@ -118,7 +122,9 @@ export function parseArgv(argv: string[]): Parsed {
     const width = Math.max(...missing.map((a) => a.name.length));
     const lines = missing.map((a) => `${a.name.padEnd(width)}  ${a.description ?? ""}`.trimEnd());
     let message = `Missing ${missing.length} required arg${missing.length === 1 ? "" : "s"}:\n${lines.join("\n")}`;
-    const multiple = Object.values(spec.flags).filter((f) => f.multiple).map((f) => `--${f.name}`);
+    const multiple = Object.values(spec.flags)
+      .filter((f) => f.multiple)
+      .map((f) => `--${f.name}`);
     if (multiple.length > 0) {
       message += `\n\nNote: ${multiple.join(", ")} allow${multiple.length === 1 ? "s" : ""} multiple values. Because of this you need to provide all arguments before providing ${multiple.length === 1 ? "that flag" : "those flags"}.`;
       message += '\nAlternatively, you can use "--" to signify the end of the flags and the beginning of arguments.';

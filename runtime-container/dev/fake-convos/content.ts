@@ -36,7 +36,8 @@ export function normalizedContent(message: StoredMessage, names: Map<string, str
       for (const id of c.removed) parts.push(`${initiator} removed ${nameOf(id, names)}`);
       for (const id of c.left) parts.push(`${nameOf(id, names)} left the group`);
       for (const f of c.fieldChanges) {
-        if (f.fieldName === "app_data") parts.push(`${initiator} ${f.newValue}`); // newValue: the described change
+        if (f.fieldName === "app_data")
+          parts.push(`${initiator} ${f.newValue}`); // newValue: the described change
         else parts.push(f.newValue ? `${initiator} changed ${f.fieldName.replace(/_/gu, " ")} to "${f.newValue}"` : `${initiator} cleared ${f.fieldName.replace(/_/gu, " ")}`);
       }
       return parts.join("; ");
@@ -81,17 +82,28 @@ export function serveEventFor(message: StoredMessage, conversationId: string, ne
       return { event: "explode_notice", conversationId, senderInboxId: message.senderInboxId, expiresAt: c.expiresAt, sentAt: message.sentAt, ...flag };
     case "profile_update":
       return {
-        event: "profile_update", id: message.id, senderInboxId: message.senderInboxId, conversationId,
+        event: "profile_update",
+        id: message.id,
+        senderInboxId: message.senderInboxId,
+        conversationId,
         ...(c.name !== undefined && { name: c.name }),
         ...(c.memberKind !== undefined && { memberKind: c.memberKind }),
         ...(c.metadata && Object.keys(c.metadata).length > 0 && { metadata: c.metadata as never }),
-        sentAt: message.sentAt, ...flag,
+        sentAt: message.sentAt,
+        ...flag,
       };
     case "thinking":
       return {
-        event: "thinking", id: message.id, senderInboxId: message.senderInboxId, conversationId, state: c.state,
-        targetMessageId: c.targetMessageId, content: c.content, ...(c.resultMessageId && { resultMessageId: c.resultMessageId }),
-        sentAt: message.sentAt, ...flag,
+        event: "thinking",
+        id: message.id,
+        senderInboxId: message.senderInboxId,
+        conversationId,
+        state: c.state,
+        targetMessageId: c.targetMessageId,
+        content: c.content,
+        ...(c.resultMessageId && { resultMessageId: c.resultMessageId }),
+        sentAt: message.sentAt,
+        ...flag,
       };
     default: {
       const all = network.messages(conversationId);
@@ -106,8 +118,14 @@ export function serveEventFor(message: StoredMessage, conversationId: string, ne
         content: normalizedContent(message, names, all),
         ...(c.kind === "remote_attachment" && {
           remoteAttachment: {
-            url: c.url, contentDigest: c.contentDigest, scheme: c.scheme, secret: c.secret, salt: c.salt, nonce: c.nonce,
-            contentLength: c.contentLength, ...(c.filename && { filename: c.filename }),
+            url: c.url,
+            contentDigest: c.contentDigest,
+            scheme: c.scheme,
+            secret: c.secret,
+            salt: c.salt,
+            nonce: c.nonce,
+            contentLength: c.contentLength,
+            ...(c.filename && { filename: c.filename }),
           },
         }),
         sentAt: message.sentAt,

@@ -52,13 +52,23 @@ export async function conversationsCreate(s: Session): Promise<void> {
   const fail = s.control().createFail;
   if (fail) throw thrown(fail);
   await roundTrips(1);
-  const group = createGroup(s.network, db.inboxId, { name: str(s.flags, "name"), description: str(s.flags, "description"), imageUrl: str(s.flags, "image-url"), permissions: str(s.flags, "permissions") });
+  const group = createGroup(s.network, db.inboxId, {
+    name: str(s.flags, "name"),
+    description: str(s.flags, "description"),
+    imageUrl: str(s.flags, "image-url"),
+    permissions: str(s.flags, "permissions"),
+  });
   s.install.sync(s.network, db, [group.id]);
   await roundTrips(1); // updateAppData
   await profileImageWarning(s);
   const metadata = { ...(meta?.parsedMetadata ?? {}), ...(attestationMetadata(s) ?? {}) };
   const profileName = str(s.flags, "profile-name") ?? identity.profileName;
-  s.network.append(group.id, db.inboxId, CT.profileUpdate, { kind: "profile_update", ...(profileName && { name: profileName }), memberKind: AGENT_MEMBER_KIND, ...(Object.keys(metadata).length > 0 && { metadata }) });
+  s.network.append(group.id, db.inboxId, CT.profileUpdate, {
+    kind: "profile_update",
+    ...(profileName && { name: profileName }),
+    memberKind: AGENT_MEMBER_KIND,
+    ...(Object.keys(metadata).length > 0 && { metadata }),
+  });
   await roundTrips(1);
   const invite = await makeInvite(group, db.inboxId, identity.walletKey, s.env);
   record(s.home, { kind: "created", conversationId: group.id, name: group.name, profileName: profileName ?? null, permissions: group.permissions, metadata });
@@ -105,9 +115,15 @@ export async function conversationsJoin(s: Session): Promise<void> {
   const acceptAt = !owner ? null : ctl.joinMode === "pending" ? (ctl.acceptAfterMs === null ? null : Date.now() + ctl.acceptAfterMs) : Date.now() + draw(OWNER_ACCEPT_MS);
   s.network.updateJoinRequests((all) => {
     all.push({
-      id: hex(8), joinerInboxId: db.inboxId, creatorInboxId: invite.creatorInboxId, tag: invite.tag,
-      conversationToken: Buffer.from(invite.conversationToken).toString("hex"), profileName: str(s.flags, "profile-name") ?? null,
-      requestedAt: new Date().toISOString(), acceptAt, state: "pending",
+      id: hex(8),
+      joinerInboxId: db.inboxId,
+      creatorInboxId: invite.creatorInboxId,
+      tag: invite.tag,
+      conversationToken: Buffer.from(invite.conversationToken).toString("hex"),
+      profileName: str(s.flags, "profile-name") ?? null,
+      requestedAt: new Date().toISOString(),
+      acceptAt,
+      state: "pending",
     });
   });
   await roundTrips(2); // join request + slug text
@@ -118,7 +134,12 @@ export async function conversationsJoin(s: Session): Promise<void> {
   const profileImage = str(s.flags, "profile-image") ?? null;
   if (bool(s.flags, "no-wait")) {
     const result: JoinResult = {
-      status: "request_sent", ...base, creatorInboxId: invite.creatorInboxId, conversationName: invite.name ?? null, profileName, profileImage,
+      status: "request_sent",
+      ...base,
+      creatorInboxId: invite.creatorInboxId,
+      conversationName: invite.name ?? null,
+      profileName,
+      profileImage,
       ...(meta && { metadata: meta.joinMetadata }),
       message: "Join request sent. The creator must accept it. Run 'convos conversations list --sync' to check if you've been added.",
     };
@@ -145,12 +166,22 @@ export async function conversationsJoin(s: Session): Promise<void> {
   const CT = await contentTypes();
   const name = profileName ?? identity.profileName;
   const metadata = { ...(meta?.parsedMetadata ?? {}), ...(attestationMetadata(s) ?? {}) };
-  s.network.append(conversationId, db.inboxId, CT.profileUpdate, { kind: "profile_update", ...(name && { name }), memberKind: AGENT_MEMBER_KIND, ...(Object.keys(metadata).length > 0 && { metadata }) });
+  s.network.append(conversationId, db.inboxId, CT.profileUpdate, {
+    kind: "profile_update",
+    ...(name && { name }),
+    memberKind: AGENT_MEMBER_KIND,
+    ...(Object.keys(metadata).length > 0 && { metadata }),
+  });
   await roundTrips(2);
   record(s.home, { kind: "joined", conversationId, profileName: name ?? null });
   const result: JoinResult = {
-    status: "joined", conversationId, ...base, conversationName: invite.name ?? null, profileName: name ?? null,
-    profileImage: profileImage ?? identity.profileImageUrl ?? null, ...(meta && { metadata: meta.joinMetadata }),
+    status: "joined",
+    conversationId,
+    ...base,
+    conversationName: invite.name ?? null,
+    profileName: name ?? null,
+    profileImage: profileImage ?? identity.profileImageUrl ?? null,
+    ...(meta && { metadata: meta.joinMetadata }),
   };
   output(s, result);
 }
@@ -162,10 +193,12 @@ function memberGroups(s: Session, inboxId: string): string[] {
   } catch {
     return [];
   }
-  return files.map((f) => f.slice(0, -".json".length)).filter((id) => {
-    const g = s.network.group(id);
-    return g !== null && isMember(g, inboxId);
-  });
+  return files
+    .map((f) => f.slice(0, -".json".length))
+    .filter((id) => {
+      const g = s.network.group(id);
+      return g !== null && isMember(g, inboxId);
+    });
 }
 
 // commands/conversations/list.js
@@ -185,8 +218,13 @@ export async function conversationsList(s: Session): Promise<void> {
     .map((id) => s.network.group(id))
     .filter((g): g is Group => g !== null)
     .map((g) => ({
-      conversationId: g.id, kind: "group" as const, name: g.name, createdAt: g.createdAt, memberCount: g.members.length,
-      isActive: isMember(g, db.inboxId), isLocked: g.addMemberPolicy === "deny",
+      conversationId: g.id,
+      kind: "group" as const,
+      name: g.name,
+      createdAt: g.createdAt,
+      memberCount: g.members.length,
+      isActive: isMember(g, db.inboxId),
+      isLocked: g.addMemberPolicy === "deny",
     }))
     .filter((r) => bool(s.flags, "include-inactive") || r.isActive);
   const result: ListResult = rows.length > 0 ? rows : { message: "No conversations found. Create one with: convos conversations create", count: 0 };
@@ -272,6 +310,14 @@ export async function conversationInvite(s: Session): Promise<void> {
     expiresAfterUse: bool(s.flags, "single-use"),
     includeMetadata: s.flags["include-metadata"] !== false,
   });
-  const result: InviteResult = { conversationId: group.id, slug: invite.slug, url: invite.url, tag: invite.tag, env: s.env, expiresAt: expiresAt?.toISOString() ?? null, singleUse: bool(s.flags, "single-use") };
+  const result: InviteResult = {
+    conversationId: group.id,
+    slug: invite.slug,
+    url: invite.url,
+    tag: invite.tag,
+    env: s.env,
+    expiresAt: expiresAt?.toISOString() ?? null,
+    singleUse: bool(s.flags, "single-use"),
+  };
   output(s, result);
 }

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { generatePrivateKey } from "viem/accounts";
-import { type Flags } from "./argv.ts";
+import type { Flags } from "./argv.ts";
 import { record, transcriptPath } from "./control.ts";
 import { contentTypes, createGroup, makeInvite, type ContentTypes } from "./groups.ts";
 import { addressOf, type Install } from "./install.ts";
@@ -34,7 +34,14 @@ function person(network: Network, inboxId: string | undefined, name: string | un
 function ensureMember(CT: ContentTypes, network: Network, group: Group, sender: SimulatedInbox, role: "member" | "super_admin" = "member"): void {
   if (isMember(group, sender.inboxId)) return;
   network.updateGroup(group.id, (g) => g.members.push({ inboxId: sender.inboxId, role, addedAt: new Date().toISOString() }));
-  network.append(group.id, group.creatorInboxId, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: group.creatorInboxId, added: [sender.inboxId], removed: [], left: [], fieldChanges: [] });
+  network.append(group.id, group.creatorInboxId, CT.groupUpdated, {
+    kind: "group_updated",
+    initiatedByInboxId: group.creatorInboxId,
+    added: [sender.inboxId],
+    removed: [],
+    left: [],
+    fieldChanges: [],
+  });
   if (sender.name) network.append(group.id, sender.inboxId, CT.profileUpdate, { kind: "profile_update", name: sender.name });
 }
 
@@ -146,7 +153,19 @@ export async function fakeInject(s: Session): Promise<void> {
         const mimeType = str(s.flags, "mime-type") ?? getMimeType(attachment);
         const filename = path.basename(attachment);
         injected = s.flags.remote
-          ? append(CT.remoteAttachment, { kind: "remote_attachment", url: `https://fake-convos.invalid/uploads/${blob}`, filename, contentLength: bytes.length + 16, contentDigest: blob, secret: hex(32), salt: hex(32), nonce: hex(12), scheme: "https", blob, mimeType })
+          ? append(CT.remoteAttachment, {
+              kind: "remote_attachment",
+              url: `https://fake-convos.invalid/uploads/${blob}`,
+              filename,
+              contentLength: bytes.length + 16,
+              contentDigest: blob,
+              secret: hex(32),
+              salt: hex(32),
+              nonce: hex(12),
+              scheme: "https",
+              blob,
+              mimeType,
+            })
           : append(CT.attachment, { kind: "attachment", filename, mimeType, blob, size: bytes.length });
       } else if (reaction) {
         const to = str(s.flags, "to");
@@ -167,8 +186,15 @@ export async function fakeInject(s: Session): Promise<void> {
       const { encryptConversationToken } = await import("@xmtp/convos-cli/utils/invite");
       const token = encryptConversationToken(group.id, db.inboxId, Buffer.from(identity.walletKey.replace("0x", ""), "hex"));
       const request = {
-        id: hex(8), joinerInboxId: sender.inboxId, creatorInboxId: db.inboxId, tag: str(s.flags, "tag") ?? group.appData.tag ?? "",
-        conversationToken: Buffer.from(token).toString("hex"), profileName: sender.name, requestedAt: new Date().toISOString(), acceptAt: null, state: "pending" as const,
+        id: hex(8),
+        joinerInboxId: sender.inboxId,
+        creatorInboxId: db.inboxId,
+        tag: str(s.flags, "tag") ?? group.appData.tag ?? "",
+        conversationToken: Buffer.from(token).toString("hex"),
+        profileName: sender.name,
+        requestedAt: new Date().toISOString(),
+        acceptAt: null,
+        state: "pending" as const,
       };
       s.network.updateJoinRequests((all) => {
         all.push(request);

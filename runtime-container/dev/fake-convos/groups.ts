@@ -73,7 +73,14 @@ export async function acceptJoinRequest(network: Network, request: JoinRequest, 
     g.members.push({ inboxId: request.joinerInboxId, role: "member", addedAt: new Date().toISOString() });
   });
   const CT = await contentTypes();
-  network.append(group.id, request.creatorInboxId, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: request.creatorInboxId, added: [request.joinerInboxId], removed: [], left: [], fieldChanges: [] });
+  network.append(group.id, request.creatorInboxId, CT.groupUpdated, {
+    kind: "group_updated",
+    initiatedByInboxId: request.creatorInboxId,
+    added: [request.joinerInboxId],
+    removed: [],
+    left: [],
+    fieldChanges: [],
+  });
   return updated;
 }
 

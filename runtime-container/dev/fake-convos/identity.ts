@@ -32,7 +32,16 @@ export async function identityList(s: Session): Promise<void> {
   await commandStart(s);
   const identity = s.install.store.load();
   const result: IdentityListResult = identity
-    ? [{ id: identity.id, address: addressOf(identity.walletKey), inboxId: identity.inboxId ?? "(not yet registered)", label: identity.label ?? "", profileName: identity.profileName ?? "", createdAt: identity.createdAt }]
+    ? [
+        {
+          id: identity.id,
+          address: addressOf(identity.walletKey),
+          inboxId: identity.inboxId ?? "(not yet registered)",
+          label: identity.label ?? "",
+          profileName: identity.profileName ?? "",
+          createdAt: identity.createdAt,
+        },
+      ]
     : { message: "No identity found. Create one with: convos identity create", count: 0 };
   output(s, result);
 }
@@ -45,8 +54,14 @@ export async function identityInfo(s: Session): Promise<void> {
   }
   const { identity, db, address } = await connect(s);
   const properties = {
-    id: identity.id, address, inboxId: db.inboxId, installationId: db.installationId, isRegistered: true,
-    label: identity.label ?? "", profileName: identity.profileName ?? "", createdAt: identity.createdAt,
+    id: identity.id,
+    address,
+    inboxId: db.inboxId,
+    installationId: db.installationId,
+    isRegistered: true,
+    label: identity.label ?? "",
+    profileName: identity.profileName ?? "",
+    createdAt: identity.createdAt,
   };
   const client = { env: s.env, libxmtpVersion: "fake-convos", appVersion: `convos-cli/0.10.15` };
   if (s.json) {
@@ -94,7 +109,10 @@ export async function reset(s: Session): Promise<void> {
   fs.rmSync(dbDir, { recursive: true, force: true });
   record(s.home, { kind: "reset", identityRemoved: Boolean(identity), dbFilesRemoved: dbFileCount });
   const result: ResetResult = {
-    success: true, identityRemoved: Boolean(identity), legacyIdentitiesRemoved: legacyCount, dbFilesRemoved: dbFileCount,
+    success: true,
+    identityRemoved: Boolean(identity),
+    legacyIdentitiesRemoved: legacyCount,
+    dbFilesRemoved: dbFileCount,
     message: "Identity and conversation data have been destroyed. Your .env configuration has been preserved.",
   };
   output(s, result);

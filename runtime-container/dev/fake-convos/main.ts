@@ -81,7 +81,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (runsRealOclif(argv)) {
     const { run, flush, handle } = await import("@oclif/core");
-    await run(argv, CLI_ROOT).then(() => flush(), (err) => handle(err));
+    await run(argv, CLI_ROOT).then(
+      () => flush(),
+      (err) => handle(err),
+    );
     return;
   }
   // Loaded after the --version/help shortcut, which must cost what the real one costs.

@@ -31,7 +31,19 @@ export type Content =
   | { kind: "reaction"; reference: string; action: "added" | "removed"; emoji: string }
   | { kind: "group_updated"; initiatedByInboxId: string; added: string[]; removed: string[]; left: string[]; fieldChanges: { fieldName: string; oldValue: string; newValue: string }[] }
   | { kind: "attachment"; filename?: string; mimeType: string; blob: string; size: number }
-  | { kind: "remote_attachment"; url: string; filename?: string; contentLength: number; contentDigest: string; secret: string; salt: string; nonce: string; scheme: string; blob: string; mimeType: string }
+  | {
+      kind: "remote_attachment";
+      url: string;
+      filename?: string;
+      contentLength: number;
+      contentDigest: string;
+      secret: string;
+      salt: string;
+      nonce: string;
+      scheme: string;
+      blob: string;
+      mimeType: string;
+    }
   | { kind: "explode_settings"; expiresAt: string }
   | { kind: "profile_update"; name?: string; memberKind?: number; metadata?: Record<string, { type: string; value: unknown }> }
   | { kind: "typing"; isTyping: boolean }
@@ -157,7 +169,10 @@ export class Network {
     } catch {
       return [];
     }
-    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as StoredMessage);
+    return text
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as StoredMessage);
   }
 
   message(id: string): { groupId: string; message: StoredMessage } | null {
@@ -244,5 +259,4 @@ export const mayRemoveMembers = (group: Group, inboxId: string) => {
   return role === "admin" || role === "super_admin";
 };
 export const mayUpdatePermissions = (group: Group, inboxId: string) => roleOf(group, inboxId) === "super_admin";
-export const mayAddMembers = (group: Group, inboxId: string) =>
-  group.addMemberPolicy === "allow" && (group.permissions === "all-members" || roleOf(group, inboxId) !== "member");
+export const mayAddMembers = (group: Group, inboxId: string) => group.addMemberPolicy === "allow" && (group.permissions === "all-members" || roleOf(group, inboxId) !== "member");

@@ -97,7 +97,12 @@ export async function agentServe(s: Session): Promise<void> {
     process.stderr.write(`QR code saved to: ${qrCodePath}\nInvite URL: ${invite.url}\n`);
   }
   emit({
-    event: "ready", conversationId, identityId: identity.id, inboxId: me, address, name: group.name ?? "",
+    event: "ready",
+    conversationId,
+    identityId: identity.id,
+    inboxId: me,
+    address,
+    name: group.name ?? "",
     ...(invite && { inviteUrl: invite.url, inviteSlug: invite.slug, inviteTag: invite.tag }),
     ...(qrCodePath && { qrCodePath }),
     timestamp: now(),
@@ -175,36 +180,40 @@ export async function agentServe(s: Session): Promise<void> {
     for (const m of messages) deliver(m, catchup);
   };
   timers.push(setInterval(pollStream, POLL_MS));
-  timers.push(setInterval(() => {
-    if (!stopping && !s.control().networkDown) void processJoins(true);
-  }, 250));
+  timers.push(
+    setInterval(() => {
+      if (!stopping && !s.control().networkDown) void processJoins(true);
+    }, 250),
+  );
 
   // ---- fake-only control events (fake-inject --event …) ----
   const controls = controlFile(s.home, conversationId);
   let controlOffset = sizeOf(controls);
   let heartbeatStalledUntil = 0;
-  timers.push(setInterval(() => {
-    const { lines, offset: next } = readNew(controls, controlOffset);
-    controlOffset = next;
-    for (const line of lines) {
-      const entry = JSON.parse(line) as { type: string; text?: string; durationMs?: number };
-      if (entry.type === "crash") {
-        process.stderr.write("fake convos: injected crash\n");
-        return shutdown(1);
+  timers.push(
+    setInterval(() => {
+      const { lines, offset: next } = readNew(controls, controlOffset);
+      controlOffset = next;
+      for (const line of lines) {
+        const entry = JSON.parse(line) as { type: string; text?: string; durationMs?: number };
+        if (entry.type === "crash") {
+          process.stderr.write("fake convos: injected crash\n");
+          return shutdown(1);
+        }
+        if (entry.type === "error") emitError(entry.text ?? "injected error");
+        if (entry.type === "stream-error") {
+          streamDead = true;
+          emitError(`Message stream ended: ${entry.text ?? "stream closed by the server"}`);
+        }
+        if (entry.type === "stream-restart") pausedUntil = Date.now() + (entry.durationMs ?? 500);
+        if (entry.type === "catchup-error") {
+          catchupFails = true;
+          catchupFailure = entry.text ?? "transport error";
+        }
+        if (entry.type === "heartbeat-stall") heartbeatStalledUntil = entry.durationMs ? Date.now() + entry.durationMs : Number.POSITIVE_INFINITY;
       }
-      if (entry.type === "error") emitError(entry.text ?? "injected error");
-      if (entry.type === "stream-error") {
-        streamDead = true;
-        emitError(`Message stream ended: ${entry.text ?? "stream closed by the server"}`);
-      }
-      if (entry.type === "stream-restart") pausedUntil = Date.now() + (entry.durationMs ?? 500);
-      if (entry.type === "catchup-error") {
-        catchupFails = true;
-        catchupFailure = entry.text ?? "transport error";
-      }
-      if (entry.type === "heartbeat-stall") heartbeatStalledUntil = entry.durationMs ? Date.now() + entry.durationMs : Number.POSITIVE_INFINITY;
-    }
-  }, POLL_MS));
+    }, POLL_MS),
+  );
 
   const heartbeat = Number(str(s.flags, "heartbeat") ?? 0);
   if (heartbeat > 0) {
@@ -216,10 +225,12 @@ export async function agentServe(s: Session): Promise<void> {
     timers.push(t);
   }
   if (ctl.serveCrashAfterMs !== null) {
-    timers.push(setTimeout(() => {
-      process.stderr.write("fake convos: simulated crash\n");
-      shutdown(1);
-    }, ctl.serveCrashAfterMs));
+    timers.push(
+      setTimeout(() => {
+        process.stderr.write("fake convos: simulated crash\n");
+        shutdown(1);
+      }, ctl.serveCrashAfterMs),
+    );
   }
 
   // ---- stdin commands ----
@@ -314,7 +325,18 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
           ? send(CT.reply, { kind: "reply", reference: String(cmd.replyTo), text: `[remote attachment: ${filename} (${remote.contentLength} bytes) ${url}]` })
           : send(CT.remoteAttachment, { kind: "remote_attachment", ...remote });
         transcript({ kind: "attachment", id: m.id, file, filename, mimeType, size: bytes.length, url, ...(cmd.replyTo && { replyTo: cmd.replyTo }) });
-        return emit({ event: "sent", id: m.id, type: "attachment", filename, mimeType, size: bytes.length, sendType: "remote", url, ...(cmd.replyTo ? { replyTo: String(cmd.replyTo) } : {}), timestamp: now() });
+        return emit({
+          event: "sent",
+          id: m.id,
+          type: "attachment",
+          filename,
+          mimeType,
+          size: bytes.length,
+          sendType: "remote",
+          url,
+          ...(cmd.replyTo ? { replyTo: String(cmd.replyTo) } : {}),
+          timestamp: now(),
+        });
       }
       case "remote-attach": {
         if (!cmd.url || !cmd.contentDigest || !cmd.secret || !cmd.salt || !cmd.nonce || !cmd.contentLength) {
@@ -323,8 +345,17 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         await roundTrips(1);
         const filename = typeof cmd.filename === "string" ? cmd.filename : undefined;
         const m = send(CT.remoteAttachment, {
-          kind: "remote_attachment", url: String(cmd.url), ...(filename && { filename }), contentLength: Number(cmd.contentLength), contentDigest: String(cmd.contentDigest),
-          secret: String(cmd.secret), salt: String(cmd.salt), nonce: String(cmd.nonce), scheme: String(cmd.scheme ?? "https"), blob: "", mimeType: "application/octet-stream",
+          kind: "remote_attachment",
+          url: String(cmd.url),
+          ...(filename && { filename }),
+          contentLength: Number(cmd.contentLength),
+          contentDigest: String(cmd.contentDigest),
+          secret: String(cmd.secret),
+          salt: String(cmd.salt),
+          nonce: String(cmd.nonce),
+          scheme: String(cmd.scheme ?? "https"),
+          blob: "",
+          mimeType: "application/octet-stream",
         });
         transcript({ kind: "remote-attachment", id: m.id, url: cmd.url, filename: filename ?? null });
         return emit({ event: "sent", id: m.id, type: "remote-attachment", url: String(cmd.url), ...(filename && { filename }), timestamp: now() });
@@ -338,7 +369,14 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         s.network.updateGroup(conversationId, (g) => {
           g.name = String(cmd.name);
         });
-        s.network.append(conversationId, me, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: me, added: [], removed: [], left: [], fieldChanges: [{ fieldName: "group_name", oldValue: old, newValue: String(cmd.name) }] });
+        s.network.append(conversationId, me, CT.groupUpdated, {
+          kind: "group_updated",
+          initiatedByInboxId: me,
+          added: [],
+          removed: [],
+          left: [],
+          fieldChanges: [{ fieldName: "group_name", oldValue: old, newValue: String(cmd.name) }],
+        });
         transcript({ kind: "rename", name: cmd.name });
         return emit({ event: "sent", type: "rename", name: String(cmd.name), conversationId, timestamp: now() });
       }
@@ -348,14 +386,25 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
           return emitError("Image upload requires an upload provider. Set CONVOS_API_KEY=<key> or CONVOS_UPLOAD_PROVIDER=convos-api with CONVOS_API_KEY.");
         }
         await roundTrips(2);
-        const metadata = cmd.metadata && typeof cmd.metadata === "object"
-          ? Object.fromEntries(Object.entries(cmd.metadata as Record<string, unknown>).map(([k, v]) => [k, typeof v === "boolean" ? { type: "bool", value: v } : typeof v === "number" ? { type: "number", value: v } : { type: "string", value: String(v) }]))
-          : undefined;
+        const metadata =
+          cmd.metadata && typeof cmd.metadata === "object"
+            ? Object.fromEntries(
+                Object.entries(cmd.metadata as Record<string, unknown>).map(([k, v]) => [
+                  k,
+                  typeof v === "boolean" ? { type: "bool", value: v } : typeof v === "number" ? { type: "number", value: v } : { type: "string", value: String(v) },
+                ]),
+              )
+            : undefined;
         send(CT.profileUpdate, { kind: "profile_update", ...(typeof cmd.name === "string" && cmd.name && { name: cmd.name }), memberKind: AGENT_MEMBER_KIND, ...(metadata && { metadata }) });
         transcript({ kind: "update-profile", name: cmd.name ?? null, image: cmd.image ?? null, metadata: cmd.metadata ?? null });
         return emit({
-          event: "sent", type: "update-profile", ...(cmd.name !== undefined && { name: String(cmd.name) }), ...(cmd.image !== undefined && { image: String(cmd.image) }),
-          ...(cmd.metadata != null && { metadata: cmd.metadata as Record<string, unknown> }), conversationId, timestamp: now(),
+          event: "sent",
+          type: "update-profile",
+          ...(cmd.name !== undefined && { name: String(cmd.name) }),
+          ...(cmd.image !== undefined && { image: String(cmd.image) }),
+          ...(cmd.metadata != null && { metadata: cmd.metadata as Record<string, unknown> }),
+          conversationId,
+          timestamp: now(),
         });
       }
       case "lock":
@@ -369,7 +418,14 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         s.network.updateGroup(conversationId, (g) => {
           g.appData.tag = randomAlphanumeric(10);
         });
-        s.network.append(conversationId, me, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: me, added: [], removed: [], left: [], fieldChanges: [{ fieldName: "app_data", oldValue: "", newValue: "rotated the invite tag" }] });
+        s.network.append(conversationId, me, CT.groupUpdated, {
+          kind: "group_updated",
+          initiatedByInboxId: me,
+          added: [],
+          removed: [],
+          left: [],
+          fieldChanges: [{ fieldName: "app_data", oldValue: "", newValue: "rotated the invite tag" }],
+        });
         transcript({ kind: "invite_rotated", tag: group().appData.tag });
         await roundTrips(1);
         if (!mayUpdatePermissions(group(), me)) throw new CommandFailed(INSUFFICIENT_PERMISSIONS);
@@ -400,7 +456,9 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
           return emit({ event: "sent", type: "explode", scheduled: true, conversationId, expiresAt: expiresAt.toISOString(), timestamp: now() });
         }
         await roundTrips(1);
-        const others = group().members.filter((m) => m.inboxId !== me).map((m) => m.inboxId);
+        const others = group()
+          .members.filter((m) => m.inboxId !== me)
+          .map((m) => m.inboxId);
         if (others.length > 0) {
           if (!mayRemoveMembers(group(), me)) throw new CommandFailed(INSUFFICIENT_PERMISSIONS);
           s.network.updateGroup(conversationId, (g) => {
@@ -437,7 +495,17 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         const resultMessageId = typeof cmd.resultMessageId === "string" ? cmd.resultMessageId : undefined;
         const m = send(CT.thinking, { kind: "thinking", state: cmd.state, targetMessageId: cmd.targetMessageId, content: cmd.content, ...(resultMessageId && { resultMessageId }) });
         transcript({ kind: "thinking", id: m.id, state: cmd.state, targetMessageId: cmd.targetMessageId });
-        return emit({ event: "sent", id: m.id, type: "thinking", state: cmd.state, targetMessageId: cmd.targetMessageId, content: cmd.content, ...(resultMessageId && { resultMessageId }), conversationId, timestamp: now() });
+        return emit({
+          event: "sent",
+          id: m.id,
+          type: "thinking",
+          state: cmd.state,
+          targetMessageId: cmd.targetMessageId,
+          content: cmd.content,
+          ...(resultMessageId && { resultMessageId }),
+          conversationId,
+          timestamp: now(),
+        });
       }
       case "stop":
         return c.shutdown(0);

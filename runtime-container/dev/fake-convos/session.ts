@@ -26,7 +26,11 @@ export function session(id: string, args: string[], flags: Flags): Session {
   const envName = str(flags, "env") ?? (["local", "dev", "production"].includes(process.env.CONVOS_ENV ?? "") ? process.env.CONVOS_ENV : "dev");
   const env = envName as Env;
   return {
-    id, args, flags, home, env,
+    id,
+    args,
+    flags,
+    home,
+    env,
     json: flags.json === true || flags.fields !== undefined || process.env.CONVOS_JSON_OUTPUT === "true",
     install: new Install(home, env),
     network: new Network(home),

@@ -19,7 +19,15 @@ interface FakeInbox {
 }
 
 const err = (name: string, message: string) => ({ name, message });
-const NAMES: Record<number, string> = { 400: "ValidationError", 401: "UnauthorizedError", 403: "IsTakenError", 404: "NotFoundError", 409: "ConflictError", 422: "UnprocessableError", 429: "TooManyRequestsError" };
+const NAMES: Record<number, string> = {
+  400: "ValidationError",
+  401: "UnauthorizedError",
+  403: "IsTakenError",
+  404: "NotFoundError",
+  409: "ConflictError",
+  422: "UnprocessableError",
+  429: "TooManyRequestsError",
+};
 
 export function createFakeAgentMail(opts: { apiKey: string; domains: string[] }) {
   const faults = new FaultPlan();

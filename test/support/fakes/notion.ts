@@ -35,7 +35,12 @@ export function createFakeNotion(opts: { apiKey: string; pageSize?: number }) {
   function blockView(page: FakePage, i: number) {
     const b = page.blocks[i]!;
     const id = dashed(`${page.id.slice(0, 24)}${i.toString(16).padStart(8, "0")}`);
-    const content = b.type === "divider" ? {} : b.type === "to_do" ? { rich_text: richText(b.text), color: "default", checked: false } : { rich_text: richText(b.text), color: "default", ...(b.type.startsWith("heading") ? { is_toggleable: false } : {}) };
+    const content =
+      b.type === "divider"
+        ? {}
+        : b.type === "to_do"
+          ? { rich_text: richText(b.text), color: "default", checked: false }
+          : { rich_text: richText(b.text), color: "default", ...(b.type.startsWith("heading") ? { is_toggleable: false } : {}) };
     return {
       object: "block",
       id,

@@ -1,14 +1,4 @@
-import {
-  buildClientSchema,
-  type DocumentNode,
-  execute,
-  type GraphQLError,
-  type GraphQLSchema,
-  type IntrospectionQuery,
-  parse,
-  type OperationDefinitionNode,
-  validate,
-} from "graphql";
+import { buildClientSchema, type DocumentNode, execute, type GraphQLError, type GraphQLSchema, type IntrospectionQuery, parse, type OperationDefinitionNode, validate } from "graphql";
 import railwayIntrospection from "../fixtures/railway/schema.json";
 import { bearer, FaultPlan, type FaultRule, faultResponse, json } from "./faults.ts";
 
@@ -216,7 +206,14 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
             pageInfo: { hasNextPage: start + page.length < all.length, hasPreviousPage: start > 0, startCursor: page[0]?.id ?? null, endCursor: page.at(-1)?.id ?? null },
             edges: page.map((v) => ({
               cursor: v.id,
-              node: { id: `${v.id}-instance`, volumeId: v.id, serviceId: v.serviceId, environmentId: v.environmentId, mountPath: v.mountPath, volume: { id: v.id, name: v.name, projectId: v.projectId } },
+              node: {
+                id: `${v.id}-instance`,
+                volumeId: v.id,
+                serviceId: v.serviceId,
+                environmentId: v.environmentId,
+                mountPath: v.mountPath,
+                volume: { id: v.id, name: v.name, projectId: v.projectId },
+              },
             })),
           };
         },
@@ -287,11 +284,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     // Documents that fail to parse or validate never execute and get a 400, like Railway's server.
     const status = result.errors && result.data === undefined ? 400 : 200;
     faults.record(op, status, epoch);
-    return json(
-      { ...(result.data !== undefined ? { data: result.data } : {}), ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) },
-      status,
-      rateHeaders,
-    );
+    return json({ ...(result.data !== undefined ? { data: result.data } : {}), ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) }, status, rateHeaders);
   }
 
   /** An instance's public domain: answers the front server's health for a deployed service. */

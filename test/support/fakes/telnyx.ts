@@ -89,7 +89,13 @@ export function createFakeTelnyx(opts: { apiKey: string; messagingProfileId: str
         const orderId = `${(next++).toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
         const now = new Date().toISOString();
         const phone_numbers = numbers.map((n) => {
-          const rec: OwnedNumber = { id: String(seq++), phone_number: n!, messaging_profile_id: body?.messaging_profile_id ?? null, customer_reference: body?.customer_reference ?? null, order_id: orderId };
+          const rec: OwnedNumber = {
+            id: String(seq++),
+            phone_number: n!,
+            messaging_profile_id: body?.messaging_profile_id ?? null,
+            customer_reference: body?.customer_reference ?? null,
+            order_id: orderId,
+          };
           owned.set(n!, rec);
           return {
             id: `${orderId.slice(0, 8)}-1111-4000-8000-${rec.id.slice(-12)}`,

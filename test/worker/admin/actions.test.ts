@@ -63,7 +63,16 @@ describe("admin overview", () => {
 describe("admin actions", () => {
   it("replenishes N instances and reports it", async () => {
     const op = await login("10.11.0.1");
-    await op.post("/admin/settings", { minIdle: "0", maxTotal: "10", maxCreatesPerTick: "5", tickIntervalMs: "30000", stuckTimeoutMs: "900000", claimTimeoutMs: "120000", breakerThreshold: "3", breakerBackoffMs: "60000" });
+    await op.post("/admin/settings", {
+      minIdle: "0",
+      maxTotal: "10",
+      maxCreatesPerTick: "5",
+      tickIntervalMs: "30000",
+      stuckTimeoutMs: "900000",
+      claimTimeoutMs: "120000",
+      breakerThreshold: "3",
+      breakerBackoffMs: "60000",
+    });
     const before = await counts();
     const res = await op.post("/admin/replenish", { count: "2" });
     expect(res.status).toBe(303);
@@ -76,7 +85,11 @@ describe("admin actions", () => {
   it("refuses a replenish or drain count that is not 1–20 with a message next to the form", async () => {
     const op = await login("10.11.0.2");
     const before = await counts();
-    for (const [path, count] of [["/admin/replenish", "50"], ["/admin/replenish", "abc"], ["/admin/drain", "0"]] as const) {
+    for (const [path, count] of [
+      ["/admin/replenish", "50"],
+      ["/admin/replenish", "abc"],
+      ["/admin/drain", "0"],
+    ] as const) {
       const res = await op.post(path, { count });
       expect(res.status).toBe(400);
       expect(text(res.html)).toContain("enter a whole number from 1 to 20.");
@@ -99,7 +112,16 @@ describe("admin actions", () => {
 
   it("reconciles now: instances become ready and the tick summary shows", async () => {
     const op = await login("10.11.0.4");
-    await op.post("/admin/settings", { minIdle: "2", maxTotal: "10", maxCreatesPerTick: "5", tickIntervalMs: "30000", stuckTimeoutMs: "900000", claimTimeoutMs: "120000", breakerThreshold: "3", breakerBackoffMs: "60000" });
+    await op.post("/admin/settings", {
+      minIdle: "2",
+      maxTotal: "10",
+      maxCreatesPerTick: "5",
+      tickIntervalMs: "30000",
+      stuckTimeoutMs: "900000",
+      claimTimeoutMs: "120000",
+      breakerThreshold: "3",
+      breakerBackoffMs: "60000",
+    });
     const res = await op.post("/admin/reconcile");
     expect(res.status).toBe(303);
     const page = await op.get("/admin");
@@ -162,7 +184,16 @@ describe("admin actions", () => {
 
   it("shows the breaker open, with the reason, after creates keep failing", async () => {
     const op = await login("10.11.0.15");
-    await op.post("/admin/settings", { minIdle: "0", maxTotal: "10", maxCreatesPerTick: "5", tickIntervalMs: "30000", stuckTimeoutMs: "900000", claimTimeoutMs: "120000", breakerThreshold: "2", breakerBackoffMs: "60000" });
+    await op.post("/admin/settings", {
+      minIdle: "0",
+      maxTotal: "10",
+      maxCreatesPerTick: "5",
+      tickIntervalMs: "30000",
+      stuckTimeoutMs: "900000",
+      claimTimeoutMs: "120000",
+      breakerThreshold: "2",
+      breakerBackoffMs: "60000",
+    });
     await setFaults({ failCreates: 5 });
     const res = await op.post("/admin/replenish", { count: "3" });
     expect(res.status).toBe(303);

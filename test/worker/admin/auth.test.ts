@@ -150,14 +150,11 @@ describe("admin sessions", () => {
     const op = await login("10.2.0.1");
     const [payload, signature] = op.cookie.slice("__Host-pool_admin=".length).split(".");
     // Extend the expiry without re-signing.
-    const forged = btoa(JSON.stringify({ sid: "attacker", exp: Date.now() + 10 * 365 * 86_400_000 })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
-    const cases = [
-      `${forged}.${signature}`,
-      `${payload}.${signature!.slice(0, -2)}AA`,
-      `${payload}`,
-      `${await encodeSession("another-secret-entirely-0123456789", newSession())}`,
-      "garbage",
-    ];
+    const forged = btoa(JSON.stringify({ sid: "attacker", exp: Date.now() + 10 * 365 * 86_400_000 }))
+      .replace(/=+$/, "")
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_");
+    const cases = [`${forged}.${signature}`, `${payload}.${signature!.slice(0, -2)}AA`, `${payload}`, `${await encodeSession("another-secret-entirely-0123456789", newSession())}`, "garbage"];
     for (const value of cases) {
       const res = await admin("/admin", { cookie: `__Host-pool_admin=${value}` });
       expect(res.status, value).toBe(303);

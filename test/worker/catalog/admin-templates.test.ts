@@ -15,7 +15,11 @@ const FORM = {
   published: "yes",
 };
 
-const decoded = (html: string) => html.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&amp;/g, "&");
+const decoded = (html: string) =>
+  html
+    .replace(/&#39;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&amp;/g, "&");
 
 describe("admin: templates", () => {
   it("needs a session: anonymous visitors are sent to the login page and cannot post", async () => {

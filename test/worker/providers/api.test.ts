@@ -49,9 +49,7 @@ describe("GET /api/prompts/:pageId", () => {
     const first = await withProviders(`/api/prompts/${id}`, auth);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ pageId: id, title: "Travel planner", cached: false });
-    expect(first.body.text).toBe(
-      ["# Who you are", "You plan trips for the group.", "- Ask for dates first", "- [ ] Confirm the budget", "---", "> Be brief.", "1. Summarise"].join("\n"),
-    );
+    expect(first.body.text).toBe(["# Who you are", "You plan trips for the group.", "- Ask for dates first", "- [ ] Confirm the budget", "---", "> Be brief.", "1. Summarise"].join("\n"));
     const calls = (await providerState()).notion.calls.length;
     expect(calls).toBe(4); // the page, then three pages of blocks
 
@@ -66,18 +64,20 @@ describe("GET /api/prompts/:pageId", () => {
     const dashed = `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`;
     expect((await withProviders(`/api/prompts/${id}`)).status).toBe(401);
     const now = Date.now();
-    await database(env.DB).insert(templates).values({
-      slug: `notion-${pageSeq}`,
-      name: "Notion template",
-      description: "d",
-      category: "c",
-      emoji: "x",
-      skills: [],
-      notionPageId: dashed,
-      published: true,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await database(env.DB)
+      .insert(templates)
+      .values({
+        slug: `notion-${pageSeq}`,
+        name: "Notion template",
+        description: "d",
+        category: "c",
+        emoji: "x",
+        skills: [],
+        notionPageId: dashed,
+        published: true,
+        createdAt: now,
+        updatedAt: now,
+      });
     const res = await withProviders(`/api/prompts/${id}`);
     expect(res.status).toBe(200);
     expect(res.body.text).toBe("hello");

@@ -133,7 +133,9 @@ describe("the volume of a Railway instance", () => {
       .insert(instances)
       .values({ id: "icut1", status: "creating", statusChangedAt: Date.now(), createdAt: Date.now(), provider: "railway", serviceName: "convos-agent-icut1" })
       .returning();
-    const made = await gql("mutation S($input: ServiceCreateInput!) { serviceCreate(input: $input) { id } }", { input: { projectId: C.RAILWAY_PROJECT_ID, environmentId: C.RAILWAY_ENVIRONMENT_ID, name: row[0]!.serviceName } });
+    const made = await gql("mutation S($input: ServiceCreateInput!) { serviceCreate(input: $input) { id } }", {
+      input: { projectId: C.RAILWAY_PROJECT_ID, environmentId: C.RAILWAY_ENVIRONMENT_ID, name: row[0]!.serviceName },
+    });
     await gql("mutation D($input: ServiceDomainCreateInput!) { serviceDomainCreate(input: $input) { id } }", { input: { serviceId: made.serviceCreate.id, environmentId: C.RAILWAY_ENVIRONMENT_ID } });
 
     await tickWith(ctx, { ...settings(), minIdle: 0 });

@@ -44,14 +44,18 @@ describe("railway compute provider", () => {
   });
 
   it("refuses an image that is not pinned by digest, before any request", async () => {
-    const err = await railway({ image: "ghcr.io/convos/agent-runtime:latest" }).create(spec("i2")).catch((e) => e);
+    const err = await railway({ image: "ghcr.io/convos/agent-runtime:latest" })
+      .create(spec("i2"))
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toMatch(/pinned by digest/);
     expect((await providerState()).railway.calls).toHaveLength(0);
   });
 
   it("refuses a service name Railway would reject (over 32 characters), before any request", async () => {
-    const err = await railway().create({ ...spec("i2"), name: "convos-agent-staging-i0123456789ab" }).catch((e) => e);
+    const err = await railway()
+      .create({ ...spec("i2"), name: "convos-agent-staging-i0123456789ab" })
+      .catch((e) => e);
     expect(err.message).toMatch(/longer than Railway's 32 characters: shorten SERVICE_PREFIX/);
     expect((await providerState()).railway.calls).toHaveLength(0);
   });
@@ -143,13 +147,17 @@ describe("railway compute provider", () => {
 
   it("removes the service again when its domain cannot be created", async () => {
     await setProviderFaults("railway", [{ op: "serviceDomainCreate", status: 500 }]);
-    const err = await railway({ retries: 0 }).create(spec("idom")).catch((e) => e);
+    const err = await railway({ retries: 0 })
+      .create(spec("idom"))
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((await providerState()).railway.services).toHaveLength(0);
   });
 
   it("reports a bad token as unauthorized without echoing the token", async () => {
-    const err = await railway({ token: "wrong-token-123456" }).list().catch((e) => e);
+    const err = await railway({ token: "wrong-token-123456" })
+      .list()
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.status).toBe(401);
     expect(err.message).toMatch(/Not Authorized/);
@@ -164,14 +172,18 @@ describe("railway compute provider", () => {
 
   it("does not repeat a create after an ambiguous 5xx (it could make a second service)", async () => {
     await setProviderFaults("railway", [{ op: "serviceCreate", status: 502, times: 1 }]);
-    const err = await railway().create(spec("i5")).catch((e) => e);
+    const err = await railway()
+      .create(spec("i5"))
+      .catch((e) => e);
     expect(err.retryable).toBe(true);
     expect((await providerState()).railway.calls).toHaveLength(1);
   });
 
   it("times out a hung call", async () => {
     await setProviderFaults("railway", [{ op: "project", delayMs: 400 }]);
-    const err = await railway({ timeoutMs: 50, retries: 1 }).list().catch((e) => e);
+    const err = await railway({ timeoutMs: 50, retries: 1 })
+      .list()
+      .catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.message).toMatch(/timed out/);
   });

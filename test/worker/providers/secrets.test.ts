@@ -35,8 +35,10 @@ describe("secrets during provider failures", () => {
     const failures = [
       async () => setProviderFaults("railway", [{ op: "serviceCreate", status: 200, body: { data: null, errors: [{ message: `Not Authorized: token ${C.RAILWAY_API_TOKEN} is invalid` }] } }]),
       async () => setProviderFaults("openrouter", [{ op: "POST /api/v1/keys", status: 500, body: { error: { code: 500, message: `upstream rejected Bearer ${C.OPENROUTER_MANAGEMENT_KEY}` } } }]),
-      async () => setProviderFaults("agentmail", [{ op: "POST /v0/inboxes", status: 400, body: { name: "ValidationError", message: `api key ${C.AGENTMAIL_API_KEY} cannot create inboxes`, errors: [] } }]),
-      async () => setProviderFaults("telnyx", [{ op: "POST /v2/number_orders", status: 401, body: { errors: [{ code: "10009", title: "Authentication failed", detail: `Key ${C.TELNYX_API_KEY} rejected` }] } }]),
+      async () =>
+        setProviderFaults("agentmail", [{ op: "POST /v0/inboxes", status: 400, body: { name: "ValidationError", message: `api key ${C.AGENTMAIL_API_KEY} cannot create inboxes`, errors: [] } }]),
+      async () =>
+        setProviderFaults("telnyx", [{ op: "POST /v2/number_orders", status: 401, body: { errors: [{ code: "10009", title: "Authentication failed", detail: `Key ${C.TELNYX_API_KEY} rejected` }] } }]),
     ];
     for (const inject of failures) {
       await inject();
@@ -47,7 +49,10 @@ describe("secrets during provider failures", () => {
     // A tick with a failing list and a failing teardown, both echoing secrets.
     await setProviderFaults("railway", [{ op: "project", status: 503, body: { errors: [{ message: `overloaded for ${C.RAILWAY_API_TOKEN}` }] } }]);
     await setProviderFaults("openrouter", [{ op: "DELETE /api/v1/keys/{hash}", status: 500, body: { error: { code: 500, message: `cannot delete with ${C.OPENROUTER_MANAGEMENT_KEY}` } } }]);
-    await runTick({ ctx, settings: s, inFlightClaims: new Set(), creatingNow: new Set(), replenish: async () => ({ created: 0, failed: 0 }), teardown: (row) => teardown(ctx, row, s, "tick") }, "test");
+    await runTick(
+      { ctx, settings: s, inFlightClaims: new Set(), creatingNow: new Set(), replenish: async () => ({ created: 0, failed: 0 }), teardown: (row) => teardown(ctx, row, s, "tick") },
+      "test",
+    );
 
     const state = await providerState();
     const minted = state.openrouter.keys.map((k: { key: string }) => k.key);

@@ -11,7 +11,7 @@ import { phoneNumbers } from "../../../worker/db/schema";
 import { defaultSettings } from "../../../worker/domain/settings";
 import { createInstanceClient } from "../../../worker/instances/client";
 import { createRailwayProvider } from "../../../worker/providers/compute/railway";
-import { TokenBucket } from "../../../worker/providers/http";
+import type { TokenBucket } from "../../../worker/providers/http";
 import { instanceResources } from "../../../worker/providers/resources";
 import { FAKE_CREDENTIALS } from "../../support/fakes/credentials";
 import { providerState } from "../helpers";
@@ -76,7 +76,7 @@ export function tickWith(ctx: PoolContext, s: PoolSettings) {
         const want = Math.max(0, Math.min(s.maxCreatesPerTick, s.minIdle - counts.idle - counts.starting - counts.creating));
         let created = 0;
         let failed = 0;
-        for (let i = 0; i < want; i++) ((await createInstance(ctx, s, "tick", "replenish", new Set())).ok ? created++ : failed++);
+        for (let i = 0; i < want; i++) (await createInstance(ctx, s, "tick", "replenish", new Set())).ok ? created++ : failed++;
         return { created, failed };
       },
       teardown: (row) => teardown(ctx, row, s, "tick"),

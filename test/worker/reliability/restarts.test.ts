@@ -12,7 +12,11 @@ import { checkInvariants, expireAllDeadlines, rows, rowsIn, settle, sleep, until
  */
 
 const claimWithKey = (key: string, body: unknown = {}) =>
-  api("/api/pool/claim", { method: "POST", json: body, headers: { "idempotency-key": key } }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: (await r.json()) as any }));
+  api("/api/pool/claim", { method: "POST", json: body, headers: { "idempotency-key": key } }).then(async (r) => ({
+    status: r.status,
+    retryAfter: r.headers.get("retry-after"),
+    body: (await r.json()) as any,
+  }));
 
 /** Fills the pool through the Railway pipeline (every provider involved). */
 async function fillRailwayPool(n: number) {
@@ -250,11 +254,14 @@ describe("an alarm whose tick throws", () => {
       await state.storage.setAlarm(Date.now() + 60_000);
       // A fresh coordinator (no cached settings) whose every D1 call fails.
       const pool = (instance as unknown as { pool: { db: unknown } }).pool;
-      pool.db = new Proxy({}, {
-        get: () => () => {
-          throw new Error("D1_ERROR: simulated outage");
+      pool.db = new Proxy(
+        {},
+        {
+          get: () => () => {
+            throw new Error("D1_ERROR: simulated outage");
+          },
         },
-      });
+      );
     });
     await runDurableObjectAlarm(stub).catch(() => {});
     const armed = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());

@@ -66,7 +66,10 @@ export async function checkInvariants(opts: { host?: "local" | "railway" | "none
     expect(counts[s] ?? 0, `count of ${s}`).toBe(all.filter((r) => r.status === s).length);
     checked++;
   }
-  expect(Object.values(counts).reduce((a, b) => a + b, 0), "counts add up to the rows").toBe(all.length);
+  expect(
+    Object.values(counts).reduce((a, b) => a + b, 0),
+    "counts add up to the rows",
+  ).toBe(all.length);
   checked++;
 
   for (const r of all.filter((r) => r.status === "claimed")) {
@@ -74,9 +77,8 @@ export async function checkInvariants(opts: { host?: "local" | "railway" | "none
     checked++;
   }
 
-  const events = (
-    await env.DB.prepare("SELECT instance_id, from_status, to_status FROM instance_events ORDER BY id").all<{ instance_id: string; from_status: string | null; to_status: string }>()
-  ).results;
+  const events = (await env.DB.prepare("SELECT instance_id, from_status, to_status FROM instance_events ORDER BY id").all<{ instance_id: string; from_status: string | null; to_status: string }>())
+    .results;
   const byInstance = new Map<string, typeof events>();
   for (const e of events) {
     expect(ids.has(e.instance_id), `event of unknown instance ${e.instance_id}`).toBe(true);

@@ -94,7 +94,11 @@ describe("the pool API refuses everyone without the pool key", { timeout: 60_000
       for (const [label, headers] of credentials) {
         const path = concrete(route.path) + (label.includes("query") ? `?key=${POOL_KEY}&token=${POOL_KEY}` : "");
         const res = await exports.default.fetch(
-          new Request(`${ORIGIN}${path}`, { method: route.method, headers: { ...headers, "content-type": "application/json" }, body: ["GET", "HEAD", "DELETE"].includes(route.method) ? undefined : "{}" }),
+          new Request(`${ORIGIN}${path}`, {
+            method: route.method,
+            headers: { ...headers, "content-type": "application/json" },
+            body: ["GET", "HEAD", "DELETE"].includes(route.method) ? undefined : "{}",
+          }),
         );
         const body = await res.text();
         tried++;
@@ -129,7 +133,10 @@ describe("the dashboard refuses everyone without a valid session", { timeout: 60
     const [payload, signature] = valid.split(".");
     const forever = btoa(JSON.stringify({ sid: "attacker", exp: Date.now() + 10 * 365 * 86_400_000 })).replace(/=+$/, "");
     const sigBytes = atob(signature!.replace(/-/g, "+").replace(/_/g, "/"));
-    const flipped = btoa(String.fromCharCode(sigBytes.charCodeAt(0) ^ 1) + sigBytes.slice(1)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const flipped = btoa(String.fromCharCode(sigBytes.charCodeAt(0) ^ 1) + sigBytes.slice(1))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     return [
       ["no cookie", null],
       ["an expired session", `${SESSION_COOKIE}=${expired}`],
@@ -160,7 +167,11 @@ describe("the dashboard refuses everyone without a valid session", { timeout: 60
     for (const route of routes) {
       for (const [label, cookie] of await cookies()) {
         const path = concrete(route.path);
-        const res = await admin(path, { method: route.method, cookie, form: route.method === "POST" ? { confirmed: "yes", count: "1", agentName: "x", joinUrl: "https://dev.convos.org/v2?i=abcdefgh12" } : undefined });
+        const res = await admin(path, {
+          method: route.method,
+          cookie,
+          form: route.method === "POST" ? { confirmed: "yes", count: "1", agentName: "x", joinUrl: "https://dev.convos.org/v2?i=abcdefgh12" } : undefined,
+        });
         tried++;
         const ok = route.method === "GET" ? res.status === 303 && res.headers.get("location")?.startsWith("/admin/login") : res.status === 401 || res.status === 403;
         if (!ok) failures.push(`${route.method} ${route.path} with ${label} → ${res.status} ${res.headers.get("location") ?? ""}`);
@@ -235,7 +246,11 @@ describe("every form carries CSRF protection and every page a strict CSP", () =>
     const before = await snapshot();
     for (const action of ["/a/study-buddy/start", "/a/study-buddy/join"]) {
       const res = await exports.default.fetch(
-        new Request(`${ORIGIN}${action}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" }, body: "joinUrl=https%3A%2F%2Fdev.convos.org%2Fv2%3Fi%3Dabcdefgh12" }),
+        new Request(`${ORIGIN}${action}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" },
+          body: "joinUrl=https%3A%2F%2Fdev.convos.org%2Fv2%3Fi%3Dabcdefgh12",
+        }),
       );
       expect(res.status, action).toBe(403);
     }
@@ -248,8 +263,7 @@ describe("self-destruct is authenticated by the instance's own token only", () =
     const row = await env.DB.prepare("SELECT gateway_token_sealed FROM instances WHERE id = ?").bind(id).first<{ gateway_token_sealed: string }>();
     return open(env.POOL_ENCRYPTION_KEY, row!.gateway_token_sealed, id);
   }
-  const selfDestruct = (id: string, token?: string) =>
-    json(api(`/api/pool/instances/${id}/self-destruct`, { method: "POST", auth: token === undefined ? false : token }));
+  const selfDestruct = (id: string, token?: string) => json(api(`/api/pool/instances/${id}/self-destruct`, { method: "POST", auth: token === undefined ? false : token }));
 
   it("another instance's token, the pool key, a wrong or missing token are refused; its own token works once", async () => {
     const claimed = (await json(api("/api/pool/claim", { method: "POST", json: {} }))).body.instanceId as string;

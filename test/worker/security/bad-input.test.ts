@@ -50,7 +50,15 @@ describe("the JSON API refuses the corpus", { timeout: 120_000 }, () => {
   it("every malformed, mistyped, oversized, hostile or misplaced input is a 4xx with the error shape and changes nothing", async () => {
     const cases = jsonCases();
     // Reusing a key with another body is refused too (the first use, in populatedPool, succeeded).
-    cases.push({ group: "POST /api/pool/claim", name: "duplicate Idempotency-Key, other body", method: "POST", path: "/api/pool/claim", headers: { authorization: `Bearer ${POOL_KEY}`, "content-type": "application/json", "idempotency-key": "used-key" }, body: '{"agentName":"Other"}', status: 422 });
+    cases.push({
+      group: "POST /api/pool/claim",
+      name: "duplicate Idempotency-Key, other body",
+      method: "POST",
+      path: "/api/pool/claim",
+      headers: { authorization: `Bearer ${POOL_KEY}`, "content-type": "application/json", "idempotency-key": "used-key" },
+      body: '{"agentName":"Other"}',
+      status: 422,
+    });
     const failures: string[] = [];
     const groups = new Map<string, BadCase[]>();
     for (const c of cases) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
@@ -120,11 +128,17 @@ describe("pages refuse the corpus", { timeout: 120_000 }, () => {
     // Bodies that are not forms: no CSRF token can be read from them.
     for (const type of ["application/json", "text/plain", "application/xml"]) {
       const r = admin("/admin/replenish", { cookie: op.cookie, headers: { "content-type": type } });
-      await expect4xx(`replenish as ${type}`, r.then(async (res) => ({ status: res.status, html: await res.text() })));
+      await expect4xx(
+        `replenish as ${type}`,
+        r.then(async (res) => ({ status: res.status, html: await res.text() })),
+      );
     }
     // Logins with malformed input (counted by the rate limiter, which is its job, and nothing else).
     for (const [label, value] of BAD_FORM_VALUES) {
-      await expect4xx(`login key ${label}`, admin("/admin/login", { form: { key: value }, ip: `10.9.${tried % 250}.1` }).then(async (res) => ({ status: res.status, html: await res.text() })));
+      await expect4xx(
+        `login key ${label}`,
+        admin("/admin/login", { form: { key: value }, ip: `10.9.${tried % 250}.1` }).then(async (res) => ({ status: res.status, html: await res.text() })),
+      );
     }
     console.log(JSON.stringify({ adminBadInputs: tried }));
     expect(failures).toEqual([]);

@@ -133,7 +133,10 @@ export const JSON_ROUTES: JsonRoute[] = [
     path: "/api/pool/claim",
     valid: { agentName: "Ada" },
     fields: {
-      agentName: nameField([["whitespace only", "   "], ["too long", "n".repeat(65)]]),
+      agentName: nameField([
+        ["whitespace only", "   "],
+        ["too long", "n".repeat(65)],
+      ]),
       instructions: [...WRONG_TYPES, ["huge", "i".repeat(40_000)], ["NUL", "a\u0000b"]],
       joinUrl: [...WRONG_TYPES, ...BAD_INVITES],
       profileImage: [...WRONG_TYPES, ["http", "http://x.example/a.png"], ["javascript", "javascript:alert(1)"], ["not a URL", "nope"]],
@@ -145,7 +148,10 @@ export const JSON_ROUTES: JsonRoute[] = [
         ["long value", { a: "v".repeat(2_000) }],
         ["empty key", { "": 1 }],
       ],
-      template: stringField([["unknown", "no-such-template"], ["uppercase", "Study-Buddy"]]),
+      template: stringField([
+        ["unknown", "no-such-template"],
+        ["uppercase", "Study-Buddy"],
+      ]),
     },
   },
   { method: "POST", path: "/api/pool/replenish", valid: { count: 1 }, fields: { count: BAD_COUNTS } },
@@ -157,10 +163,24 @@ export const JSON_ROUTES: JsonRoute[] = [
     valid: { minIdle: 2 },
     fields: {
       minIdle: [...BAD_COUNTS.filter(([n]) => n !== "zero" && n !== "over the cap"), ["above maxTotal", 10_000]],
-      maxTotal: [["negative", -1], ["string", "10"], ["huge", 1e12]],
-      tickIntervalMs: [["too fast", 10], ["fraction", 1000.5], ["too slow", 1e9]],
-      claimTimeoutMs: [["too short", 1], ["null", null]],
-      breakerThreshold: [["zero", 0], ["object", {}]],
+      maxTotal: [
+        ["negative", -1],
+        ["string", "10"],
+        ["huge", 1e12],
+      ],
+      tickIntervalMs: [
+        ["too fast", 10],
+        ["fraction", 1000.5],
+        ["too slow", 1e9],
+      ],
+      claimTimeoutMs: [
+        ["too short", 1],
+        ["null", null],
+      ],
+      breakerThreshold: [
+        ["zero", 0],
+        ["object", {}],
+      ],
     },
   },
   {
@@ -168,18 +188,40 @@ export const JSON_ROUTES: JsonRoute[] = [
     path: "/api/pool/templates",
     valid: { slug: "corpus-template", name: "Corpus", description: "d", category: "c", emoji: "🧪", skills: [], instructions: "do things" },
     fields: {
-      slug: stringField([["uppercase", "Bad-Slug"], ["spaces", "a b"], ["too long", "s".repeat(65)]]),
+      slug: stringField([
+        ["uppercase", "Bad-Slug"],
+        ["spaces", "a b"],
+        ["too long", "s".repeat(65)],
+      ]),
       name: textField([["too long", "n".repeat(81)]]),
-      skills: [["string", "x"], ["too many", Array.from({ length: 30 }, (_, i) => `s${i}`)], ["non-strings", [1, 2]]],
-      notionPageId: [["SQL", "x' OR '1'='1"], ["traversal", "../../x"], ["number", 5]],
-      featured: [["string", "yes"], ["number", 1]],
+      skills: [
+        ["string", "x"],
+        ["too many", Array.from({ length: 30 }, (_, i) => `s${i}`)],
+        ["non-strings", [1, 2]],
+      ],
+      notionPageId: [
+        ["SQL", "x' OR '1'='1"],
+        ["traversal", "../../x"],
+        ["number", 5],
+      ],
+      featured: [
+        ["string", "yes"],
+        ["number", 1],
+      ],
     },
   },
   {
     method: "PATCH",
     path: "/api/pool/templates/study-buddy",
     valid: { name: "Renamed" },
-    fields: { name: textField(), emoji: [["huge", "e".repeat(100)], ["null", null]], published: [["string", "false"]] },
+    fields: {
+      name: textField(),
+      emoji: [
+        ["huge", "e".repeat(100)],
+        ["null", null],
+      ],
+      published: [["string", "false"]],
+    },
   },
   {
     method: "PUT",
@@ -230,7 +272,16 @@ export function jsonCases(): BadCase[] {
     }
     out.push({ ...base, group, name: "over 64 KiB", headers: { ...bearer, ...JSON_TYPE }, body: JSON.stringify({ ...route.valid, pad: "p".repeat(70_000) }), status: 413 });
     for (const extra of ["evil", "__proto__", "constructor"]) {
-      out.push({ ...base, group, name: `unknown field ${extra}`, headers: { ...bearer, ...JSON_TYPE }, body: `{${Object.entries(route.valid ?? {}).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`).join("")}"${extra}":{"isAdmin":true}}`, status: 400 });
+      out.push({
+        ...base,
+        group,
+        name: `unknown field ${extra}`,
+        headers: { ...bearer, ...JSON_TYPE },
+        body: `{${Object.entries(route.valid ?? {})
+          .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`)
+          .join("")}"${extra}":{"isAdmin":true}}`,
+        status: 400,
+      });
     }
     for (const [field, values] of Object.entries(route.fields ?? {})) {
       for (const [label, value] of values) {
@@ -246,12 +297,27 @@ export function jsonCases(): BadCase[] {
     ["unicode", "clé"],
     ["control", "k\u0001"],
   ] as const) {
-    out.push({ group: "POST /api/pool/claim", name: `Idempotency-Key ${label}`, method: "POST", path: "/api/pool/claim", headers: { ...bearer, ...JSON_TYPE, "idempotency-key": key }, body: "{}", status: 400 });
+    out.push({
+      group: "POST /api/pool/claim",
+      name: `Idempotency-Key ${label}`,
+      method: "POST",
+      path: "/api/pool/claim",
+      headers: { ...bearer, ...JSON_TYPE, "idempotency-key": key },
+      body: "{}",
+      status: 400,
+    });
   }
   for (const route of PATH_ROUTES) {
     for (const id of BAD_IDS) {
       const path = route.path(id);
-      out.push({ group: `${route.method} ${route.path(":id")}`, name: `id ${decodeURIComponentSafe(id).slice(0, 30)}`, method: route.method, path, headers: { ...bearer, ...(route.method === "POST" ? JSON_TYPE : {}) }, body: route.method === "POST" ? "{}" : undefined });
+      out.push({
+        group: `${route.method} ${route.path(":id")}`,
+        name: `id ${decodeURIComponentSafe(id).slice(0, 30)}`,
+        method: route.method,
+        path,
+        headers: { ...bearer, ...(route.method === "POST" ? JSON_TYPE : {}) },
+        body: route.method === "POST" ? "{}" : undefined,
+      });
     }
   }
   for (const path of BAD_QUERIES) out.push({ group: "GET /api/pool/agents", name: path.split("?")[1]!, method: "GET", path, headers: bearer, status: 400 });

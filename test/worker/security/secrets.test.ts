@@ -53,7 +53,9 @@ describe("secrets never appear in responses, pages or logs", () => {
 
   /** Reads every live instance's gateway token (and minted keys) before teardown forgets them. */
   async function harvest() {
-    for (const r of await env.DB.prepare("SELECT id, gateway_token_sealed AS s FROM instances WHERE gateway_token_sealed IS NOT NULL").all<{ id: string; s: string }>().then((x) => x.results)) {
+    for (const r of await env.DB.prepare("SELECT id, gateway_token_sealed AS s FROM instances WHERE gateway_token_sealed IS NOT NULL")
+      .all<{ id: string; s: string }>()
+      .then((x) => x.results)) {
       perInstance.set(`gateway token of ${r.id}`, await open(CONFIGURED.POOL_ENCRYPTION_KEY, r.s, r.id));
     }
     const state = await providerState();
@@ -76,7 +78,17 @@ describe("secrets never appear in responses, pages or logs", () => {
     await get("/api/pool/claim", { method: "POST", json: {} });
     await setFaults({});
     await get("/api/pool/claim", { method: "POST", json: {} }); // empty pool: 503
-    for (const path of ["/healthz", "/api/pool/counts", "/api/pool/info", "/api/openapi.json", "/api/pool/templates", "/api/pool/agents", "/api/pool/settings", "/metrics", "/api/pool/catalog/templates"]) {
+    for (const path of [
+      "/healthz",
+      "/api/pool/counts",
+      "/api/pool/info",
+      "/api/openapi.json",
+      "/api/pool/templates",
+      "/api/pool/agents",
+      "/api/pool/settings",
+      "/metrics",
+      "/api/pool/catalog/templates",
+    ]) {
       await get(path, path.startsWith("/api/pool/counts") || path === "/healthz" ? { auth: false } : {});
     }
     for (const r of await rows()) await get(`/api/pool/instances/${r.id}`);
@@ -97,7 +109,11 @@ describe("secrets never appear in responses, pages or logs", () => {
     for (const path of ["/", "/a/study-buddy", "/a/study-buddy/og.svg", "/og.svg"]) await keep(exports.default.fetch(new Request(`${ORIGIN}${path}`)));
     await keep(
       exports.default.fetch(
-        new Request(`${ORIGIN}/a/study-buddy/start`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "cf-connecting-ip": "10.2.2.2" }, body: "attempt=abcdefghijklmnopqrstuv" }),
+        new Request(`${ORIGIN}/a/study-buddy/start`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN, "cf-connecting-ip": "10.2.2.2" },
+          body: "attempt=abcdefghijklmnopqrstuv",
+        }),
       ),
     );
     await harvest();
@@ -153,11 +169,14 @@ describe("secrets never appear in responses, pages or logs", () => {
 
 describe("every secret comparison is constant-time", () => {
   // The deployed code (Worker, coordinator) and the instance's own front server and plugin.
-  const sources = import.meta.glob(["../../../worker/**/*.{ts,tsx}", "../../../durable-objects/**/*.ts", "../../../runtime-container/src/**/*.ts", "../../../runtime-container/plugins/convos/src/**/*.ts"], {
-    query: "?raw",
-    import: "default",
-    eager: true,
-  }) as Record<string, string>;
+  const sources = import.meta.glob(
+    ["../../../worker/**/*.{ts,tsx}", "../../../durable-objects/**/*.ts", "../../../runtime-container/src/**/*.ts", "../../../runtime-container/plugins/convos/src/**/*.ts"],
+    {
+      query: "?raw",
+      import: "default",
+      eager: true,
+    },
+  ) as Record<string, string>;
   // "No === / !== with a secret-named operand" is a lint rule now (lint/secret-comparison.grit,
   // run by `npm run lint` and test/build/lint.test.ts), which reads expressions rather than lines.
 

@@ -52,10 +52,7 @@ export function providerLinks(view: InstanceView, env: Pick<Env, "RAILWAY_PROJEC
 /** Kill and dismiss are posts that the server confirms on a page of its own when JavaScript did not already ask. */
 export const InstanceActionForm: FC<{ ctx: PageContext; view: InstanceView; action: "kill" | "dismiss"; small?: boolean }> = ({ ctx, view, action, small }) => {
   const who = view.agentName ? `${view.agentName} (${view.id})` : view.id;
-  const question =
-    action === "kill"
-      ? `Kill ${who}? Its conversation loses the agent and the instance is destroyed.`
-      : `Dismiss crashed instance ${who}? Its resources are released.`;
+  const question = action === "kill" ? `Kill ${who}? Its conversation loses the agent and the instance is destroyed.` : `Dismiss crashed instance ${who}? Its resources are released.`;
   return (
     <form method="post" action={`/admin/instances/${view.id}/${action}`} data-confirm={question}>
       <CsrfField ctx={ctx} />

@@ -12,16 +12,7 @@ export const LoginPage: FC<{ ctx: PageContext; error?: string; notice?: string; 
       <form method="post" action="/admin/login">
         {next ? <input type="hidden" name="next" value={next} /> : null}
         <label for="key">Pool key</label>
-        <input
-          id="key"
-          name="key"
-          type="password"
-          autocomplete="current-password"
-          required
-          autofocus
-          aria-invalid={error ? "true" : undefined}
-          aria-describedby={error ? "key-error" : undefined}
-        />
+        <input id="key" name="key" type="password" autocomplete="current-password" required autofocus aria-invalid={error ? "true" : undefined} aria-describedby={error ? "key-error" : undefined} />
         {error ? (
           <p class="field-error" id="key-error" role="alert">
             {error}

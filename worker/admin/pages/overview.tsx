@@ -46,7 +46,10 @@ const PILLS: InstanceStatus[] = ["idle", "starting", "claiming", "claimed", "cra
 export const OverviewPage: FC<{ ctx: PageContext; data: OverviewData; flash?: Flash | null }> = ({ ctx, data, flash }) => (
   <Layout ctx={ctx} title="Overview" flash={flash} refreshSeconds={10} refreshUrl={data.filter ? `/admin?status=${data.filter}` : "/admin"}>
     <h1>
-      Pool overview <span class="muted small">· refreshed <span id="refreshed-at">{utcTime(data.now)}</span></span>
+      Pool overview{" "}
+      <span class="muted small">
+        · refreshed <span id="refreshed-at">{utcTime(data.now)}</span>
+      </span>
     </h1>
     <CountPills data={data} />
     <div class="grid">
@@ -79,12 +82,7 @@ const CountPills: FC<{ data: OverviewData }> = ({ data }) => {
         </li>
         {shown.map((status) => (
           <li>
-            <a
-              class="pill"
-              href={`/admin?status=${status}`}
-              aria-current={data.filter === status ? "true" : undefined}
-              data-testid={`pill-${status}`}
-            >
+            <a class="pill" href={`/admin?status=${status}`} aria-current={data.filter === status ? "true" : undefined} data-testid={`pill-${status}`}>
               <span class={`badge s-${status}`}>{statusLabel(status)}</span> <b data-count={status}>{data.counts[status]}</b>
             </a>
           </li>
@@ -137,7 +135,7 @@ const PoolStatus: FC<{ data: OverviewData }> = ({ data }) => {
           )}
         </dd>
         <dt>Next tick</dt>
-        <dd>{data.nextTickAt ? (data.nextTickAt > data.now ? `in ${duration(data.nextTickAt - data.now)}` : "due now") : <span class="muted">not scheduled</span>}</dd>
+        <dd>{data.nextTickAt ? data.nextTickAt > data.now ? `in ${duration(data.nextTickAt - data.now)}` : "due now" : <span class="muted">not scheduled</span>}</dd>
       </dl>
     </section>
   );

@@ -49,7 +49,10 @@ export type AgentMailClient = ReturnType<typeof createAgentMailClient>;
 
 /** Local part of the instance's address: its service name, so an inbox traces back to its row. */
 export function inboxUsername(row: Pick<InstanceRow, "serviceName">): string {
-  return row.serviceName.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 64);
+  return row.serviceName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 64);
 }
 
 /**

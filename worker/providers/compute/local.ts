@@ -59,9 +59,7 @@ export function createLocalProvider(opts: LocalProviderOptions): ComputeProvider
       if (!res.ok) await fail(res, "list");
       const parsed = z.object({ services: z.array(ServiceSchema) }).safeParse(await res.json().catch(() => null));
       if (!parsed.success) throw new ProviderError("local", "list answered an unexpected body");
-      return parsed.data.services
-        .filter((s) => s.name.startsWith(`${opts.prefix}-`))
-        .map((s) => ({ serviceId: s.id, name: s.name, state: STATE[s.status], rawStatus: s.status, url: s.url }));
+      return parsed.data.services.filter((s) => s.name.startsWith(`${opts.prefix}-`)).map((s) => ({ serviceId: s.id, name: s.name, state: STATE[s.status], rawStatus: s.status, url: s.url }));
     },
     async destroy(serviceId: string) {
       const res = await call("DELETE", `/services/${encodeURIComponent(serviceId)}`);

@@ -98,7 +98,13 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
     const out: { id: string; serviceId: string | null }[] = [];
     let after: string | null = null;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const data: EnvironmentVolumes = await client.gql(ENVIRONMENT_VOLUMES, "EnvironmentVolumes", { environmentId: opts.environmentId, first: opts.pageSize ?? PAGE_SIZE, after }, EnvironmentVolumesSchema, true);
+      const data: EnvironmentVolumes = await client.gql(
+        ENVIRONMENT_VOLUMES,
+        "EnvironmentVolumes",
+        { environmentId: opts.environmentId, first: opts.pageSize ?? PAGE_SIZE, after },
+        EnvironmentVolumesSchema,
+        true,
+      );
       const connection = data.environment.volumeInstances;
       for (const { node } of connection.edges) if (serviceId === null || node.serviceId === serviceId) out.push({ id: node.volume.id, serviceId: node.serviceId });
       if (!connection.pageInfo.hasNextPage || !connection.pageInfo.endCursor) return out;
@@ -196,9 +202,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
       } catch (err) {
         // The caller never learns this service id, so it is ours to remove now, with whatever
         // volume it got; if that fails too, the tick's orphan sweep finds it by name.
-        await destroy(serviceId).catch((cleanup) =>
-          log.warn("railway service left behind after a failed create", { service: spec.name, error: (cleanup as Error).message }),
-        );
+        await destroy(serviceId).catch((cleanup) => log.warn("railway service left behind after a failed create", { service: spec.name, error: (cleanup as Error).message }));
         throw err;
       }
     },

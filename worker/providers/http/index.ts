@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { ProviderError } from "../compute/types";
-import { TokenBucket } from "./token-bucket";
+import type { TokenBucket } from "./token-bucket";
 
 export { TokenBucket, type TokenBucketOptions } from "./token-bucket";
 
@@ -68,15 +68,18 @@ export function createHttpClient(opts: HttpClientOptions) {
   const maxDelay = opts.maxDelayMs ?? 8_000;
   const maxRetryAfter = opts.maxRetryAfterMs ?? 10_000;
   const base = opts.baseUrl.replace(/\/$/, "");
-  const secrets = [...Object.entries(opts.headers).filter(([k]) => /authorization|key|token|secret/i.test(k)).map(([, v]) => v), ...(opts.secrets ?? [])]
+  const secrets = [
+    ...Object.entries(opts.headers)
+      .filter(([k]) => /authorization|key|token|secret/i.test(k))
+      .map(([, v]) => v),
+    ...(opts.secrets ?? []),
+  ]
     .flatMap((v) => [v, v.replace(/^Bearer\s+/i, "")])
     .filter((v) => v.length >= 6);
   const scrub = (text: string) => scrubSecrets(text, secrets);
   const fail = (message: string, status?: number, retryable = false) => new ProviderError(opts.provider, scrub(message), status, retryable);
 
-  async function request<S extends z.ZodType | undefined = undefined>(
-    spec: RequestSpec<S>,
-  ): Promise<HttpResult<S extends z.ZodType ? z.infer<S> : unknown>> {
+  async function request<S extends z.ZodType | undefined = undefined>(spec: RequestSpec<S>): Promise<HttpResult<S extends z.ZodType ? z.infer<S> : unknown>> {
     const url = new URL(base + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const idempotent = spec.idempotent ?? (spec.method === "GET" || spec.method === "DELETE" || spec.method === "PUT");

@@ -97,7 +97,11 @@ export function createNotionClient(opts: { apiKey: string } & HttpTuning) {
           prompt: {
             pageId,
             title: title.success ? title.data.map((t) => t.plain_text).join("") : "",
-            text: lines.join("\n").replace(/\n{3,}/g, "\n\n").trim().slice(0, MAX_PROMPT_CHARS),
+            text: lines
+              .join("\n")
+              .replace(/\n{3,}/g, "\n\n")
+              .trim()
+              .slice(0, MAX_PROMPT_CHARS),
           },
         };
       } catch (err) {
@@ -120,9 +124,7 @@ export const PROMPT_CACHE_SECONDS = 3600;
 // Cache API keys must be URLs; this host is never fetched.
 const cacheKey = (pageId: string) => new Request(`https://prompt-cache.internal/notion/${pageId}`);
 
-export type CachedPromptResult =
-  | { ok: true; prompt: NotionPrompt & { fetchedAt: number }; cached: boolean }
-  | { ok: false; reason: "not_configured" | "not_found" | "unavailable"; message: string };
+export type CachedPromptResult = { ok: true; prompt: NotionPrompt & { fetchedAt: number }; cached: boolean } | { ok: false; reason: "not_configured" | "not_found" | "unavailable"; message: string };
 
 /**
  * A page's prompt through the Cache API (shared by every isolate of the colo), for an hour.

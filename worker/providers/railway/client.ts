@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ProviderError } from "../compute/types";
-import { createHttpClient, type HttpClientOptions, TokenBucket } from "../http";
+import { createHttpClient, type HttpClientOptions, type TokenBucket } from "../http";
 
 export const RAILWAY_GRAPHQL_URL = "https://backboard.railway.com/graphql/v2";
 
@@ -248,13 +248,7 @@ export function createRailwayClient(opts: RailwayClientOptions) {
     sleep: opts.sleep,
   });
 
-  async function gql<S extends z.ZodType>(
-    document: string,
-    operationName: string,
-    variables: Record<string, unknown>,
-    schema: S,
-    idempotent: boolean,
-  ): Promise<z.infer<S>> {
+  async function gql<S extends z.ZodType>(document: string, operationName: string, variables: Record<string, unknown>, schema: S, idempotent: boolean): Promise<z.infer<S>> {
     const res = await http.request({
       method: "POST",
       path: url.pathname,
@@ -265,7 +259,12 @@ export function createRailwayClient(opts: RailwayClientOptions) {
     });
     const errors = res.data.errors ?? [];
     if (errors.length) {
-      const message = http.scrub(errors.map((e) => e.message).join("; ").slice(0, 300));
+      const message = http.scrub(
+        errors
+          .map((e) => e.message)
+          .join("; ")
+          .slice(0, 300),
+      );
       throw new RailwayGraphQLError(`${operationName} failed: ${message}`, classify(errors));
     }
     const parsed = schema.safeParse(res.data.data);

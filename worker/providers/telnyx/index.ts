@@ -76,7 +76,10 @@ export function telnyxResource(client: TelnyxClient, db: Database, settings: { m
     try {
       await record({ phoneNumber: phone });
     } catch (err) {
-      await db.update(phoneNumbers).set({ instanceId: null, releasedAt: now() }).where(and(eq(phoneNumbers.phoneNumber, phone), eq(phoneNumbers.instanceId, rowId)));
+      await db
+        .update(phoneNumbers)
+        .set({ instanceId: null, releasedAt: now() })
+        .where(and(eq(phoneNumbers.phoneNumber, phone), eq(phoneNumbers.instanceId, rowId)));
       throw err;
     }
   }

@@ -37,12 +37,7 @@ const FATAL_PATTERNS = [/conversation not found/iu, /identity not found/iu, /no 
 const MISSED_HEARTBEATS = 3;
 
 export function serveArgs(opts: Pick<AgentServeOptions, "conversationId" | "profileName" | "heartbeatSeconds" | "home" | "env">): string[] {
-  return [
-    "agent", "serve", opts.conversationId,
-    "--heartbeat", String(opts.heartbeatSeconds ?? 30),
-    ...(opts.profileName ? ["--profile-name", opts.profileName] : []),
-    ...commonArgs(opts),
-  ];
+  return ["agent", "serve", opts.conversationId, "--heartbeat", String(opts.heartbeatSeconds ?? 30), ...(opts.profileName ? ["--profile-name", opts.profileName] : []), ...commonArgs(opts)];
 }
 
 /** How long without a heartbeat (or ready) before the stream counts as dead. */

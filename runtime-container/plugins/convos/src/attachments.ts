@@ -14,9 +14,7 @@ export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 export type DeclaredAttachment = { filename: string | null; mimeType: string | null; bytes: number | null };
 
-export type AttachmentPlan =
-  | { action: "download"; expect: "image" | "file" }
-  | { action: "refuse"; reason: "too_large"; line: string };
+export type AttachmentPlan = { action: "download"; expect: "image" | "file" } | { action: "refuse"; reason: "too_large"; line: string };
 
 function humanSize(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -52,7 +50,12 @@ export function sniffImageType(head: Buffer): "image/png" | "image/jpeg" | "imag
 
 /** A name safe to create inside the workspace: no directories, no dot-files, bounded length. */
 export function safeFileName(name: string | null | undefined, messageId: string): string {
-  const base = path.basename((name ?? "").replace(/\\/gu, "/")).replace(/[^\p{L}\p{N}._ -]/gu, "_").replace(/^[.\s]+/u, "").trim().slice(-100);
+  const base = path
+    .basename((name ?? "").replace(/\\/gu, "/"))
+    .replace(/[^\p{L}\p{N}._ -]/gu, "_")
+    .replace(/^[.\s]+/u, "")
+    .trim()
+    .slice(-100);
   return `${messageId.replace(/[^A-Za-z0-9]/gu, "").slice(0, 12) || "file"}-${base || "attachment"}`;
 }
 

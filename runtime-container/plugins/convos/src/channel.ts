@@ -42,7 +42,10 @@ function requireService() {
 }
 
 function normalizeTarget(raw: string): string | undefined {
-  const trimmed = raw.trim().replace(/^convos:/iu, "").trim();
+  const trimmed = raw
+    .trim()
+    .replace(/^convos:/iu, "")
+    .trim();
   return trimmed || undefined;
 }
 
@@ -104,19 +107,21 @@ async function startAccount(ctx: StartContext): Promise<void> {
   // request (create/join) that OpenClaw has since closed, which makes it refuse new agent
   // work as "draining". Dispatch from the channel account's own context instead.
   const inAccountContext = AsyncLocalStorage.snapshot();
-  const unsubscribe = service.onInbound((msg) => inAccountContext(() => {
-    const deps: InboundDeps = {
-      channelRuntime: channelRuntime as never,
-      // The live snapshot follows config hot-reloads; the start-time config is the fallback.
-      loadConfig: () => (runtime?.config?.current?.() ?? ctx.cfg) as Record<string, unknown>,
-      service,
-      room,
-      accountId: ctx.accountId,
-      workspaceDir: service.opts.workspaceDir,
-      log: ctx.log,
-    };
-    void handleInbound(msg, deps).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
-  }));
+  const unsubscribe = service.onInbound((msg) =>
+    inAccountContext(() => {
+      const deps: InboundDeps = {
+        channelRuntime: channelRuntime as never,
+        // The live snapshot follows config hot-reloads; the start-time config is the fallback.
+        loadConfig: () => (runtime?.config?.current?.() ?? ctx.cfg) as Record<string, unknown>,
+        service,
+        room,
+        accountId: ctx.accountId,
+        workspaceDir: service.opts.workspaceDir,
+        log: ctx.log,
+      };
+      void handleInbound(msg, deps).catch((err) => ctx.log?.error?.(`convos: handling inbound message ${msg.messageId} failed: ${String(err)}`));
+    }),
+  );
   ctx.setStatus?.({ accountId: ctx.accountId, running: true, lastStartAt: Date.now() });
   ctx.log?.info?.("convos: channel started");
   await new Promise<void>((resolve) => {

@@ -262,47 +262,109 @@ export const CapabilityResultEvent = convosTraffic("capability_result");
 const sentBase = { event: z.literal("sent"), timestamp: isoTime };
 export const SentText = z.strictObject({ ...sentBase, id: z.string(), text: z.string(), replyTo: z.string().optional() }); // case "send"
 export const SentReaction = z.strictObject({
-  ...sentBase, type: z.literal("reaction"), id: z.string(), messageId: z.string(), emoji: z.string(),
+  ...sentBase,
+  type: z.literal("reaction"),
+  id: z.string(),
+  messageId: z.string(),
+  emoji: z.string(),
   action: z.string(), // cmd.action ?? "add": echoes what was written
 }); // case "react"
 export const SentAttachment = z.strictObject({
-  ...sentBase, type: z.literal("attachment"), id: z.string(), filename: z.string(), mimeType: z.string(),
-  size: z.number().int(), sendType: z.literal("remote"), url: z.string(), replyTo: z.string().optional(),
+  ...sentBase,
+  type: z.literal("attachment"),
+  id: z.string(),
+  filename: z.string(),
+  mimeType: z.string(),
+  size: z.number().int(),
+  sendType: z.literal("remote"),
+  url: z.string(),
+  replyTo: z.string().optional(),
 }); // case "attach"
 export const SentRemoteAttachment = z.strictObject({
-  ...sentBase, type: z.literal("remote-attachment"), id: z.string(), url: z.string(), filename: z.string().optional(),
+  ...sentBase,
+  type: z.literal("remote-attachment"),
+  id: z.string(),
+  url: z.string(),
+  filename: z.string().optional(),
 }); // case "remote-attach"
 export const SentRename = z.strictObject({ ...sentBase, type: z.literal("rename"), name: z.string(), conversationId: z.string() }); // case "rename"
 export const SentUpdateProfile = z.strictObject({
-  ...sentBase, type: z.literal("update-profile"), name: z.string().optional(), image: z.string().optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(), conversationId: z.string(),
+  ...sentBase,
+  type: z.literal("update-profile"),
+  name: z.string().optional(),
+  image: z.string().optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  conversationId: z.string(),
 }); // case "update-profile"
 export const SentLock = z.strictObject({ ...sentBase, type: z.literal("lock"), conversationId: z.string() }); // case "lock"
 export const SentUnlock = z.strictObject({ ...sentBase, type: z.literal("unlock"), conversationId: z.string() }); // case "unlock"
 export const SentExplode = z.strictObject({
-  ...sentBase, type: z.literal("explode"), conversationId: z.string(), membersRemoved: z.number().int(), expiresAt: isoTime,
+  ...sentBase,
+  type: z.literal("explode"),
+  conversationId: z.string(),
+  membersRemoved: z.number().int(),
+  expiresAt: isoTime,
 }); // case "explode", immediate (the process exits after it)
 export const SentExplodeScheduled = z.strictObject({
-  ...sentBase, type: z.literal("explode"), scheduled: z.literal(true), conversationId: z.string(), expiresAt: isoTime,
+  ...sentBase,
+  type: z.literal("explode"),
+  scheduled: z.literal(true),
+  conversationId: z.string(),
+  expiresAt: isoTime,
 }); // case "explode" with `scheduled`
 export const SentReadReceipt = z.strictObject({ ...sentBase, type: z.literal("read-receipt"), id: z.string(), conversationId: z.string() });
 export const SentTyping = z.strictObject({ ...sentBase, type: z.literal("typing"), id: z.string(), isTyping: z.boolean(), conversationId: z.string() });
 export const SentThinking = z.strictObject({
-  ...sentBase, type: z.literal("thinking"), id: z.string(), state: z.enum(["start", "stop"]), targetMessageId: z.string(),
-  content: z.string(), resultMessageId: z.string().optional(), conversationId: z.string(),
+  ...sentBase,
+  type: z.literal("thinking"),
+  id: z.string(),
+  state: z.enum(["start", "stop"]),
+  targetMessageId: z.string(),
+  content: z.string(),
+  resultMessageId: z.string().optional(),
+  conversationId: z.string(),
 });
 export const SentOther = z.looseObject({
-  ...sentBase, type: z.enum(["connection-invoke", "capability-request", "cloud-connection-grant-request"]), id: z.string(),
+  ...sentBase,
+  type: z.enum(["connection-invoke", "capability-request", "cloud-connection-grant-request"]),
+  id: z.string(),
 });
 export const SentEvent = z.union([
-  SentText, SentReaction, SentAttachment, SentRemoteAttachment, SentRename, SentUpdateProfile, SentLock, SentUnlock,
-  SentExplodeScheduled, SentExplode, SentReadReceipt, SentTyping, SentThinking, SentOther,
+  SentText,
+  SentReaction,
+  SentAttachment,
+  SentRemoteAttachment,
+  SentRename,
+  SentUpdateProfile,
+  SentLock,
+  SentUnlock,
+  SentExplodeScheduled,
+  SentExplode,
+  SentReadReceipt,
+  SentTyping,
+  SentThinking,
+  SentOther,
 ]);
 
 export const ServeEvent = z.union([
-  ReadyEvent, MessageEvent, MemberJoinedEvent, SentEvent, HeartbeatEvent, ErrorEvent, ExplodeNoticeEvent,
-  ProfileUpdateEvent, TypingEvent, ReadReceiptEvent, ThinkingEvent, ConnectionPayloadEvent, ConnectionInvocationEvent,
-  ConnectionResultEvent, ConnectionEventEvent, CloudConnectionGrantRequestEvent, CapabilityRequestEvent, CapabilityResultEvent,
+  ReadyEvent,
+  MessageEvent,
+  MemberJoinedEvent,
+  SentEvent,
+  HeartbeatEvent,
+  ErrorEvent,
+  ExplodeNoticeEvent,
+  ProfileUpdateEvent,
+  TypingEvent,
+  ReadReceiptEvent,
+  ThinkingEvent,
+  ConnectionPayloadEvent,
+  ConnectionInvocationEvent,
+  ConnectionResultEvent,
+  ConnectionEventEvent,
+  CloudConnectionGrantRequestEvent,
+  CapabilityRequestEvent,
+  CapabilityResultEvent,
 ]);
 export type ReadyEvent = z.infer<typeof ReadyEvent>;
 export type MessageEvent = z.infer<typeof MessageEvent>;
@@ -326,14 +388,22 @@ export const ReactCommand = z.strictObject({ type: z.literal("react"), messageId
 export const AttachCommand = z.strictObject({ type: z.literal("attach"), file: z.string().min(1), mimeType: z.string().optional(), replyTo: z.string().optional() });
 // secret/salt/nonce base64; scheme defaults to "https".
 export const RemoteAttachCommand = z.strictObject({
-  type: z.literal("remote-attach"), url: z.string().min(1), contentDigest: z.string().min(1), secret: z.string().min(1),
-  salt: z.string().min(1), nonce: z.string().min(1), contentLength: z.number().int().positive(), scheme: z.string().optional(),
+  type: z.literal("remote-attach"),
+  url: z.string().min(1),
+  contentDigest: z.string().min(1),
+  secret: z.string().min(1),
+  salt: z.string().min(1),
+  nonce: z.string().min(1),
+  contentLength: z.number().int().positive(),
+  scheme: z.string().optional(),
   filename: z.string().optional(),
 });
 export const RenameCommand = z.strictObject({ type: z.literal("rename"), name: z.string().min(1) });
 // At least one of name/image/metadata; image is a URL or local path the CLI uploads ("" clears).
 export const UpdateProfileCommand = z.strictObject({
-  type: z.literal("update-profile"), name: z.string().optional(), image: z.string().optional(),
+  type: z.literal("update-profile"),
+  name: z.string().optional(),
+  image: z.string().optional(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
 });
 export const LockCommand = z.strictObject({ type: z.literal("lock") });
@@ -343,13 +413,27 @@ export const ExplodeCommand = z.strictObject({ type: z.literal("explode"), sched
 export const ReadReceiptCommand = z.strictObject({ type: z.literal("read-receipt") });
 export const TypingCommand = z.strictObject({ type: z.literal("typing"), isTyping: z.boolean().optional() });
 export const ThinkingCommand = z.strictObject({
-  type: z.literal("thinking"), state: z.enum(["start", "stop"]), targetMessageId: z.string().min(1), content: z.string().min(1),
+  type: z.literal("thinking"),
+  state: z.enum(["start", "stop"]),
+  targetMessageId: z.string().min(1),
+  content: z.string().min(1),
   resultMessageId: z.string().min(1).optional(),
 });
 export const StopCommand = z.strictObject({ type: z.literal("stop") });
 export const ServeCommand = z.discriminatedUnion("type", [
-  SendCommand, ReactCommand, AttachCommand, RemoteAttachCommand, RenameCommand, UpdateProfileCommand, LockCommand,
-  UnlockCommand, ExplodeCommand, ReadReceiptCommand, TypingCommand, ThinkingCommand, StopCommand,
+  SendCommand,
+  ReactCommand,
+  AttachCommand,
+  RemoteAttachCommand,
+  RenameCommand,
+  UpdateProfileCommand,
+  LockCommand,
+  UnlockCommand,
+  ExplodeCommand,
+  ReadReceiptCommand,
+  TypingCommand,
+  ThinkingCommand,
+  StopCommand,
 ]);
 export type ServeCommand = z.infer<typeof ServeCommand>;
 export type ServeCommandType = ServeCommand["type"];
@@ -373,9 +457,16 @@ export const COMMAND_VALIDATION_ERRORS = [
   "thinking command requires non-empty 'content' field",
 ] as const;
 const COMMAND_ERROR_PREFIXES = [
-  "Command failed: ", "Unknown command type: ", "Invalid scheduled date: ", "thinking command ",
+  "Command failed: ",
+  "Unknown command type: ",
+  "Invalid scheduled date: ",
+  "thinking command ",
   // validation of the connection/capability commands the plugin does not send
-  "connection-invoke ", "capability-request ", "cloud-connection-grant-request ", "Invalid 'issuedAt' timestamp: ", "arguments.",
+  "connection-invoke ",
+  "capability-request ",
+  "cloud-connection-grant-request ",
+  "Invalid 'issuedAt' timestamp: ",
+  "arguments.",
 ];
 
 /** Errors printed by the streams and startup, never as an answer to a command. */
@@ -426,12 +517,22 @@ export type CreateResult = z.infer<typeof CreateResult>;
 // map of --metadata flags (parseMetadataFlags().joinMetadata).
 const joinBase = { identityId: z.string(), address: z.string(), inboxId: z.string(), tag: z.string() };
 export const JoinJoinedResult = z.strictObject({
-  status: z.literal("joined"), conversationId: z.string(), ...joinBase, conversationName: z.string().nullable(),
-  profileName: z.string().nullable(), profileImage: z.string().nullable(), metadata: z.record(z.string(), z.string()).optional(),
+  status: z.literal("joined"),
+  conversationId: z.string(),
+  ...joinBase,
+  conversationName: z.string().nullable(),
+  profileName: z.string().nullable(),
+  profileImage: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()).optional(),
 });
 export const JoinRequestSentResult = z.strictObject({
-  status: z.literal("request_sent"), ...joinBase, creatorInboxId: z.string(), conversationName: z.string().nullable(),
-  profileName: z.string().nullable(), profileImage: z.string().nullable(), metadata: z.record(z.string(), z.string()).optional(),
+  status: z.literal("request_sent"),
+  ...joinBase,
+  creatorInboxId: z.string(),
+  conversationName: z.string().nullable(),
+  profileName: z.string().nullable(),
+  profileImage: z.string().nullable(),
+  metadata: z.record(z.string(), z.string()).optional(),
   message: z.string(),
 }); // --no-wait
 export const JoinTimeoutResult = z.strictObject({ status: z.literal("timeout"), ...joinBase, message: z.string() });
@@ -536,8 +637,11 @@ export type IdentityInfoResult = z.infer<typeof IdentityInfoResult>;
 export const ResetResult = z.union([
   z.strictObject({ success: z.literal(true), message: z.string() }),
   z.strictObject({
-    success: z.literal(true), identityRemoved: z.boolean(), legacyIdentitiesRemoved: z.number().int(),
-    dbFilesRemoved: z.number().int(), message: z.string(),
+    success: z.literal(true),
+    identityRemoved: z.boolean(),
+    legacyIdentitiesRemoved: z.number().int(),
+    dbFilesRemoved: z.number().int(),
+    message: z.string(),
   }),
 ]);
 export type ResetResult = z.infer<typeof ResetResult>;

@@ -87,6 +87,7 @@ function runConvos(args: string[], opts: CliOptions): Promise<{ stdout: string; 
 // break splits a long word), then, for errors that are not the CLI's own (a protobuf decode
 // error, a network failure), a blank line and the command's help from "USAGE" on.
 // (@oclif/core lib/errors/handle.js, lib/errors/errors/pretty-print.js)
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ESC starts the ANSI colour codes oclif writes to stderr.
 const ANSI = /\u001b\[[0-9;]*m/gu;
 const BANG_LINE = /^ ?[›»] {3}/u;
 const HELP_SECTION = /^(USAGE|ARGUMENTS|FLAGS|GLOBAL FLAGS|DESCRIPTION|EXAMPLES|ALIASES)$/u;
@@ -113,7 +114,14 @@ export function cliErrorMessage(stderr: string, code: number | null): string {
     if (line.trim()) plain.push(line.trim());
   }
   if (current !== null) errors.push(current);
-  const fromBang = errors.filter((e) => !/^Warning:/u.test(e)).map((e) => e.trim().replace(/^Error:\s*/u, "").replace(/^Caused by:\s*/u, "caused by: "));
+  const fromBang = errors
+    .filter((e) => !/^Warning:/u.test(e))
+    .map((e) =>
+      e
+        .trim()
+        .replace(/^Error:\s*/u, "")
+        .replace(/^Caused by:\s*/u, "caused by: "),
+    );
   const message = (fromBang.length ? fromBang.join("; ") : plain.join(" ")).replace(/\s+/gu, " ").trim();
   return message || `convos exited with code ${code}`;
 }

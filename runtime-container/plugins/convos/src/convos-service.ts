@@ -5,10 +5,7 @@ import path from "node:path";
 import type { z } from "zod";
 import { AgentServe, ServeCommandError, type ServeEvent } from "./agent-serve.ts";
 import { BindingStore, EMPTY_BINDING, type Binding } from "./binding-store.ts";
-import {
-  CONTENT_TYPES, CreateResult, InviteResult, JoinResult, ListResult, MessagesResult,
-  type MessageRow, type SentEvent, type ServeCommand,
-} from "./cli-protocol.ts";
+import { CONTENT_TYPES, CreateResult, InviteResult, JoinResult, ListResult, MessagesResult, type MessageRow, type SentEvent, type ServeCommand } from "./cli-protocol.ts";
 import { ConvosCliError, runConvosJson } from "./cli-runner.ts";
 import { IdentityRegistrar, type Backoff, type IdentityStatus } from "./identity-registration.ts";
 import { advance, CursorStore, gapStart, rowsToDispatch, sentAfterNs, type Cursor } from "./inbound-cursor.ts";
@@ -236,7 +233,8 @@ export class ConvosService {
     const out = await run.finally(() => this.inflightCli.delete(run));
     if (!schema) return out as z.infer<S>;
     const parsed = schema.safeParse(out);
-    if (!parsed.success) throw new ServiceError(502, "cli_unexpected_output", `convos ${args.slice(0, 2).join(" ")} printed an unexpected result: ${parsed.error.issues[0]?.message ?? "shape mismatch"}`);
+    if (!parsed.success)
+      throw new ServiceError(502, "cli_unexpected_output", `convos ${args.slice(0, 2).join(" ")} printed an unexpected result: ${parsed.error.issues[0]?.message ?? "shape mismatch"}`);
     return parsed.data;
   }
 
@@ -261,15 +259,20 @@ export class ConvosService {
     try {
       // Never two processes creating the identity at once.
       await this.registrar.settled();
-      const out = await this.runCli([
-        "conversations", "create",
-        ...(input.name ? ["--name", input.name] : []),
-        ...(input.description ? ["--description", input.description] : []),
-        ...(input.profileName ? ["--profile-name", input.profileName] : []),
-        ...(input.profileImage ? ["--profile-image", input.profileImage] : []),
-        "--permissions", input.permissions ?? "all-members",
-        ...metadataArgs(input.metadata),
-      ], CreateResult);
+      const out = await this.runCli(
+        [
+          "conversations",
+          "create",
+          ...(input.name ? ["--name", input.name] : []),
+          ...(input.description ? ["--description", input.description] : []),
+          ...(input.profileName ? ["--profile-name", input.profileName] : []),
+          ...(input.profileImage ? ["--profile-image", input.profileImage] : []),
+          "--permissions",
+          input.permissions ?? "all-members",
+          ...metadataArgs(input.metadata),
+        ],
+        CreateResult,
+      );
       this.registrar.markRegistered(out.inboxId);
       this.persist({
         conversationId: out.conversationId,
@@ -294,13 +297,20 @@ export class ConvosService {
     try {
       await this.registrar.settled();
       const timeoutSeconds = this.opts.joinTimeoutSeconds ?? 45;
-      const out = await this.runCliUnrecorded([
-        "conversations", "join", input.inviteUrl,
-        "--timeout", String(timeoutSeconds),
-        ...(input.profileName ? ["--profile-name", input.profileName] : []),
-        ...(input.profileImage ? ["--profile-image", input.profileImage] : []),
-        ...metadataArgs(input.metadata),
-      ], JoinResult, { timeoutMs: (timeoutSeconds + 30) * 1000 });
+      const out = await this.runCliUnrecorded(
+        [
+          "conversations",
+          "join",
+          input.inviteUrl,
+          "--timeout",
+          String(timeoutSeconds),
+          ...(input.profileName ? ["--profile-name", input.profileName] : []),
+          ...(input.profileImage ? ["--profile-image", input.profileImage] : []),
+          ...metadataArgs(input.metadata),
+        ],
+        JoinResult,
+        { timeoutMs: (timeoutSeconds + 30) * 1000 },
+      );
       this.registrar.markRegistered(out.inboxId);
       const base = { joinUrl: input.inviteUrl, inboxId: out.inboxId, profileName: input.profileName ?? null, boundAt: new Date().toISOString(), used: true };
       if (out.status === "joined") {
@@ -341,7 +351,9 @@ export class ConvosService {
       if (joined) {
         this.persist({ conversationId: joined.conversationId, name: joined.name || null, pending: false });
         this.opts.log?.("pending join accepted; conversation bound");
-        void reportJoin(this.opts.pool, { outcome: "accepted", conversationId: joined.conversationId }).then((r) => r.reported || this.opts.log?.(`telling the pool about the join failed: ${r.error}`));
+        void reportJoin(this.opts.pool, { outcome: "accepted", conversationId: joined.conversationId }).then(
+          (r) => r.reported || this.opts.log?.(`telling the pool about the join failed: ${r.error}`),
+        );
         this.startServe(joined.conversationId);
         return true;
       }
@@ -423,7 +435,7 @@ export class ConvosService {
           this.catchup.again = false;
           const closesGap = this.catchup.final;
           this.catchup.final = false;
-          if (await this.catchUp(conversationId) && closesGap) this.gapFrom = null;
+          if ((await this.catchUp(conversationId)) && closesGap) this.gapFrom = null;
         } while (this.catchup.again && !this.closed);
       } finally {
         this.catchup.running = false;
@@ -447,7 +459,9 @@ export class ConvosService {
     if (missed.length) this.opts.log?.(`caught up ${missed.length} message(s) sent while the stream was down`);
     for (const row of missed) this.deliverInbound(fromMessageRow(conversationId, row), row.sentAt);
     // An explosion while we were away arrives as a silent explode_settings row.
-    const exploded = rows.find((r) => r.senderInboxId !== own && r.contentType.authorityId === CONTENT_TYPES.explodeSettings.authorityId && r.contentType.typeId === CONTENT_TYPES.explodeSettings.typeId);
+    const exploded = rows.find(
+      (r) => r.senderInboxId !== own && r.contentType.authorityId === CONTENT_TYPES.explodeSettings.authorityId && r.contentType.typeId === CONTENT_TYPES.explodeSettings.typeId,
+    );
     if (exploded) this.scheduleExplosion(explodeTime(exploded));
     return true;
   }

@@ -46,9 +46,7 @@ export function gapStart(pending: string | null, cursor: Cursor, boundAt: string
 /** The catch-up rows to dispatch, oldest first: other members' displayable messages not yet seen. */
 export function rowsToDispatch(rows: MessageRow[], cursor: Cursor, ownInboxId: string | null): MessageRow[] {
   const seen = new Set(cursor.seen);
-  return rows
-    .filter((r) => r.senderInboxId !== ownInboxId && !seen.has(r.id) && isDisplayableContentType(r.contentType))
-    .sort((a, b) => Date.parse(a.sentAt) - Date.parse(b.sentAt));
+  return rows.filter((r) => r.senderInboxId !== ownInboxId && !seen.has(r.id) && isDisplayableContentType(r.contentType)).sort((a, b) => Date.parse(a.sentAt) - Date.parse(b.sentAt));
 }
 
 /** The cursor after `id` (sent at `sentAt`) was handled. */

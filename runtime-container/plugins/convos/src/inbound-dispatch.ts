@@ -178,9 +178,13 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
   log?.info?.(`convos: inbound message ${msg.messageId} from ${msg.senderId.slice(0, 12)} dispatched to agent ${route.agentId} (${decision.reason})`);
   let outcome = "failed";
   try {
-    await withRetry(async () => {
-      outcome = (await dispatchTurn(msg, decision, fetched.stored, deps, cfg, route)) ? "answered" : "no message sent";
-    }, `message ${msg.messageId}`, log);
+    await withRetry(
+      async () => {
+        outcome = (await dispatchTurn(msg, decision, fetched.stored, deps, cfg, route)) ? "answered" : "no message sent";
+      },
+      `message ${msg.messageId}`,
+      log,
+    );
   } finally {
     // The 👀 says "on it"; once the turn is over (answered, silent or failed) it goes.
     if (ack && (await ack.ackReactionPromise)) await ack.remove().catch((err) => log?.warn?.(`convos: removing acknowledgement failed: ${String(err)}`));

@@ -83,20 +83,31 @@ function common(conversationId: string, src: MessageEvent | MessageRow, senderNa
 }
 
 function describeGroupUpdate(base: Common): GroupUpdateMessage {
-  const changes = base.body.split("; ").map((c) => c.trim()).filter(Boolean);
+  const changes = base.body
+    .split("; ")
+    .map((c) => c.trim())
+    .filter(Boolean);
   const out: GroupUpdateMessage = { ...base, kind: "group_update", changes, membersAdded: [], membersRemoved: [], membersLeft: [], nameChangedTo: null, descriptionChangedTo: null };
   for (const change of changes) {
-    let m: RegExpMatchArray | null;
     // describeGroupUpdated: "<name> joined by invite", "<initiator> added <name>",
     // "<initiator> removed <name>", "<name> left the group",
     // `<initiator> changed group name to "<name>"`, `<initiator> changed description to "<d>"`.
-    if ((m = change.match(/^(.+) joined by invite$/u))) out.membersAdded.push(m[1]!);
-    else if ((m = change.match(/^(.+) left the group$/u))) out.membersLeft.push(m[1]!);
-    else if ((m = change.match(/ changed group name to "([\s\S]*)"$/u))) out.nameChangedTo = m[1]!;
-    else if ((m = change.match(/ changed description to "([\s\S]*)"$/u))) out.descriptionChangedTo = m[1]!;
+    const captured = (re: RegExp): string | undefined => change.match(re)?.[1];
+    const joined = captured(/^(.+) joined by invite$/u);
+    const left = joined === undefined ? captured(/^(.+) left the group$/u) : undefined;
+    const renamed = captured(/ changed group name to "([\s\S]*)"$/u);
+    const described = captured(/ changed description to "([\s\S]*)"$/u);
+    if (joined !== undefined) out.membersAdded.push(joined);
+    else if (left !== undefined) out.membersLeft.push(left);
+    else if (renamed !== undefined) out.nameChangedTo = renamed;
+    else if (described !== undefined) out.descriptionChangedTo = described;
     else if (/ removed .+ as (super )?admin$/u.test(change) || / made .+ an? (super )?admin$/u.test(change)) continue;
-    else if ((m = change.match(/^.+? added (.+)$/u))) out.membersAdded.push(m[1]!);
-    else if ((m = change.match(/^.+? removed (.+)$/u))) out.membersRemoved.push(m[1]!);
+    else {
+      const added = captured(/^.+? added (.+)$/u);
+      const removed = added === undefined ? captured(/^.+? removed (.+)$/u) : undefined;
+      if (added !== undefined) out.membersAdded.push(added);
+      else if (removed !== undefined) out.membersRemoved.push(removed);
+    }
   }
   return out;
 }
@@ -122,8 +133,13 @@ function classify(base: Common, remote: RemoteAttachmentInfo | undefined): Inbou
     case "attachment": {
       const m = body.match(INLINE_ATTACHMENT);
       return {
-        ...base, kind: "attachment", source: "inline",
-        filename: m && m[1] !== "unnamed" ? m[1]! : null, mimeType: m?.[2] || null, size: null, remote: null,
+        ...base,
+        kind: "attachment",
+        source: "inline",
+        filename: m && m[1] !== "unnamed" ? m[1]! : null,
+        mimeType: m?.[2] || null,
+        size: null,
+        remote: null,
         download: { conversationId: base.conversationId, messageId: base.messageId },
       };
     }
@@ -132,8 +148,13 @@ function classify(base: Common, remote: RemoteAttachmentInfo | undefined): Inbou
       const declared = remote?.contentLength ?? (m && /^\d+$/u.test(m[2]!) ? Number(m[2]) : null);
       const filename = remote?.filename ?? (m && m[1] !== "unnamed" ? m[1]! : null);
       return {
-        ...base, kind: "attachment", source: "remote",
-        filename, mimeType: null, size: declared ?? null, remote: remote ?? null,
+        ...base,
+        kind: "attachment",
+        source: "remote",
+        filename,
+        mimeType: null,
+        size: declared ?? null,
+        remote: remote ?? null,
         download: { conversationId: base.conversationId, messageId: base.messageId },
       };
     }

@@ -20,12 +20,17 @@ function inline(text: string): string {
     .replace(/(^|[^\p{L}\p{N}*])\*(?=\S)([^*\n]*?\S)\*(?![\p{L}\p{N}*])/gu, "$1$2")
     .replace(/(^|[^\p{L}\p{N}_])_(?=\S)([^_\n]*?\S)_(?![\p{L}\p{N}_])/gu, "$1$2")
     .replace(/\\([\\`*_{}[\]()#+\-.!~>|])/gu, "$1");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL brackets the placeholders of code spans set aside above; no text the model writes contains it.
   return out.replace(/\u0000(\d+)\u0000/gu, (_, i: string) => codeSpans[Number(i)]!);
 }
 
 function tableRow(line: string): string[] | null {
   if (!/^\s*\|.*\|\s*$/u.test(line)) return null;
-  return line.trim().slice(1, -1).split("|").map((c) => c.trim());
+  return line
+    .trim()
+    .slice(1, -1)
+    .split("|")
+    .map((c) => c.trim());
 }
 
 /** Markdown → readable plain text. Text without markdown comes back unchanged. */
@@ -51,28 +56,35 @@ export function markdownToPlainText(markdown: string): string {
       continue;
     }
     if (/^\s*([-*_])(\s*\1){2,}\s*$/u.test(line)) continue;
-    let m: RegExpExecArray | null;
-    if ((m = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/u.exec(line))) {
-      out.push(inline(m[1]!));
+    const heading = /^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$/u.exec(line);
+    if (heading) {
+      out.push(inline(heading[1]!));
       continue;
     }
-    if ((m = /^(\s*)[-*+]\s+\[([ xX])\]\s+(.*)$/u.exec(line))) {
-      out.push(`${m[1]}${m[2] === " " ? "☐" : "☑"} ${inline(m[3]!)}`);
+    const task = /^(\s*)[-*+]\s+\[([ xX])\]\s+(.*)$/u.exec(line);
+    if (task) {
+      out.push(`${task[1]}${task[2] === " " ? "☐" : "☑"} ${inline(task[3]!)}`);
       continue;
     }
-    if ((m = /^(\s*)[-*+]\s+(.*)$/u.exec(line))) {
-      out.push(`${m[1]}${BULLET} ${inline(m[2]!)}`);
+    const bullet = /^(\s*)[-*+]\s+(.*)$/u.exec(line);
+    if (bullet) {
+      out.push(`${bullet[1]}${BULLET} ${inline(bullet[2]!)}`);
       continue;
     }
-    if ((m = /^(\s*)(\d+)[.)]\s+(.*)$/u.exec(line))) {
-      out.push(`${m[1]}${m[2]}. ${inline(m[3]!)}`);
+    const numbered = /^(\s*)(\d+)[.)]\s+(.*)$/u.exec(line);
+    if (numbered) {
+      out.push(`${numbered[1]}${numbered[2]}. ${inline(numbered[3]!)}`);
       continue;
     }
-    if ((m = /^\s*>\s?(.*)$/u.exec(line))) {
-      out.push(`│ ${inline(m[1]!)}`.trimEnd());
+    const quote = /^\s*>\s?(.*)$/u.exec(line);
+    if (quote) {
+      out.push(`│ ${inline(quote[1]!)}`.trimEnd());
       continue;
     }
     out.push(inline(line));
   }
-  return out.join("\n").replace(/\n{3,}/gu, "\n\n").trim();
+  return out
+    .join("\n")
+    .replace(/\n{3,}/gu, "\n\n")
+    .trim();
 }

@@ -9,11 +9,19 @@ import { ServiceError, type ConvosService } from "./convos-service.ts";
 
 export const PROFILE_PATH = "/convos/profile";
 
-export const ProfileUpdateBody = z.strictObject({
-  name: z.string().trim().min(1, "name must not be empty").max(100).refine((n) => !/[\n\r]/u.test(n), "name must be one line").optional(),
-  /** An https URL, or (for the agent's tool) an image file in its workspace. */
-  image: z.string().trim().min(1).max(2048).optional(),
-}).refine((b) => b.name !== undefined || b.image !== undefined, "give a name and/or an image");
+export const ProfileUpdateBody = z
+  .strictObject({
+    name: z
+      .string()
+      .trim()
+      .min(1, "name must not be empty")
+      .max(100)
+      .refine((n) => !/[\n\r]/u.test(n), "name must be one line")
+      .optional(),
+    /** An https URL, or (for the agent's tool) an image file in its workspace. */
+    image: z.string().trim().min(1).max(2048).optional(),
+  })
+  .refine((b) => b.name !== undefined || b.image !== undefined, "give a name and/or an image");
 export type ProfileUpdate = z.infer<typeof ProfileUpdateBody>;
 
 /**

@@ -28,10 +28,7 @@ export type RoomFacts = {
 export type AddressReason = "reply_to_agent" | "names_agent" | "reaction_to_agent" | "only_person";
 export type SkipReason = "group_update" | "own_message" | "reaction_between_others" | "reaction_removed" | "empty";
 
-export type TurnDecision =
-  | { turn: false; reason: SkipReason }
-  | { turn: true; addressed: true; reason: AddressReason }
-  | { turn: true; addressed: false; reason: "ambient" };
+export type TurnDecision = { turn: false; reason: SkipReason } | { turn: true; addressed: true; reason: AddressReason } | { turn: true; addressed: false; reason: "ambient" };
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&");
@@ -78,10 +75,15 @@ export function wantsAcknowledgement(msg: InboundMessage, decision: TurnDecision
 export function describeAddressing(decision: TurnDecision): string {
   if (!decision.turn) return "";
   switch (decision.reason) {
-    case "reply_to_agent": return "addressed to you: it replies to one of your messages";
-    case "names_agent": return "addressed to you: it names you";
-    case "reaction_to_agent": return "a reaction to one of your messages (usually needs no answer)";
-    case "only_person": return "addressed to you: you are alone with this person in the chat";
-    case "ambient": return "not addressed to you: answer only if context makes it obvious you should act, else NO_REPLY";
+    case "reply_to_agent":
+      return "addressed to you: it replies to one of your messages";
+    case "names_agent":
+      return "addressed to you: it names you";
+    case "reaction_to_agent":
+      return "a reaction to one of your messages (usually needs no answer)";
+    case "only_person":
+      return "addressed to you: you are alone with this person in the chat";
+    case "ambient":
+      return "not addressed to you: answer only if context makes it obvious you should act, else NO_REPLY";
   }
 }

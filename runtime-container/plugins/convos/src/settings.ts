@@ -39,15 +39,11 @@ export function resolveServiceOptions(
     workspaceDir: pluginConfig?.workspaceDir ?? processEnv.WORKSPACE_DIR,
     heartbeatSeconds: channelConfig?.heartbeatSeconds ?? 30,
     pool: { poolUrl: processEnv.POOL_URL, instanceId: processEnv.INSTANCE_ID, gatewayToken: processEnv.GATEWAY_TOKEN },
-    serveBackoff: processEnv.CONVOS_SERVE_BACKOFF_MS
-      ? { initialMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS) * 32 }
-      : undefined,
+    serveBackoff: processEnv.CONVOS_SERVE_BACKOFF_MS ? { initialMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_SERVE_BACKOFF_MS) * 32 } : undefined,
     // Tests shorten the heartbeat so a stalled stream is noticed in seconds.
     ...(processEnv.CONVOS_HEARTBEAT_SECONDS ? { heartbeatSeconds: Number(processEnv.CONVOS_HEARTBEAT_SECONDS) } : {}),
     preregister: processEnv.CONVOS_PREREGISTER !== "off",
-    registerBackoff: processEnv.CONVOS_REGISTER_BACKOFF_MS
-      ? { initialMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS) * 32 }
-      : undefined,
+    registerBackoff: processEnv.CONVOS_REGISTER_BACKOFF_MS ? { initialMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS), maxMs: Number(processEnv.CONVOS_REGISTER_BACKOFF_MS) * 32 } : undefined,
     pendingPollMs: processEnv.CONVOS_PENDING_POLL_MS ? Number(processEnv.CONVOS_PENDING_POLL_MS) : undefined,
     joinTimeoutSeconds: processEnv.CONVOS_JOIN_TIMEOUT_SECONDS ? Number(processEnv.CONVOS_JOIN_TIMEOUT_SECONDS) : undefined,
     log,

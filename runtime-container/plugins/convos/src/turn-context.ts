@@ -23,19 +23,12 @@ export type TurnRoom = { selfName: string | null; conversationName: string | nul
 /** The agent's standing brief for this chat: who it is and what its owner asked of it. */
 export function groupSystemPrompt(selfName: string | null, instructions: string | null): string {
   const lines = [
-    selfName
-      ? `Your name in this Convos group chat is "${selfName}". Members address you by that name or by replying to your messages.`
-      : "You are the AI agent in this Convos group chat.",
+    selfName ? `Your name in this Convos group chat is "${selfName}". Members address you by that name or by replying to your messages.` : "You are the AI agent in this Convos group chat.",
     "What you send reaches the Convos app as plain text: no markdown rendering.",
   ];
   const brief = instructions?.trim();
   if (brief) {
-    lines.push(
-      "The person who set you up for this chat gave you these instructions (INSTRUCTIONS.md in your workspace). Follow them first, after safety:",
-      "<instructions>",
-      brief,
-      "</instructions>",
-    );
+    lines.push("The person who set you up for this chat gave you these instructions (INSTRUCTIONS.md in your workspace). Follow them first, after safety:", "<instructions>", brief, "</instructions>");
   }
   return lines.join("\n");
 }
@@ -57,9 +50,7 @@ export function turnContextFields(p: { msg: InboundMessage; decision: TurnDecisi
     // mention mandatory and a reaction or silence is sometimes the right answer here.
     ExplicitlyMentionedBot: decision.turn && decision.reason === "names_agent" ? true : undefined,
     ImplicitMentionKinds: repliesToAgent ? ["reply_to_bot"] : undefined,
-    ...(msg.kind === "reply"
-      ? { ReplyToId: msg.inReplyTo, ReplyToBody: msg.quoted ?? undefined, ReplyToSender: repliesToAgent ? `you (${room.selfName ?? "agent"})` : undefined }
-      : {}),
+    ...(msg.kind === "reply" ? { ReplyToId: msg.inReplyTo, ReplyToBody: msg.quoted ?? undefined, ReplyToSender: repliesToAgent ? `you (${room.selfName ?? "agent"})` : undefined } : {}),
     ChannelStructuredContext: [{ label: "Convos turn", source: "convos", type: "turn", payload: turn }],
   };
 }

@@ -55,7 +55,10 @@ async function api(method, path, body) {
 function icsDate(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) fail(`not an ISO 8601 time: ${iso}`);
-  return d.toISOString().replace(/[-:]/gu, "").replace(/\.\d{3}/u, "");
+  return d
+    .toISOString()
+    .replace(/[-:]/gu, "")
+    .replace(/\.\d{3}/u, "");
 }
 
 function icsEscape(s) {
@@ -91,7 +94,16 @@ if (command === "send") {
   process.stdout.write(JSON.stringify({ sent: true, message_id: out.message_id, thread_id: out.thread_id }) + "\n");
 } else if (command === "invite") {
   if (!values.to?.length || !values.title || !values.start || !values.end) fail("invite needs --to, --title, --start and --end");
-  const ics = buildIcs({ title: values.title, start: values.start, end: values.end, location: values.location, description: values.text, organizer: inbox, attendees: values.to, uid: `${Date.now()}-${Math.random().toString(36).slice(2)}@convos-agent` });
+  const ics = buildIcs({
+    title: values.title,
+    start: values.start,
+    end: values.end,
+    location: values.location,
+    description: values.text,
+    organizer: inbox,
+    attendees: values.to,
+    uid: `${Date.now()}-${Math.random().toString(36).slice(2)}@convos-agent`,
+  });
   const out = await api("POST", `${path}/messages/send`, {
     to: values.to,
     cc: values.cc,
