@@ -1,6 +1,9 @@
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAKE_CONVOS_CLI, FAKE_CONVOS_NETWORK } from "../../local/supervisor/processes.ts";
 import type { LocalPool } from "../../local/system.ts";
 import { type Agent, agent, agents, alive, instanceCall, serviceOf, startE2eSystem, stopE2eSystem, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
@@ -41,8 +44,8 @@ async function expectSkippedAsDead(id: string) {
 }
 
 beforeAll(async () => {
-  // Joins wait for the creator (accepted a second later), as on the real network.
-  ({ pool, stateDir } = await startE2eSystem("durable", MIN_IDLE, { FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "1000", CONVOS_PENDING_POLL_MS: "300" }));
+  // Joins wait for the creator, who accepts 2.5 s later: after the 1 s the join waits, so the claim answers pending_acceptance first.
+  ({ pool, stateDir } = await startE2eSystem("durable", MIN_IDLE, { FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "2500", CONVOS_JOIN_TIMEOUT_SECONDS: "1", CONVOS_PENDING_POLL_MS: "300" }));
   await refill();
 }, 90_000);
 
@@ -113,9 +116,15 @@ describe("a claimed instance's container restarts", () => {
 describe("a pending join", () => {
   it("accepted by the creator: the instance tells the pool, which records the conversation on its row", async () => {
     await refill();
-    const conversationId = randomBytes(16).toString("hex");
-    const slug = `${Buffer.from(JSON.stringify({ c: conversationId, i: randomBytes(32).toString("hex"), t: "e2etag0002", n: "Later" })).toString("base64url")}.${randomBytes(8).toString("hex")}`;
-    const res = await claim({ joinUrl: `https://dev.convos.org/v2?i=${slug}` });
+    // A chat the owner made in the app, in the model network every local instance shares.
+    const invite = JSON.parse(
+      execFileSync(FAKE_CONVOS_CLI, ["fake-invite", "--owner-name", "You", "--name", "Later", "--home", path.join(stateDir, "fake-app-owner")], {
+        encoding: "utf8",
+        env: { ...process.env, FAKE_CONVOS_LATENCY: "none", FAKE_CONVOS_NETWORK_DIR: path.join(stateDir, "instances", FAKE_CONVOS_NETWORK) },
+      }),
+    ) as { inviteUrl: string; conversationId: string };
+    const conversationId = invite.conversationId;
+    const res = await claim({ joinUrl: invite.inviteUrl });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: "pending_acceptance", conversationId: null });
     // No tick runs: the row changes because the instance reported it (with its own token).

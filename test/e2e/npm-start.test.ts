@@ -135,7 +135,12 @@ describe("npm start", () => {
       500,
     );
     for (const pid of instanceProcesses()) seen.add(pid);
-    const orphans = instanceProcesses();
+    // The instances' long-lived processes (front server, gateway, agent serve): an instance
+    // also runs one-shot convos commands that end by themselves, so take what lives across
+    // two looks a few seconds apart.
+    const early = instanceProcesses();
+    await new Promise((r) => setTimeout(r, 3000));
+    const orphans = instanceProcesses().filter((pid) => early.includes(pid));
     process.kill(-first.child.pid!, "SIGKILL");
     await first.exited;
     // Nothing could stop them: instances run in their own process groups, like containers.
