@@ -328,6 +328,8 @@ async function provisionReserved(
     settings,
   );
   log.warn("provision failed", { instanceId: reserved.id, reason: provisioned.reason, returnedToPool: clean });
+  // The user's link, not the agent, was the problem: say so as a 400 naming it.
+  if (provisioned.kind === "invalid_invite") return { done: { ok: false, code: "invalid_join_url", problem: "unreadable", message: `the invite link could not be read: ${provisioned.reason}` } };
   return { done: { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id } };
 }
 

@@ -13,6 +13,8 @@ export type ClaimOutcome =
   | { ok: false; code: "join_in_progress"; message: string }
   | { ok: false; code: "template_not_found"; message: string }
   | { ok: false; code: "provision_failed"; message: string; instanceId: string }
+  /** The instance's CLI could not read the invite the claim gave it; the instance went back to the pool. */
+  | { ok: false; code: "invalid_join_url"; problem: "unreadable"; message: string }
   /** Made by the Worker, not the coordinator: the coordinator was reset while it held the claim. */
   | { ok: false; code: "claim_interrupted"; message: string; retryAfterSeconds: number };
 

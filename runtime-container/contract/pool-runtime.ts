@@ -86,8 +86,9 @@ export const ProfileImageSchema = z.url({ protocol: /^https$/, error: "must be a
 
 // --- invite URLs ------------------------------------------------------------------------------
 
-export type InviteProblem = "not_url" | "other_network" | "not_invite";
-export type InviteCheck = { ok: true; url: string; slug: string } | { ok: false; problem: InviteProblem; message: string };
+/** `unreadable`: well formed, but the instance's CLI could not read or use it (damaged, expired, or the instance's own): only the CLI can tell. */
+export type InviteProblem = "not_url" | "other_network" | "not_invite" | "unreadable";
+export type InviteCheck = { ok: true; url: string; slug: string } | { ok: false; problem: Exclude<InviteProblem, "unreadable">; message: string };
 
 /** Base64url with the CLI's `*` separators (and the fake CLI's `.`). */
 const SLUG = /^[A-Za-z0-9._~*=-]{8,2048}$/;

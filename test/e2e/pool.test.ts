@@ -110,6 +110,33 @@ describe("the local system end to end", () => {
     note();
   });
 
+  it("answers a link only the agent's CLI can tell is damaged with a 400 naming it, and keeps the agent for the next claim", async () => {
+    const idleBefore = (
+      await tickUntil(
+        pool,
+        async () => {
+          const idle = await agents(pool, "idle");
+          return idle.length > 0 ? idle : null;
+        },
+        "an idle instance",
+        60_000,
+      )
+    ).map((a) => a.id);
+    // Well formed for the pool (host, path, slug alphabet), but not an invite the CLI can decode.
+    const damaged = `https://dev.convos.org/v2?i=${"Zm9vYmFy".repeat(4)}`;
+    const res = await pool.api("/api/pool/claim", { method: "POST", json: { agentName: "Delta", joinUrl: damaged } });
+    const body = (await res.json()) as { error: { code: string; message: string; details?: unknown } };
+    expect(res.status).toBe(400);
+    expect(body.error.code).toBe("invalid_join_url");
+    // The CLI's own cause reaches the user, without oclif's USAGE block.
+    expect(body.error.message).toMatch(/invite link could not be read: .*invalid wire type/);
+    expect(body.error.message).not.toMatch(/USAGE/);
+    // The agent it reached was never bound: it is idle again, nothing crashed.
+    const idleAfter = (await agents(pool, "idle")).map((a) => a.id);
+    expect(idleAfter).toEqual(expect.arrayContaining(idleBefore));
+    expect(await agents(pool, "crashed")).toEqual([]);
+  });
+
   it("delivers a message sent through /convos/conversation/send to the conversation", async () => {
     const claim = claims[0]!;
     const row = await agent(pool, claim.instanceId);

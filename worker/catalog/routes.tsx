@@ -360,6 +360,7 @@ function claimPage(c: C, env: PageEnv, t: TemplateRow, kind: "start" | "join", o
 
 /** What a person can act on, from the contract's reading of the link. */
 function friendlyJoinError(problem: InviteProblem, inviteHost: string): string {
+  if (problem === "unreadable") return "We couldn't read that invite: it may be incomplete or expired. Ask for a fresh link from the conversation in Convos.";
   if (problem === "other_network") {
     return `That invite is for a different Convos network. Agents here can join conversations whose links start with https://${inviteHost}/.`;
   }

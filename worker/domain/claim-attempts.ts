@@ -29,7 +29,7 @@ export type ProbeResult = { ok: true } | { ok: false; reason: string };
 
 /** What a failed provision call tells us about the instance. */
 export interface ProvisionFailure {
-  kind: "already_bound" | "failed" | "timed_out" | "not_ready" | "unreachable";
+  kind: "already_bound" | "failed" | "timed_out" | "not_ready" | "unreachable" | "invalid_invite";
   reason: string;
 }
 

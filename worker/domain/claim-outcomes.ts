@@ -7,7 +7,7 @@ import type { InviteProblem } from "../../runtime-container/contract/pool-runtim
  */
 export type ClaimResult =
   | ClaimOutcome
-  | { ok: false; code: "invalid_join_url"; problem: InviteProblem; message: string }
+  | { ok: false; code: "invalid_join_url"; problem: Exclude<InviteProblem, "unreadable">; message: string }
   /** The template's instructions live in Notion and Notion cannot be read, with no inline fallback. */
   | { ok: false; code: "template_unavailable"; message: string; retryAfterSeconds: number };
 export type ClaimFailure = Extract<ClaimResult, { ok: false }>;

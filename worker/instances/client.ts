@@ -23,9 +23,10 @@ export type ProvisionOutcome =
   /**
    * timed_out: the instance may still be working on it, so whether it ends up bound is unknown.
    * not_ready: the front server refused before forwarding (503 not_ready). unreachable: no answer
-   * at all (connection refused or reset).
+   * at all (connection refused or reset). invalid_invite: the instance's CLI could not read the
+   * invite (400 invalid_invite, before anything was bound); reason is its explanation.
    */
-  | { ok: false; kind: "already_bound" | "failed" | "timed_out" | "not_ready" | "unreachable"; reason: string };
+  | { ok: false; kind: "already_bound" | "failed" | "timed_out" | "not_ready" | "unreachable" | "invalid_invite"; reason: string };
 
 export interface InstanceClientOptions {
   fetch?: typeof fetch;
@@ -67,12 +68,16 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
         });
         if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
         if (!res.ok) {
-          const code = (
+          const error = (
             (await res
               .clone()
               .json()
-              .catch(() => null)) as { error?: { code?: unknown } } | null
-          )?.error?.code;
+              .catch(() => null)) as { error?: { code?: unknown; message?: unknown } } | null
+          )?.error;
+          const code = error?.code;
+          if (res.status === 400 && code === "invalid_invite") {
+            return { ok: false, kind: "invalid_invite", reason: typeof error?.message === "string" ? error.message : "the invite could not be read" };
+          }
           if (res.status === 503 && code === "not_ready") return { ok: false, kind: "not_ready", reason: "provision answered 503 not_ready" };
           // The front server always answers errors in its own shape; a 5xx without it is the
           // host's (Railway's edge: "Application failed to respond"): no instance process got it.
