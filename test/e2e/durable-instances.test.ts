@@ -45,7 +45,12 @@ async function expectSkippedAsDead(id: string) {
 
 beforeAll(async () => {
   // Joins wait for the creator, who accepts 2.5 s later: after the 1 s the join waits, so the claim answers pending_acceptance first.
-  ({ pool, stateDir } = await startE2eSystem("durable", MIN_IDLE, { FAKE_CONVOS_JOIN_MODE: "pending", FAKE_CONVOS_ACCEPT_AFTER_MS: "2500", CONVOS_JOIN_TIMEOUT_SECONDS: "1", CONVOS_PENDING_POLL_MS: "300" }));
+  ({ pool, stateDir } = await startE2eSystem("durable", MIN_IDLE, {
+    FAKE_CONVOS_JOIN_MODE: "pending",
+    FAKE_CONVOS_ACCEPT_AFTER_MS: "2500",
+    CONVOS_JOIN_TIMEOUT_SECONDS: "1",
+    CONVOS_PENDING_POLL_MS: "300",
+  }));
   await refill();
 }, 90_000);
 
