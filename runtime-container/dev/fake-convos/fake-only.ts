@@ -6,7 +6,7 @@ import path from "node:path";
 import { generatePrivateKey } from "viem/accounts";
 import type { Flags } from "./argv.ts";
 import { record, transcriptPath } from "./control.ts";
-import { contentTypes, createGroup, makeInvite, type ContentTypes } from "./groups.ts";
+import { contentTypes, createGroup, groupUpdated, makeInvite, type ContentTypes } from "./groups.ts";
 import { addressOf, type Install } from "./install.ts";
 import { hex, inboxIdFor, isMember, type Content, type Group, type Network, type SimulatedInbox } from "./network.ts";
 import { controlFile } from "./serve.ts";
@@ -34,14 +34,7 @@ function person(network: Network, inboxId: string | undefined, name: string | un
 function ensureMember(CT: ContentTypes, network: Network, group: Group, sender: SimulatedInbox, role: "member" | "super_admin" = "member"): void {
   if (isMember(group, sender.inboxId)) return;
   network.updateGroup(group.id, (g) => g.members.push({ inboxId: sender.inboxId, role, addedAt: new Date().toISOString() }));
-  network.append(group.id, group.creatorInboxId, CT.groupUpdated, {
-    kind: "group_updated",
-    initiatedByInboxId: group.creatorInboxId,
-    added: [sender.inboxId],
-    removed: [],
-    left: [],
-    fieldChanges: [],
-  });
+  network.append(group.id, group.creatorInboxId, CT.groupUpdated, groupUpdated(group.creatorInboxId, { added: [sender.inboxId] }));
   if (sender.name) network.append(group.id, sender.inboxId, CT.profileUpdate, { kind: "profile_update", name: sender.name });
 }
 
@@ -138,8 +131,7 @@ export async function fakeInject(s: Session): Promise<void> {
   }
   const id = str(s.flags, "id") ?? hex(32);
   const append = (contentType: ContentTypes[keyof ContentTypes], content: Content) => s.network.append(group.id, sender.inboxId, contentType, content, id);
-  const groupUpdate = (change: Partial<Extract<Content, { kind: "group_updated" }>>) =>
-    append(CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: sender.inboxId, added: [], removed: [], left: [], fieldChanges: [], ...change });
+  const groupUpdate = (change: Partial<Extract<Content, { kind: "group_updated" }>>) => append(CT.groupUpdated, groupUpdated(sender.inboxId, change));
   if (event !== "member_joined") ensureMember(CT, s.network, group, sender, sender.inboxId === group.creatorInboxId ? "super_admin" : "member");
   let injected: unknown;
   switch (event) {
@@ -228,7 +220,7 @@ export async function fakeInject(s: Session): Promise<void> {
         // The app removes everyone else right after announcing it.
         const others = group.members.filter((m) => m.inboxId !== sender.inboxId).map((m) => m.inboxId);
         s.network.updateGroup(group.id, (g) => (g.members = g.members.filter((m) => m.inboxId === sender.inboxId)));
-        s.network.append(group.id, sender.inboxId, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: sender.inboxId, added: [], removed: others, left: [], fieldChanges: [] });
+        s.network.append(group.id, sender.inboxId, CT.groupUpdated, groupUpdated(sender.inboxId, { removed: others }));
       }
       break;
     }

@@ -3,13 +3,20 @@
 // real CLI's own utils/invite.js, and the owner's side of join requests.
 import { emojiForIdentifier } from "@xmtp/convos-cli/utils/emoji";
 import { randomAlphanumeric } from "@xmtp/convos-cli/utils/random";
-import { hex, isMember, mayAddMembers, type Group, type JoinRequest, type Network } from "./network.ts";
+import { type Content, hex, isMember, mayAddMembers, type Group, type JoinRequest, type Network } from "./network.ts";
 
 /** cli-protocol.ts CONTENT_TYPES, loaded only by commands that write messages (zod is slow to load). */
 export async function contentTypes() {
   return (await import("../../plugins/convos/src/cli-protocol.ts")).CONTENT_TYPES;
 }
 export type ContentTypes = Awaited<ReturnType<typeof contentTypes>>;
+
+type GroupUpdated = Extract<Content, { kind: "group_updated" }>;
+
+/** A group_updated message: who made the change and what changed, every other list empty (as libxmtp's GroupUpdated carries one change). */
+export function groupUpdated(initiatedByInboxId: string, change: Partial<Omit<GroupUpdated, "kind" | "initiatedByInboxId">>): GroupUpdated {
+  return { kind: "group_updated", initiatedByInboxId, added: [], removed: [], left: [], fieldChanges: [], ...change };
+}
 
 export const AGENT_MEMBER_KIND = 1; // utils/profileMessages.js MemberKind.Agent
 
@@ -73,14 +80,7 @@ export async function acceptJoinRequest(network: Network, request: JoinRequest, 
     g.members.push({ inboxId: request.joinerInboxId, role: "member", addedAt: new Date().toISOString() });
   });
   const CT = await contentTypes();
-  network.append(group.id, request.creatorInboxId, CT.groupUpdated, {
-    kind: "group_updated",
-    initiatedByInboxId: request.creatorInboxId,
-    added: [request.joinerInboxId],
-    removed: [],
-    left: [],
-    fieldChanges: [],
-  });
+  network.append(group.id, request.creatorInboxId, CT.groupUpdated, groupUpdated(request.creatorInboxId, { added: [request.joinerInboxId] }));
   return updated;
 }
 

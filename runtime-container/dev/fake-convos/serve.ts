@@ -17,7 +17,7 @@ import type { ServeCommand, ServeEvent } from "../../plugins/convos/src/cli-prot
 import { bool, str } from "./argv.ts";
 import { record } from "./control.ts";
 import { serveEventFor } from "./content.ts";
-import { AGENT_MEMBER_KIND, acceptJoinRequest, contentTypes, type ContentTypes, createGroup, makeInvite } from "./groups.ts";
+import { AGENT_MEMBER_KIND, acceptJoinRequest, contentTypes, type ContentTypes, createGroup, groupUpdated, makeInvite } from "./groups.ts";
 import { STREAM_SUBSCRIBE_MS, draw, roundTrips, sleep } from "./latency.ts";
 import { hex, isMember, mayRemoveMembers, mayUpdateMetadata, mayUpdatePermissions, type Content, type Group, type StoredMessage } from "./network.ts";
 import { commandError, connect, uploadProviderConfigured, type Session } from "./session.ts";
@@ -369,14 +369,7 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         s.network.updateGroup(conversationId, (g) => {
           g.name = String(cmd.name);
         });
-        s.network.append(conversationId, me, CT.groupUpdated, {
-          kind: "group_updated",
-          initiatedByInboxId: me,
-          added: [],
-          removed: [],
-          left: [],
-          fieldChanges: [{ fieldName: "group_name", oldValue: old, newValue: String(cmd.name) }],
-        });
+        s.network.append(conversationId, me, CT.groupUpdated, groupUpdated(me, { fieldChanges: [{ fieldName: "group_name", oldValue: old, newValue: String(cmd.name) }] }));
         transcript({ kind: "rename", name: cmd.name });
         return emit({ event: "sent", type: "rename", name: String(cmd.name), conversationId, timestamp: now() });
       }
@@ -418,14 +411,7 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
         s.network.updateGroup(conversationId, (g) => {
           g.appData.tag = randomAlphanumeric(10);
         });
-        s.network.append(conversationId, me, CT.groupUpdated, {
-          kind: "group_updated",
-          initiatedByInboxId: me,
-          added: [],
-          removed: [],
-          left: [],
-          fieldChanges: [{ fieldName: "app_data", oldValue: "", newValue: "rotated the invite tag" }],
-        });
+        s.network.append(conversationId, me, CT.groupUpdated, groupUpdated(me, { fieldChanges: [{ fieldName: "app_data", oldValue: "", newValue: "rotated the invite tag" }] }));
         transcript({ kind: "invite_rotated", tag: group().appData.tag });
         await roundTrips(1);
         if (!mayUpdatePermissions(group(), me)) throw new CommandFailed(INSUFFICIENT_PERMISSIONS);
@@ -464,7 +450,7 @@ async function handleCommand(raw: Record<string, unknown>, c: CommandContext): P
           s.network.updateGroup(conversationId, (g) => {
             g.members = g.members.filter((m) => m.inboxId === me);
           });
-          s.network.append(conversationId, me, CT.groupUpdated, { kind: "group_updated", initiatedByInboxId: me, added: [], removed: others, left: [], fieldChanges: [] });
+          s.network.append(conversationId, me, CT.groupUpdated, groupUpdated(me, { removed: others }));
         }
         transcript({ kind: "explode", membersRemoved: others.length });
         emit({ event: "sent", type: "explode", conversationId, membersRemoved: others.length, expiresAt: expiresAt.toISOString(), timestamp: now() });

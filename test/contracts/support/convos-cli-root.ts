@@ -161,6 +161,8 @@ export type Clis = {
 
 export function startClis(root: string): Clis {
   const mounted = mountInto(root);
+  // Absolute on purpose: one path that names a home both on the host (the model) and inside the
+  // chroot (the real CLI, where it is <root>/tmp/…); the root has no other shared directory.
   const scratch = `/tmp/convos-twin-${process.pid}`;
   let n = 0;
   return {
