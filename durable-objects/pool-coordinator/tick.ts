@@ -3,7 +3,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
 import { claims, instances, type InstanceRow } from "../../worker/db/schema";
-import { claimedCheckDue, claimedVerdict } from "../../worker/domain/claimed-health";
+import { claimedVerdict, type ClaimedVerdict } from "../../worker/domain/claimed-health";
+import { hostVerdict, probeVerdict } from "../../worker/domain/instance-check";
 import { failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
 import { bulkTransitionSet } from "../../worker/domain/bulk-transition";
 import { returnsToPool } from "../../worker/domain/failed-claim";
@@ -16,13 +17,12 @@ import type { TickSummary } from "./outcomes";
 
 const HEALTH_CONCURRENCY = 8;
 /**
- * Idle instances are re-checked on a slower cadence than starting ones. Claims probe the
- * instance they reserve anyway (worker/domain/claim-attempts.ts); this re-check finds the dead
- * ones so they are replaced before a claim has to skip them.
+ * Idle instances are re-checked on a slower cadence than starting ones (IDLE_HEALTH_INTERVAL_MS).
+ * Claims probe the instance they reserve anyway (worker/domain/claim-attempts.ts); this re-check
+ * finds the dead ones so they are replaced before a claim has to skip them. The per-instance
+ * decisions live in worker/domain/instance-check.ts, shared with the recheck and the webhook.
  */
-export const IDLE_HEALTH_INTERVAL_MS = 60_000;
-/** Consecutive failed idle checks before an idle instance is given up on. */
-export const IDLE_HEALTH_FAILURES = 3;
+export { IDLE_HEALTH_FAILURES, IDLE_HEALTH_INTERVAL_MS, INTERRUPTED_CREATE_GRACE_MS } from "../../worker/domain/instance-check";
 /**
  * Per-tick bounds, so one tick stays well under Cloudflare's per-invocation subrequest limit
  * (1,000) however large the pool is (bench/README.md, tick cost). Work left over is due again
@@ -45,8 +45,6 @@ export const MAX_ORPHAN_DELETES_PER_TICK = 50;
 /** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
 const IDS_PER_STATEMENT = 2_000;
 const ACTOR = "tick";
-/** How long a `creating` row without an owner or a service is given before it counts as interrupted (host listings can lag). */
-export const INTERRUPTED_CREATE_GRACE_MS = 60_000;
 
 export interface TickDeps {
   ctx: PoolContext;
@@ -103,9 +101,8 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   const rows = await listNotDeleted(ctx.db);
   const now = ctx.now();
   const fail = async (row: InstanceRow, reason: string) => {
-    const to = failureStatus(row.status as InstanceStatus);
-    const moved = await transition(ctx.db, { id: row.id, from: row.status as InstanceStatus, to, reason, actor: ACTOR, now: ctx.now() }, settings);
-    if (moved) to === "crashed" ? summary.crashed++ : summary.failed++;
+    const moved = await failInstance(ctx, settings, row, reason, ACTOR);
+    if (moved) moved.status === "crashed" ? summary.crashed++ : summary.failed++;
   };
 
   const toCheckStarting: InstanceRow[] = [];
@@ -131,58 +128,22 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     );
   }
 
-  // 2–3. Readiness candidates, failures and deadlines.
+  // 2–3. Readiness candidates, failures and deadlines (worker/domain/instance-check.ts).
   for (const row of rows) {
     const svc = services?.get(row.serviceName);
-    const gone = services !== null && row.serviceId !== null && !svc;
-    const broken = svc?.state === "failed" || svc?.state === "removed";
-    const pastDeadline = row.deadlineAt !== null && row.deadlineAt < now;
-
-    switch (row.status) {
-      case "creating":
-        if (deps.creatingNow.has(row.id)) break;
-        if (svc && !row.serviceId) {
-          // A create that died after the provider made the service: adopt it, finishing its
-          // first deploy (volume first) if it never got one. Without a public URL (it died
-          // before the domain was made) nothing could ever reach it: record the service so
-          // cleanup deletes it, rather than waiting out the stuck timeout.
-          const unfinished = svc.url ? await resumeCreate(ctx, row, svc) : "it has no public URL";
-          await transition(
-            ctx.db,
-            unfinished === null
-              ? { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url } }
-              : { id: row.id, from: "creating", to: "dead", reason: `found its service by name, but ${unfinished}`, actor: ACTOR, now: ctx.now(), set: { serviceId: svc.serviceId } },
-            settings,
-          );
-        } else if (pastDeadline) await fail(row, "creation deadline passed");
-        else if (services !== null && !svc && row.createdAt + INTERRUPTED_CREATE_GRACE_MS < now) {
-          // No create of this coordinator owns the row and the host has no service for it: the
-          // create died with a previous coordinator (restart, eviction). Waiting for the stuck
-          // timeout would hold the pool short for 15 minutes, since creating rows count as on the way.
-          await fail(row, "create interrupted (no create in progress, no service found)");
-        }
+    const verdict = hostVerdict(row, { listed: services !== null, service: svc, claimInFlight: deps.inFlightClaims.has(row.id), createInFlight: deps.creatingNow.has(row.id) }, now);
+    switch (verdict.action) {
+      case "adopt":
+        await adoptService(ctx, settings, row, svc!, ACTOR);
         break;
-      case "starting":
-        if (gone) await fail(row, "service vanished");
-        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
-        else if (pastDeadline) await fail(row, "did not become ready before the deadline");
-        else if (row.url && (services === null || svc?.state === "running" || svc?.state === "sleeping")) toCheckStarting.push(row);
+      case "fail":
+        await fail(row, verdict.reason);
         break;
-      case "idle":
-        if (gone) await fail(row, "service vanished");
-        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
-        else if (row.url && (row.lastHealthAt ?? 0) + IDLE_HEALTH_INTERVAL_MS <= now) toCheckIdle.push(row);
+      case "probe":
+        if (verdict.due) (verdict.kind === "starting" ? toCheckStarting : verdict.kind === "idle" ? toCheckIdle : toCheckClaimed).push(row);
         break;
-      case "claiming":
-        if (deps.inFlightClaims.has(row.id)) break;
-        if (gone || broken) await fail(row, gone ? "service vanished during claim" : `deployment ${svc!.rawStatus} during claim`);
-        else if (pastDeadline) expiredClaims.push(row);
-        break;
-      case "claimed":
-        if (gone) await fail(row, "service vanished");
-        else if (broken) await fail(row, `deployment ${svc!.rawStatus}`);
-        // A sleeping one is left asleep: a check would wake it (and bill it) for nothing.
-        else if (row.url && svc?.state !== "sleeping" && claimedCheckDue(row, now)) toCheckClaimed.push(row);
+      case "expired_claim":
+        expiredClaims.push(row);
         break;
     }
   }
@@ -202,38 +163,20 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   const healthyIdle: string[] = [];
   await mapLimit(toCheck, HEALTH_CONCURRENCY, async (row) => {
     summary.healthChecks++;
-    const check = await ctx.instances.health(row.url!);
-    if (check.ok && check.health.bound) {
-      // Bound to a conversation we never recorded (a provision that landed after we gave up,
-      // a manual test): handing it out would only earn the next user a 409.
-      await fail(row, "tainted: bound to a conversation while unclaimed");
-      return;
-    }
-    if (row.status === "starting") {
-      if (check.ok) {
-        const ready = await transition(
-          ctx.db,
-          {
-            id: row.id,
-            from: "starting",
-            to: "idle",
-            reason: "health check ready",
-            actor: ACTOR,
-            now: ctx.now(),
-            set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: check.health.version ?? null },
-          },
-          settings,
-        );
-        if (ready) summary.readied++;
-      }
-      return;
-    }
-    if (check.ok) {
-      healthyIdle.push(row.id);
-    } else if (row.healthFailures + 1 >= IDLE_HEALTH_FAILURES) {
-      await fail(row, `idle health failed ${IDLE_HEALTH_FAILURES} times: ${check.reason}`);
-    } else {
-      await patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: row.healthFailures + 1, lastError: check.reason });
+    const verdict = probeVerdict(row, await ctx.instances.health(row.url!));
+    switch (verdict.action) {
+      case "fail":
+        await fail(row, verdict.reason);
+        return;
+      case "ready":
+        if (await markReady(ctx, settings, row, verdict.version, ACTOR)) summary.readied++;
+        return;
+      case "healthy":
+        healthyIdle.push(row.id);
+        return;
+      case "unhealthy":
+        await recordUnhealthy(ctx, row, verdict.failures, verdict.reason);
+        return;
     }
   });
 
@@ -253,28 +196,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
 
   // Half-done claims: the coordinator that reserved them is gone. Ask the instance.
   for (const row of expiredClaims) {
-    const token = row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
-    const status = token && row.url ? await ctx.instances.convosStatus(row.url, token) : null;
-    const clean = returnsToPool(status);
-    const moved = await transition(
-      ctx.db,
-      clean
-        ? {
-            id: row.id,
-            from: "claiming",
-            to: "idle",
-            reason: "claim deadline passed, instance clean",
-            actor: ACTOR,
-            now: ctx.now(),
-            set: { claimId: null, agentName: null, joinUrl: null, template: null },
-          }
-        : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor: ACTOR, now: ctx.now() },
-      settings,
-    );
-    if (moved) {
-      summary.recoveredClaims++;
-      if (row.claimId) await ctx.db.delete(claims).where(and(eq(claims.key, row.claimId), eq(claims.state, "pending")));
-    }
+    if (await recoverExpiredClaim(ctx, settings, row, ACTOR)) summary.recoveredClaims++;
   }
 
   // Orphans: services with our prefix that no live row owns.
@@ -320,6 +242,75 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   return summary;
 }
 
+/** A failure observed by a check: `crashed` for a user-facing instance, `dead` otherwise (compare-and-set on the status seen). */
+export function failInstance(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reason: string, actor: string): Promise<InstanceRow | null> {
+  const to = failureStatus(row.status as InstanceStatus);
+  return transition(ctx.db, { id: row.id, from: row.status as InstanceStatus, to, reason, actor, now: ctx.now() }, settings);
+}
+
+/**
+ * A create that died after the provider made the service: adopt it, finishing its first deploy
+ * (volume first) if it never got one. Without a public URL (it died before the domain was
+ * made) nothing could ever reach it: record the service so cleanup deletes it, rather than
+ * waiting out the stuck timeout.
+ */
+export async function adoptService(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, svc: ServiceObservation, actor: string): Promise<InstanceRow | null> {
+  const unfinished = svc.url ? await resumeCreate(ctx, row, svc) : "it has no public URL";
+  return transition(
+    ctx.db,
+    unfinished === null
+      ? { id: row.id, from: "creating", to: "starting", reason: "adopted service found by name", actor, now: ctx.now(), set: { serviceId: svc.serviceId, url: svc.url } }
+      : { id: row.id, from: "creating", to: "dead", reason: `found its service by name, but ${unfinished}`, actor, now: ctx.now(), set: { serviceId: svc.serviceId } },
+    settings,
+  );
+}
+
+/** A starting instance whose health said ready. */
+export function markReady(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, version: string | null, actor: string): Promise<InstanceRow | null> {
+  return transition(
+    ctx.db,
+    {
+      id: row.id,
+      from: "starting",
+      to: "idle",
+      reason: "health check ready",
+      actor,
+      now: ctx.now(),
+      set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: version },
+    },
+    settings,
+  );
+}
+
+/** An idle instance's failed health check, counted (still only while it is idle). */
+export function recordUnhealthy(ctx: PoolContext, row: InstanceRow, failures: number, reason: string): Promise<InstanceRow | null> {
+  return patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: failures, lastError: reason });
+}
+
+/** A half-done claim whose coordinator is gone: the instance is asked; clean → back to idle, else crashed. */
+export async function recoverExpiredClaim(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, actor: string): Promise<InstanceRow | null> {
+  const token = row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
+  const status = token && row.url ? await ctx.instances.convosStatus(row.url, token) : null;
+  const clean = returnsToPool(status);
+  const moved = await transition(
+    ctx.db,
+    clean
+      ? {
+          id: row.id,
+          from: "claiming",
+          to: "idle",
+          reason: "claim deadline passed, instance clean",
+          actor,
+          now: ctx.now(),
+          set: { claimId: null, agentName: null, joinUrl: null, template: null },
+        }
+      : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor, now: ctx.now() },
+    settings,
+  );
+  if (moved && row.claimId) await ctx.db.delete(claims).where(and(eq(claims.key, row.claimId), eq(claims.state, "pending")));
+  return moved;
+}
+
 /** Finishes an adopted service's create when it never deployed; null when it is complete, else why it cannot be. */
 async function resumeCreate(ctx: PoolContext, row: InstanceRow, svc: ServiceObservation): Promise<string | null> {
   if (!svc.undeployed || !ctx.compute.resume) return null;
@@ -340,39 +331,13 @@ async function resumeCreate(ctx: PoolContext, row: InstanceRow, svc: ServiceObse
 async function checkClaimed(ctx: PoolContext, settings: PoolSettings, rows: InstanceRow[], summary: TickSummary): Promise<void> {
   const unchanged: string[] = [];
   await mapLimit(rows, HEALTH_CONCURRENCY, async (row) => {
-    const health = await ctx.instances.health(row.url!);
-    const token = health.ok && row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
-    const status = token ? await ctx.instances.convosStatus(row.url!, token) : null;
-    const now = ctx.now();
-    const verdict = claimedVerdict(row, { health, status }, now);
-    switch (verdict.action) {
-      case "healthy":
-        if (verdict.acceptedConversationId) {
-          summary.claimedChecks.join_accepted++;
-          await patchInState(ctx.db, row.id, "claimed", { ...recovered(now), ...joinAccepted(verdict.acceptedConversationId) });
-        } else {
-          summary.claimedChecks.healthy++;
-          if (row.degradedSince !== null) await patchInState(ctx.db, row.id, "claimed", recovered(now));
-          else unchanged.push(row.id);
-        }
-        return;
-      case "degraded":
-        summary.claimedChecks.degraded++;
-        if (row.degradedSince === null) log.warn("claimed instance degraded", { instanceId: row.id, reason: verdict.reason });
-        await patchInState(ctx.db, row.id, "claimed", { lastHealthAt: now, degradedSince: verdict.since, degradedReason: verdict.reason });
-        return;
-      case "crash": {
-        const moved = await transition(
-          ctx.db,
-          { id: row.id, from: "claimed", to: "crashed", reason: verdict.reason, actor: ACTOR, now, set: { lastError: verdict.reason, lastHealthAt: now, degradedSince: null, degradedReason: null } },
-          settings,
-        );
-        if (moved) {
-          summary.crashed++;
-          summary.claimedChecks.crashed++;
-          log.warn("claimed instance crashed", { instanceId: row.id, reason: verdict.reason });
-        }
-      }
+    const { verdict, moved, unchanged: same } = await checkClaimedOne(ctx, settings, row, ACTOR);
+    if (same) unchanged.push(row.id);
+    if (verdict.action === "healthy") summary.claimedChecks[verdict.acceptedConversationId ? "join_accepted" : "healthy"]++;
+    else if (verdict.action === "degraded") summary.claimedChecks.degraded++;
+    else if (moved) {
+      summary.crashed++;
+      summary.claimedChecks.crashed++;
     }
   });
   const checkedAt = ctx.now();
@@ -385,6 +350,48 @@ async function checkClaimed(ctx: PoolContext, settings: PoolSettings, rows: Inst
         .where(and(idIn(part), eq(instances.status, "claimed"))),
     ),
   );
+}
+
+/**
+ * One claimed instance's check and what it changed. `unchanged`: healthy with nothing new, its
+ * `lastHealthAt` left to the caller (the tick records those in one shared statement).
+ */
+export async function checkClaimedOne(
+  ctx: PoolContext,
+  settings: PoolSettings,
+  row: InstanceRow,
+  actor: string,
+): Promise<{ verdict: ClaimedVerdict; moved: InstanceRow | null; unchanged: boolean; healthReason: string | null }> {
+  const health = await ctx.instances.health(row.url!);
+  const token = health.ok && row.gatewayTokenSealed ? await open(ctx.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, row.id).catch(() => null) : null;
+  const status = token ? await ctx.instances.convosStatus(row.url!, token) : null;
+  const now = ctx.now();
+  const verdict = claimedVerdict(row, { health, status }, now);
+  const healthReason = health.ok ? null : health.reason;
+  switch (verdict.action) {
+    case "healthy":
+      if (verdict.acceptedConversationId) {
+        await patchInState(ctx.db, row.id, "claimed", { ...recovered(now), ...joinAccepted(verdict.acceptedConversationId) });
+      } else if (row.degradedSince !== null) {
+        await patchInState(ctx.db, row.id, "claimed", recovered(now));
+      } else {
+        return { verdict, moved: null, unchanged: true, healthReason };
+      }
+      return { verdict, moved: null, unchanged: false, healthReason };
+    case "degraded":
+      if (row.degradedSince === null) log.warn("claimed instance degraded", { instanceId: row.id, reason: verdict.reason });
+      await patchInState(ctx.db, row.id, "claimed", { lastHealthAt: now, degradedSince: verdict.since, degradedReason: verdict.reason });
+      return { verdict, moved: null, unchanged: false, healthReason };
+    case "crash": {
+      const moved = await transition(
+        ctx.db,
+        { id: row.id, from: "claimed", to: "crashed", reason: verdict.reason, actor, now, set: { lastError: verdict.reason, lastHealthAt: now, degradedSince: null, degradedReason: null } },
+        settings,
+      );
+      if (moved) log.warn("claimed instance crashed", { instanceId: row.id, reason: verdict.reason });
+      return { verdict, moved, unchanged: false, healthReason };
+    }
+  }
 }
 
 const recovered = (now: number) => ({ lastHealthAt: now, healthFailures: 0, degradedSince: null, degradedReason: null });
