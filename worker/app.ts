@@ -11,6 +11,7 @@ import { poolRoutes } from "./routes/pool";
 import { promptRoutes } from "./routes/prompts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
+import { webhookRoutes } from "./routes/webhooks";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -29,6 +30,7 @@ app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
 app.route("/api/prompts", promptRoutes);
 app.route("/api/pool", templateRoutes);
+app.route("/api/webhooks", webhookRoutes);
 app.route("/", catalogRoutes);
 app.route("/admin", adminRoutes);
 app.get("/api/openapi.json", (c) => c.json(openApiDocument()));

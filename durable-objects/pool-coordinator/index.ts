@@ -2,7 +2,8 @@ import { DurableObject } from "cloudflare:workers";
 import { asc, inArray } from "drizzle-orm";
 import { secretsEqual } from "../../worker/crypto/compare";
 import { open } from "../../worker/crypto/sealed";
-import { countByStatus, getInstance, transition } from "../../worker/db/instances";
+import type { WebhookAnswer } from "../../worker/api/schemas";
+import { countByStatus, findByService, getInstance, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
 import { breakerAllows, breakerPhase, closedBreaker, probeLimit, recordFailure, recordSuccess, type BreakerState } from "../../worker/domain/breaker";
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
@@ -13,13 +14,17 @@ import { mapLimit } from "../../worker/lib/concurrency";
 import { type KeepAlive, keepAliveAction } from "../../worker/domain/keep-alive";
 import { joinRunningTick } from "../../worker/domain/tick-guard";
 import { log } from "../../worker/lib/log";
+import { type DeploymentEvent, orderEvent, type ServiceEventMemory } from "../../worker/domain/deployment-events";
+import { railwayState } from "../../worker/providers/compute/railway";
+import type { ServiceObservation } from "../../worker/providers/compute/types";
+import { checkInstance } from "./instance-check";
 import { runClaim, type ClaimTimings } from "./claim";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
 import { createInstance } from "./create-instance";
 import { recordJoinReport } from "./join-report";
 import type { JoinReport } from "../../runtime-container/plugins/convos/src/join-report";
 import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
-import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
+import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, RecheckOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
@@ -49,6 +54,8 @@ export class PoolCoordinator extends DurableObject<Env> {
   private readonly inFlightClaims = new Set<string>();
   private readonly creatingNow = new Set<string>();
   private readonly claimsByKey = new Map<string, { body: string; promise: Promise<ClaimOutcome> }>();
+  /** Deployment events being applied, per service: the next one of that service waits its turn. */
+  private readonly eventChains = new Map<string, Promise<WebhookAnswer>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -172,6 +179,88 @@ export class PoolCoordinator extends DurableObject<Env> {
     const row = await getInstance(this.pool.db, id);
     const expected = row?.gatewayTokenSealed ? await open(this.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, id).catch(() => "") : "";
     return row !== null && (await secretsEqual(token, expected));
+  }
+
+  // --- per-instance recheck and deployment events (issue 15 §3–4) ---------------------------
+
+  /** The tick's checks for one instance, now, whatever the tick's cadence (an operator's recheck). */
+  async recheck(id: string): Promise<RecheckOutcome> {
+    const row = await getInstance(this.pool.db, id);
+    if (!row || row.status === "deleted") return { ok: false, code: "not_found", message: `instance ${id} does not exist` };
+    let service: ServiceObservation | undefined;
+    let listError: string | null = null;
+    try {
+      service = (await this.pool.compute.list()).find((s) => s.name === row.serviceName);
+    } catch (err) {
+      listError = (err as Error).message.slice(0, 300);
+      bump(this.metrics.providerErrors, this.pool.compute.name);
+    }
+    const listed = listError === null;
+    const report = await checkInstance(
+      this.pool,
+      await this.settings(),
+      row,
+      { listed, service, claimInFlight: this.inFlightClaims.has(id), createInFlight: this.creatingNow.has(id) },
+      { actor: "recheck", probe: "always", adopt: true, source: listed ? "list" : "none", listError },
+    );
+    bump(this.metrics.rechecks, report.outcome);
+    await this.saveMetrics();
+    return { ok: true, report };
+  }
+
+  /**
+   * A Railway deployment event (worker/routes/webhooks.ts), applied through the same check the
+   * tick runs with the event as the host's observation. Events of one service are applied one
+   * at a time in arrival order, so a redelivery cannot pass the replay check while the first
+   * delivery is still being applied.
+   */
+  async deploymentEvent(event: DeploymentEvent): Promise<WebhookAnswer> {
+    const previous = this.eventChains.get(event.serviceId);
+    const run = (previous ?? Promise.resolve()).catch(() => undefined).then(() => this.applyDeploymentEvent(event));
+    this.eventChains.set(event.serviceId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.eventChains.get(event.serviceId) === run) this.eventChains.delete(event.serviceId);
+    }
+  }
+
+  /** An event the Worker ignored before it reached the pool (not a deployment event, another project), counted for /metrics. */
+  async countIgnoredEvent(type: string, reason: string): Promise<void> {
+    this.countEvent(type, reason);
+    await this.saveMetrics();
+  }
+
+  private async applyDeploymentEvent(event: DeploymentEvent): Promise<WebhookAnswer> {
+    const key = `deploy-events:${event.serviceId}`;
+    const answer = await (async (): Promise<WebhookAnswer> => {
+      const row = await findByService(this.pool.db, event.serviceId, event.serviceName);
+      if (!row) {
+        // Its instance is gone (or it never was one of ours): nothing to order its events against any more.
+        await this.ctx.storage.delete(key);
+        return { outcome: "ignored", reason: "unknown_service", message: `no instance of this pool owns service ${event.serviceId}`, instanceId: null, report: null };
+      }
+      const order = orderEvent(event, await this.ctx.storage.get<ServiceEventMemory>(key));
+      if (!order.apply) return { outcome: "ignored", reason: order.reason, message: order.message, instanceId: row.id, report: null };
+      const report = await checkInstance(
+        this.pool,
+        await this.settings(),
+        row,
+        { listed: true, service: { state: railwayState(event.status), rawStatus: event.status }, claimInFlight: this.inFlightClaims.has(row.id), createInFlight: this.creatingNow.has(row.id) },
+        { actor: "railway-webhook", probe: "starting", adopt: false, source: "event" },
+      );
+      await this.ctx.storage.put(key, order.remember);
+      if (report.transition) log.warn("deployment event moved an instance", { instanceId: row.id, type: event.type, status: event.status, to: report.transition.to });
+      return { outcome: "applied", reason: "applied", message: report.reasons.join("; "), instanceId: row.id, report };
+    })();
+    this.countEvent(event.type, answer.reason);
+    await this.saveMetrics();
+    return answer;
+  }
+
+  private countEvent(type: string, reason: string): void {
+    this.metrics.webhookEvents[type] ??= {};
+    bump(this.metrics.webhookEvents[type]!, reason);
   }
 
   async reconcile(): Promise<TickSummary> {

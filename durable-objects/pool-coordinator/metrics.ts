@@ -25,6 +25,10 @@ export interface PoolMetrics {
   claimSkips: Record<string, number>;
   /** Checks of claimed instances by verdict (worker/domain/claimed-health.ts). */
   claimedChecks: Record<string, number>;
+  /** Operator rechecks of one instance, by outcome (transitioned, updated, no_change). */
+  rechecks: Record<string, number>;
+  /** Railway deployment events by event type, then by what became of them (applied, or why ignored). */
+  webhookEvents: Record<string, Record<string, number>>;
 }
 
 const histogram = (): Histogram => ({ buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 });
@@ -41,6 +45,8 @@ export function emptyMetrics(): PoolMetrics {
     providerErrors: {},
     claimSkips: {},
     claimedChecks: {},
+    rechecks: {},
+    webhookEvents: {},
   };
 }
 

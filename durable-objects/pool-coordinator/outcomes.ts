@@ -1,4 +1,4 @@
-import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
+import type { CheckReport, ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import type { BreakerPhase } from "../../worker/domain/breaker";
 import type { PoolSettings } from "../../worker/domain/settings";
 
@@ -74,3 +74,7 @@ export interface CoordinatorStatus {
 }
 
 export type SettingsOutcome = { ok: true; settings: PoolSettings } | { ok: false; field: string; message: string };
+
+// --- per-instance recheck (issue 15 §4) -----------------------------------------------------
+
+export type RecheckOutcome = { ok: true; report: CheckReport } | { ok: false; code: "not_found"; message: string };

@@ -23,7 +23,7 @@ import { ADMIN_CSS, ADMIN_JS } from "./assets";
 import { type AdminContext, type AdminEnv, messagePage, pageContext, readForm, redirectWithFlash, takeFlash } from "./kit";
 import type { Flash } from "./layout";
 import { type FormState, providerLinks } from "./pages/common";
-import { InstancePage } from "./pages/instance";
+import { InstancePage, recheckFlash } from "./pages/instance";
 import { LoginPage } from "./pages/login";
 import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
@@ -290,6 +290,15 @@ for (const action of ["kill", "dismiss"] as const) {
     return redirectWithFlash(c, "/admin", { kind: "ok", text: `${action === "kill" ? "Killed" : "Dismissed"} ${name}: it is being deleted.` });
   });
 }
+
+// The tick's checks for this instance now (issue 15 §4); what they found comes back as the page's message.
+adminRoutes.post("/instances/:id/recheck", async (c) => {
+  const id = instanceId(c);
+  if (!id) return messagePage(c, 400, "Not an instance id", "Instance ids are lowercase letters, digits and dashes.");
+  const out = await coordinator(c.env).recheck(id);
+  if (!out.ok) return messagePage(c, 404, "No such instance", out.message);
+  return redirectWithFlash(c, `/admin/instances/${id}`, recheckFlash(out.report));
+});
 
 // --- settings ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import { JoinReportSchema } from "../instances/join-report";
 import { VERSION } from "../version";
 import {
   AgentsQuerySchema,
+  CheckReportSchema,
   ClaimRequestSchema,
   ClaimResponseSchema,
   CountRequestSchema,
@@ -15,7 +16,9 @@ import {
   PoolSettingsSchema,
   SettingsPutSchema,
   TemplateSchema,
+  WebhookAnswerSchema,
 } from "./schemas";
+import { LegacyRailwayEventSchema, RailwayEventSchema } from "../providers/railway/webhook";
 
 /**
  * The route table the OpenAPI document is generated from. Bodies come from the same zod
@@ -115,6 +118,26 @@ const ROUTES: RouteDoc[] = [
     errors: [400, 401, 404, 409, 413, 415],
   },
   { method: "post", path: "/api/pool/instances/{id}/self-destruct", summary: "An instance asks to be destroyed (bearer: its own gateway token)", auth: "instance", errors: [401, 404] },
+  // Issue 15 §3–4: per-instance recheck and Railway deployment webhooks.
+  {
+    method: "post",
+    path: "/api/pool/instances/{id}/recheck",
+    summary: "Run the tick's checks for one instance now (host status, health, claimed-health) and answer what they found and the transition made, if any",
+    auth: "pool",
+    response: CheckReportSchema,
+    errors: [400, 401, 404, 413, 415],
+  },
+  {
+    method: "post",
+    path: "/api/webhooks/railway/{secret}",
+    summary:
+      "Railway project webhook (legacy DEPLOY or current Deployment.* payload). Authenticated by RAILWAY_WEBHOOK_SECRET in the path (a wrong or unset secret is 404). " +
+      "200: applied through the tick's checks; 202: ignored (unknown service, not a deployment event, another project/environment, a replay, out of order, a superseded deployment).",
+    auth: "none",
+    body: z.union([LegacyRailwayEventSchema, RailwayEventSchema]),
+    response: WebhookAnswerSchema,
+    errors: [400, 404, 413, 415, 429],
+  },
   { method: "get", path: "/api/pool/settings", summary: "Pool settings", auth: "pool", response: PoolSettingsSchema },
   { method: "put", path: "/api/pool/settings", summary: "Change pool settings", auth: "pool", body: SettingsPutSchema, response: PoolSettingsSchema, errors: [400, 401] },
   { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: "pool", responseType: "text/plain" },

@@ -123,3 +123,41 @@ export const TemplateSchema = z.object({
   published: z.boolean(),
 });
 export type Template = z.infer<typeof TemplateSchema>;
+
+// --- per-instance recheck and deployment webhooks (issue 15 §3–4) ---------------------------
+
+/** What one run of the tick's checks for one instance found and did (`POST /api/pool/instances/:id/recheck`, the Railway webhook). */
+export const CheckReportSchema = z.object({
+  id: z.string(),
+  checkedAt: z.number(),
+  /** Who ran it: "recheck" (an operator) or "railway-webhook". */
+  actor: z.string(),
+  before: InstanceStatusSchema,
+  after: InstanceStatusSchema,
+  /** The host's view of the instance's service: from its list (recheck) or from the event (webhook). */
+  host: z.object({
+    source: z.enum(["list", "event", "none"]),
+    listed: z.boolean(),
+    found: z.boolean(),
+    state: z.enum(["deploying", "running", "sleeping", "failed", "removed"]).nullable(),
+    rawStatus: z.string().nullable(),
+    error: z.string().nullable(),
+  }),
+  /** The instance's own answer, when it was asked (`GET /pool/health`, and `/convos/status` for a claimed one). */
+  health: z.object({ ok: z.boolean(), reason: z.string().nullable(), verdict: z.string() }).nullable(),
+  outcome: z.enum(["transitioned", "updated", "no_change"]),
+  transition: z.object({ from: InstanceStatusSchema, to: InstanceStatusSchema, reason: z.string() }).nullable(),
+  reasons: z.array(z.string()),
+});
+export type CheckReport = z.infer<typeof CheckReportSchema>;
+
+/** The answer to a Railway deployment event: applied (with what the check did) or ignored, and why. */
+export const WebhookAnswerSchema = z.object({
+  outcome: z.enum(["applied", "ignored"]),
+  /** applied | unknown_service | not_deployment | foreign | duplicate | out_of_order | superseded */
+  reason: z.string(),
+  message: z.string(),
+  instanceId: z.string().nullable(),
+  report: CheckReportSchema.nullable(),
+});
+export type WebhookAnswer = z.infer<typeof WebhookAnswerSchema>;

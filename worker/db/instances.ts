@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, ne, or, sql } from "drizzle-orm";
 import { type InstanceStatus, allowedFrom, deadlineFor, type DeadlineSettings } from "../domain/lifecycle";
 import { emptyCounts, type StatusCounts } from "../domain/replenish";
 import type { Database } from "./client";
@@ -147,4 +147,16 @@ export async function lastEvents(db: Database, ids: string[]) {
       ),
     );
   return new Map(rows.map((r) => [r.instanceId, r]));
+}
+
+/** The live row owning a host service, by the service's id or (a create that never recorded the id) its name. */
+export async function findByService(db: Database, serviceId: string, serviceName: string | null): Promise<InstanceRow | null> {
+  const owns = serviceName ? or(eq(instances.serviceId, serviceId), eq(instances.serviceName, serviceName)) : eq(instances.serviceId, serviceId);
+  const [row] = await db
+    .select()
+    .from(instances)
+    .where(and(ne(instances.status, "deleted"), owns))
+    .orderBy(desc(instances.createdAt))
+    .limit(1);
+  return row ?? null;
 }

@@ -59,8 +59,24 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     "Health checks of claimed instances by verdict (healthy, degraded, crashed, join_accepted).",
     Object.entries(m.claimedChecks).map(([v, n]) => `pool_claimed_checks_total{verdict="${v}"} ${n}`),
   );
+  // Issue 15 §3–4: deployment webhooks and rechecks.
+  metric(
+    "pool_webhook_events_total",
+    "counter",
+    "Railway deployment webhook events by event type and result (applied, or why ignored: unknown_service, not_deployment, foreign, duplicate, out_of_order, superseded).",
+    Object.entries(m.webhookEvents).flatMap(([type, byResult]) => Object.entries(byResult).map(([result, n]) => `pool_webhook_events_total{type="${label(type)}",result="${result}"} ${n}`)),
+  );
+  metric(
+    "pool_rechecks_total",
+    "counter",
+    "Per-instance rechecks by outcome (transitioned, updated, no_change).",
+    Object.entries(m.rechecks).map(([o, n]) => `pool_rechecks_total{outcome="${o}"} ${n}`),
+  );
   metric("pool_claimed_degraded", "gauge", "Claimed instances whose stream is down or that do not answer, not yet declared crashed.", [`pool_claimed_degraded ${degraded}`]);
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
   return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
+
+/** A Prometheus label value: backslash, quote and newline escaped. */
+const label = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");

@@ -95,6 +95,17 @@ poolRoutes.delete("/crashed/:id", auth, async (c) => {
   return actionResponse(await coordinator(c.env).dismiss(id));
 });
 
+// --- per-instance recheck (issue 15 §4) -----------------------------------------------------
+
+/** The tick's checks for one instance, now: what the host and the instance said, and the transition made (or none) with why. */
+poolRoutes.post("/instances/:id/recheck", auth, async (c) => {
+  const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  await jsonBody(c, z.object({}).strict());
+  const outcome = await coordinator(c.env).recheck(id);
+  if (!outcome.ok) throw new ApiError(404, outcome.code, outcome.message);
+  return c.json(outcome.report);
+});
+
 poolRoutes.get("/settings", auth, async (c) => c.json(await coordinator(c.env).getSettings()));
 
 poolRoutes.put("/settings", auth, async (c) => {

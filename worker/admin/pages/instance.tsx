@@ -1,8 +1,8 @@
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
-import type { InstanceView } from "../../api/schemas";
+import type { CheckReport, InstanceView } from "../../api/schemas";
 import { statusLabel, utcTime } from "../format";
-import { type Flash, Layout, type PageContext } from "../layout";
+import { CsrfField, type Flash, Layout, type PageContext } from "../layout";
 import { Ago, DegradedBadge, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 import type { LastEvent } from "./overview";
 
@@ -101,6 +101,7 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
             </dd>
           </dl>
           <div class="form-actions">
+            {v.status !== "deleted" ? <RecheckForm ctx={ctx} id={v.id} /> : null}
             {v.status === "crashed" ? <InstanceActionForm ctx={ctx} view={v} action="dismiss" /> : null}
             {KILLABLE.has(v.status) ? <InstanceActionForm ctx={ctx} view={v} action="kill" /> : null}
           </div>
@@ -146,3 +147,23 @@ const Field: FC<{ label: string; value: string | null | undefined; mono?: boolea
     <dd class={mono && value ? "mono" : undefined}>{value ?? <span class="muted">—</span>}</dd>
   </>
 );
+
+// --- per-instance recheck (issue 15 §4) -----------------------------------------------------
+
+/** Runs the tick's checks for this instance now; nothing is destroyed by it that the tick would not destroy, so no confirmation. */
+const RecheckForm: FC<{ ctx: PageContext; id: string }> = ({ ctx, id }) => (
+  <form method="post" action={`/admin/instances/${id}/recheck`}>
+    <CsrfField ctx={ctx} />
+    <button type="submit" data-testid={`recheck-${id}`}>
+      Recheck now
+    </button>
+  </form>
+);
+
+/** One line saying what a recheck found and did. */
+export function recheckFlash(r: CheckReport): Flash {
+  const host = r.host.error ? `host list failed (${r.host.error})` : r.host.found ? `host: ${r.host.rawStatus}` : r.host.listed ? "host: no service" : "host: not asked";
+  const health = r.health ? `health: ${r.health.ok ? "ok" : (r.health.reason ?? "failed")} (${r.health.verdict})` : "health: not asked";
+  const what = r.transition ? `${statusLabel(r.transition.from)} → ${statusLabel(r.transition.to)}` : r.outcome === "updated" ? "recorded, no change of state" : "no change";
+  return { kind: r.transition ? "error" : "ok", text: `Recheck: ${what}. ${host}; ${health}. ${r.reasons.join("; ")}` };
+}
