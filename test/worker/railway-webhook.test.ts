@@ -315,6 +315,17 @@ describe("who may call it and what it accepts", () => {
     expect((await deliver({}, { headers: { "cf-connecting-ip": "203.0.113.10" } })).status).toBe(400);
   });
 
+  it("is in the OpenAPI document with both payload shapes and no pool-key security", async () => {
+    const doc = (await json(api("/api/openapi.json", { auth: false }))).body;
+    const op = doc.paths["/api/webhooks/railway/{secret}"].post;
+    expect(op.security).toBeUndefined();
+    expect(op.parameters).toEqual([{ name: "secret", in: "path", required: true, schema: { type: "string" } }]);
+    const shapes = op.requestBody.content["application/json"].schema.anyOf;
+    expect(shapes).toHaveLength(2);
+    expect(shapes[0].properties.type).toMatchObject({ const: "DEPLOY" });
+    expect(Object.keys(shapes[1].properties)).toEqual(expect.arrayContaining(["type", "details", "resource", "timestamp"]));
+  });
+
   it("every event is counted in /metrics by type and result", async () => {
     const { svcs } = await railwayPool(1);
     const a = svcs[0]!;

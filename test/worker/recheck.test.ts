@@ -119,6 +119,14 @@ describe("POST /api/pool/instances/:id/recheck", () => {
     for (const r of results) if (r && !r.body.transition) expect(r.body.outcome).toBe("no_change");
   });
 
+  it("is in the OpenAPI document, behind the pool key, with its answer's schema", async () => {
+    const doc = (await json(api("/api/openapi.json", { auth: false }))).body;
+    const op = doc.paths["/api/pool/instances/{id}/recheck"].post;
+    expect(op.security).toEqual([{ poolKey: [] }]);
+    expect(Object.keys(op.responses["200"].content["application/json"].schema.properties)).toEqual(expect.arrayContaining(["before", "after", "host", "health", "outcome", "transition", "reasons"]));
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(["401", "404"]));
+  });
+
   it("is counted in /metrics by outcome", async () => {
     await fillPool(1);
     const [id] = await idsIn("idle");

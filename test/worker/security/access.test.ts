@@ -6,6 +6,7 @@ import { open } from "../../../worker/crypto/sealed";
 import { ErrorBodySchema } from "../../../worker/http/errors";
 import { admin, csrfOf, login, ORIGIN } from "../admin/helpers";
 import { api, fillPool, json, POOL_KEY, setFaults } from "../helpers";
+import { providerEnv } from "../providers/support";
 import { rowsIn } from "../reliability/support";
 
 /**
@@ -29,6 +30,8 @@ const PUBLIC = new Set([
   // Authenticated by the instance's own token: its own describe below.
   "POST /api/pool/instances/:id/self-destruct",
   "POST /api/pool/instances/:id/join-resolution",
+  // Authenticated by its own secret in the path (RAILWAY_WEBHOOK_SECRET): its own describe below.
+  "POST /api/webhooks/railway/:secret",
 ]);
 
 async function snapshot(): Promise<string> {
@@ -292,5 +295,36 @@ describe("self-destruct is authenticated by the instance's own token only", () =
     expect(ok.status).toBe(202);
     expect((await json(api(`/api/pool/instances/${claimed}`))).body.status).toMatch(/deleting|deleted/);
     expect((await json(api(`/api/pool/instances/${other!.id}`))).body.status).toBe("idle");
+  });
+});
+
+describe("the Railway webhook takes its own secret, never the pool key", () => {
+  const SECRET = "whsec-access-0123456789abcdef012345";
+  const body = JSON.stringify({ type: "DEPLOY", status: "CRASHED", timestamp: new Date().toISOString(), service: { id: "svc-x", name: "convos-agent-ix" } });
+  const post = (secret: string, e: Env, headers: Record<string, string> = {}) =>
+    app.request(`/api/webhooks/railway/${encodeURIComponent(secret)}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body }, e);
+
+  it("unset, wrong, or the pool key (in the path or as a bearer): the same 404, nothing changed; the right secret is let in", async () => {
+    const configured = { ...providerEnv, RAILWAY_WEBHOOK_SECRET: SECRET } as Env;
+    const before = await snapshot();
+    const refused = [
+      await post(SECRET, env), // no RAILWAY_WEBHOOK_SECRET in this Worker: nothing is accepted
+      await post(POOL_KEY, configured),
+      await post("wrong", configured, { authorization: `Bearer ${POOL_KEY}` }),
+      await post(SECRET.slice(0, -1), configured),
+      await post(`${SECRET}x`, configured),
+      await post(env.SESSION_SECRET, configured),
+    ];
+    const bodies = new Set<string>();
+    for (const res of refused) {
+      expect(res.status).toBe(404);
+      bodies.add(await res.text());
+    }
+    // One answer for every refusal: which part was wrong is not revealed.
+    expect([...bodies]).toEqual([JSON.stringify({ error: { code: "not_found", message: "no such webhook" } })]);
+    expect(await snapshot()).toBe(before);
+    const accepted = await post(SECRET, configured);
+    expect(accepted.status).toBe(202); // an unknown service: accepted and ignored
+    await accepted.body?.cancel();
   });
 });

@@ -157,6 +157,8 @@ export const JSON_ROUTES: JsonRoute[] = [
   { method: "POST", path: "/api/pool/replenish", valid: { count: 1 }, fields: { count: BAD_COUNTS } },
   { method: "POST", path: "/api/pool/drain", valid: { count: 1 }, fields: { count: BAD_COUNTS } },
   { method: "POST", path: "/api/pool/reconcile", valid: {} },
+  // Any body but {} is refused before the id is looked up.
+  { method: "POST", path: "/api/pool/instances/inope/recheck", valid: {} },
   {
     method: "PUT",
     path: "/api/pool/settings",
@@ -237,6 +239,7 @@ export const PATH_ROUTES: { method: string; path: (id: string) => string; page?:
   { method: "DELETE", path: (id) => `/api/pool/instances/${id}` },
   { method: "DELETE", path: (id) => `/api/pool/crashed/${id}` },
   { method: "POST", path: (id) => `/api/pool/instances/${id}/self-destruct` },
+  { method: "POST", path: (id) => `/api/pool/instances/${id}/recheck` },
   { method: "GET", path: (id) => `/api/pool/templates/${id}` },
   { method: "GET", path: (id) => `/api/pool/catalog/templates/${id}` },
   { method: "DELETE", path: (id) => `/api/pool/templates/${id}` },
