@@ -11,7 +11,7 @@ import { poolRoutes } from "./routes/pool";
 import { promptRoutes } from "./routes/prompts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
-import { webhookRoutes } from "./routes/webhooks";
+import { loggablePath, webhookRoutes } from "./routes/webhooks";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -40,6 +40,6 @@ app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} 
 app.onError((err, c) => {
   if (err instanceof ApiError) return errorResponse(c, err);
   if (err instanceof HTTPException) return c.json(errorBody("http_error", err.message || "request rejected"), err.status);
-  log.error("unhandled error", { path: new URL(c.req.url).pathname, error: err.message });
+  log.error("unhandled error", { path: loggablePath(new URL(c.req.url).pathname), error: err.message });
   return c.json(errorBody("internal_error", "something went wrong on our side"), 500);
 });

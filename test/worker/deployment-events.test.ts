@@ -120,7 +120,7 @@ describe("event order: replays and late events change nothing", () => {
   });
 
   it("a removal never starts a deployment: one of a deployment the pool has not seen is not applied", () => {
-    expect(orderEvent(ev("REMOVED", T, "d9"))).toMatchObject({ apply: false, reason: "superseded", message: expect.stringMatching(/no deployment of this service was seen yet/) });
+    expect(orderEvent(ev("REMOVED", T, "d9"), undefined)).toMatchObject({ apply: false, reason: "superseded", message: expect.stringMatching(/no deployment of this service was seen yet/) });
     const m = applied(ev("SUCCESS", T, "d1"));
     expect(orderEvent(ev("REMOVED", T + 1, "d9"), m)).toMatchObject({ apply: false, reason: "superseded" });
     expect(orderEvent(ev("REMOVED", T + 1, "d1"), m)).toMatchObject({ apply: true });

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createInstance } from "../../durable-objects/pool-coordinator/create-instance";
 import { WebhookAnswerSchema } from "../../worker/api/schemas";
 import { app } from "../../worker/app";
@@ -295,12 +295,27 @@ describe("who may call it and what it accepts", () => {
     const before = await snapshot();
     const stranger = await deliver(event("Deployment.crashed", { id: "svc-postgres", name: "postgres", instanceId: "" }, "dep-x", 10, "CRASHED"));
     expect(stranger).toMatchObject({ status: 202, body: { outcome: "ignored", reason: "unknown_service", instanceId: null } });
-    const otherEnv = event("Deployment.crashed", svc, "dep-1", 10, "CRASHED");
-    otherEnv.resource.environment.id = "another-environment";
+    const mine = event("Deployment.crashed", svc, "dep-1", 10, "CRASHED");
+    const otherEnv = { ...mine, resource: { ...mine.resource, environment: { ...mine.resource.environment, id: "another-environment" } } };
     expect((await deliver(otherEnv)).body).toMatchObject({ outcome: "ignored", reason: "foreign", message: /another Railway environment/ });
     const alert = { type: "VolumeAlert.triggered", resource: { service: { id: svc.id } }, severity: "WARNING", timestamp: at(11) };
     expect(await deliver(alert)).toMatchObject({ status: 202, body: { outcome: "ignored", reason: "not_deployment" } });
     expect(await snapshot()).toBe(before);
+  });
+
+  it("a failure inside the route is a plain 500 and its log line leaves the secret out of the path", async () => {
+    const spy = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const broken = { ...hookEnv, DB: undefined } as unknown as Env;
+      const res = await deliver(legacy("CRASHED", { id: "s", name: "n", instanceId: "" }, "d", 1), { env: broken });
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(res.body)).not.toContain(SECRET);
+      const lines = spy.mock.calls.map((args) => args.join(" "));
+      expect(lines.some((l) => l.includes("/api/webhooks/railway/[redacted]"))).toBe(true);
+      expect(lines.join("\n")).not.toContain(SECRET);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("deliveries are rate-limited per client address before the secret is looked at", async () => {

@@ -17,6 +17,11 @@ import { railwayEventSchema } from "../providers/railway/webhook";
  */
 export const webhookRoutes = new Hono<{ Bindings: Env }>();
 
+/** A request path fit for a log line: the webhook's secret segment left out (it is the credential). */
+export function loggablePath(pathname: string): string {
+  return pathname.replace(/^(\/api\/webhooks\/railway\/)[^/]+/, "$1[redacted]");
+}
+
 /** Railway's payloads are a few hundred bytes; anything near this is not one. */
 export const WEBHOOK_MAX_BYTES = 16 * 1024;
 /** Deliveries per client address per window, counted before the secret is checked (a crash wave of a large pool stays well under it). */
