@@ -139,6 +139,24 @@ describe("admin dashboard in Chromium", () => {
     expect(["deleting", "deleted"]).toContain((await (await sys.api(`/api/pool/instances/${claim.instanceId}`)).json()).status);
   });
 
+  it("rechecks an agent from its page without JavaScript: the tick's checks run now and the page says what they found", async () => {
+    const agents = (await (await sys.api("/api/pool/agents?status=idle")).json()).agents as { id: string; serviceId: string }[];
+    const { id, serviceId } = agents[0]!;
+    const page = await loginPage({ javaScriptEnabled: false });
+    await page.goto(`${sys.baseUrl}/admin/instances/${id}`);
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/instances/${id}`), page.click(`[data-testid="recheck-${id}"]`)]);
+    await expect(page.textContent(".flash")).resolves.toMatch(/Recheck: recorded, no change of state\. host: \S+; health: ok \(healthy\)/);
+
+    const crash = await fetch(`${sys.supervisorUrl}/_control/services/${serviceId}/crash`, { method: "POST" });
+    expect(crash.status).toBe(200);
+    await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/instances/${id}`), page.click(`[data-testid="recheck-${id}"]`)]);
+    await expect(page.textContent(".flash")).resolves.toMatch(/Recheck: ready → dead\./);
+    await expect(page.textContent("[data-testid=events]")).resolves.toContain("recheck");
+    // The tick tears the dead one down and refills the pool for the tests that follow.
+    await reconcile();
+    await reconcile();
+  });
+
   it("changes a setting, with the validation error shown next to the field first", async () => {
     const page = await loginPage();
     await page.click("nav.nav a[href='/admin/settings']");
