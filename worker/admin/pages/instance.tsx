@@ -165,5 +165,5 @@ export function recheckFlash(r: CheckReport): Flash {
   const host = r.host.error ? `host list failed (${r.host.error})` : r.host.found ? `host: ${r.host.rawStatus}` : r.host.listed ? "host: no service" : "host: not asked";
   const health = r.health ? `health: ${r.health.ok ? "ok" : (r.health.reason ?? "failed")} (${r.health.verdict})` : "health: not asked";
   const what = r.transition ? `${statusLabel(r.transition.from)} → ${statusLabel(r.transition.to)}` : r.outcome === "updated" ? "recorded, no change of state" : "no change";
-  return { kind: r.transition ? "error" : "ok", text: `Recheck: ${what}. ${host}; ${health}. ${r.reasons.join("; ")}` };
+  return { kind: r.transition && (r.transition.to === "dead" || r.transition.to === "crashed") ? "error" : "ok", text: `Recheck: ${what}. ${host}; ${health}. ${r.reasons.join("; ")}` };
 }
