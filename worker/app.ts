@@ -9,6 +9,7 @@ import { log } from "./lib/log";
 import { metricsRoutes } from "./routes/metrics";
 import { poolRoutes } from "./routes/pool";
 import { promptRoutes } from "./routes/prompts";
+import { rolloutRoutes } from "./routes/rollouts";
 import { publicRoutes } from "./routes/public";
 import { templateRoutes } from "./routes/templates";
 
@@ -29,6 +30,7 @@ app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
 app.route("/api/prompts", promptRoutes);
 app.route("/api/pool", templateRoutes);
+app.route("/api/pool", rolloutRoutes);
 app.route("/", catalogRoutes);
 app.route("/admin", adminRoutes);
 app.get("/api/openapi.json", (c) => c.json(openApiDocument()));
