@@ -96,19 +96,17 @@ export async function startRollout(ctx: PoolContext, image: string, batchSize: n
   if (latest && latest.targetImage === image && (latest.state === "running" || latest.state === "paused")) return { ok: true, rollout: rolloutSummary(latest) };
   const now = ctx.now();
   const id = newId("r");
-  const insert = ctx.db
-    .insert(rollouts)
-    .values({
-      id,
-      targetImage: image,
-      previousImage: current === image ? (latest?.previousImage ?? null) : current,
-      state: "running",
-      stateReason: `started by ${actor}`,
-      batchSize,
-      actor,
-      createdAt: now,
-      updatedAt: now,
-    });
+  const insert = ctx.db.insert(rollouts).values({
+    id,
+    targetImage: image,
+    previousImage: current === image ? (latest?.previousImage ?? null) : current,
+    state: "running",
+    stateReason: `started by ${actor}`,
+    batchSize,
+    actor,
+    createdAt: now,
+    updatedAt: now,
+  });
   if (latest && latest.state !== "superseded") {
     await ctx.db.batch([
       ctx.db

@@ -88,14 +88,16 @@ export function decideRolloutStep({ rollout, instances, settings }: RolloutStepI
     // Drain what the ready new ones already replace, keeping as many idle as the floor.
     let drain = Math.min(oldIdle.length, batch, Math.max(0, oldIdle.length + newIdle - idleFloor), newIdle);
     let room = Math.max(0, settings.maxTotal - live + drain);
+    // Old idle ones not yet replaced by a ready new one (those drained above were).
+    let unreplaced = oldIdle.length - drain;
     if (drain === 0 && room === 0 && booting === 0 && oldIdle.length > 0) {
       // A full pool cannot surge: free room for one batch first, then replace it.
       drain = Math.min(oldIdle.length, batch);
       room = drain;
+      unreplaced = oldIdle.length;
     }
     step.drain = oldIdle.slice(0, drain).map((i) => i.id);
-    const stillOld = oldIdle.length - drain;
-    step.create = Math.max(0, Math.min(batch - booting, room, stillOld - booting));
+    step.create = Math.max(0, Math.min(batch - booting, room, unreplaced - booting));
   }
 
   if (rollout.upgradeClaimed) {
