@@ -157,7 +157,7 @@ describe("a rollout of idle instances", () => {
     await setImage("v2", 1);
     await tick();
     expect(await booting("v2")).toBe(1);
-    const createsBefore = (await supervisorState()).calls.create;
+    const createsBefore = (await supervisorState()).calls.create ?? 0;
 
     await abortAllDurableObjects();
 
@@ -165,7 +165,7 @@ describe("a rollout of idle instances", () => {
     // Exactly one replacement per old idle instance: the one in flight at the restart was not created again.
     const onV2 = (await allRows()).filter((r) => r.image === "v2");
     expect(onV2.length).toBe(3);
-    expect((await supervisorState()).calls.create - createsBefore).toBe(2);
+    expect(((await supervisorState()).calls.create ?? 0) - createsBefore).toBe(2);
     expect((await live()).filter((r) => r.status === "idle").map((r) => r.image)).toEqual(["v2", "v2", "v2"]);
   });
 });
