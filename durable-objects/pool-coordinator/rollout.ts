@@ -92,8 +92,12 @@ export async function startRollout(ctx: PoolContext, image: string, batchSize: n
   if (problem) return { ok: false, code: "invalid_image", message: problem };
   const latest = await latestRollout(ctx);
   const current = latest ? effectiveImage(latest) : ctx.compute.defaultImage;
-  // The same request again changes nothing (a retried form or API call).
-  if (latest && latest.targetImage === image && (latest.state === "running" || latest.state === "paused")) return { ok: true, rollout: rolloutSummary(latest) };
+  // The same request again changes nothing (a retried form or API call); another batch size is taken.
+  if (latest && latest.targetImage === image && (latest.state === "running" || latest.state === "paused" || latest.state === "completed")) {
+    if (latest.batchSize === batchSize || latest.state === "completed") return { ok: true, rollout: rolloutSummary(latest) };
+    const moved = await moveRollout(ctx, latest.id, [latest.state], latest.state, `batch size set to ${batchSize} by ${actor}`, { batchSize });
+    return moved ? { ok: true, rollout: rolloutSummary(moved) } : { ok: false, code: "invalid_state", message: "the rollout changed state meanwhile; try again" };
+  }
   const now = ctx.now();
   const id = newId("r");
   const insert = ctx.db.insert(rollouts).values({

@@ -108,6 +108,16 @@ describe("a rollout of idle instances", () => {
     expect(p).toMatchObject({ desiredImage: "v2", remaining: { idle: 0, claimed: 1 }, inFlight: 0 });
     expect(p.images.find((i: any) => i.image === "v2")).toMatchObject({ idle: idle.length });
     expect(p.images.find((i: any) => i.image === null)).toMatchObject({ claimed: 1, idle: 0 });
+    // The same request again starts nothing new; another batch size is taken by the same rollout.
+    const again = await setImage("v2", 2);
+    expect(again.body).toMatchObject({ id: started.body.id, state: "completed" });
+    const metrics = await (await api("/metrics")).text();
+    expect(metrics).toContain(`pool_instances_by_image{image="v2",state="idle"} ${idle.length}`);
+    expect(metrics).toContain(`pool_instances_by_image{image="unrecorded",state="claimed"} 1`);
+    expect(metrics).toMatch(new RegExp(`pool_rollout_info\\{id="${started.body.id}",state="completed",target="v2",previous="unrecorded"\\} 1`));
+    expect(metrics).toContain(`pool_rollout_remaining{kind="claimed"} 1`);
+    expect(metrics).toContain("pool_rollout_in_flight 0");
+    expect(metrics).toContain(`pool_desired_image_info{image="v2"} 1`);
     // Drained old instances went through the lifecycle like any other.
     expect(await checkInvariants({ host: "local" })).toBeGreaterThan(0);
   });
@@ -115,6 +125,8 @@ describe("a rollout of idle instances", () => {
   it("pause stops it, resume continues it, and actions in the wrong state are a 409 that says why", async () => {
     await fillPool(2);
     await setImage("v2", 1);
+    expect((await setImage("v2", 3)).body).toMatchObject({ state: "running", batchSize: 3 });
+    expect((await setImage("v2", 1)).body).toMatchObject({ state: "running", batchSize: 1 });
     expect((await post("/api/pool/rollout/pause")).body).toMatchObject({ state: "paused" });
     await tick();
     await tick();
@@ -225,6 +237,24 @@ describe("upgrading claimed instances", () => {
       reason: expect.stringMatching(/upgrade to v3 failed \(deployment failed\); rolled back to v1/),
     });
     expect(await checkInvariants({ host: "local" })).toBeGreaterThan(0);
+  });
+
+  it("an upgrade that is not healthy within the bound (stuckTimeoutMs) is rolled back", async () => {
+    await setImage("v1");
+    await fillPool(1);
+    const claimed = await claimOne();
+    await setFaults({ stickInStarting: true });
+    expect((await post(`/api/pool/instances/${claimed.id}/upgrade`, { image: "v2" })).status).toBe(202);
+    await tick();
+    expect((await allRows()).find((r) => r.id === claimed.id)).toMatchObject({ status: "upgrading" });
+    await env.DB.prepare("UPDATE instances SET deadline_at = 1 WHERE id = ?").bind(claimed.id).run();
+    await tick(); // past the bound: redeployed on v1
+    expect((await json(api(`/api/pool/instances/${claimed.id}`))).body.upgrade).toMatchObject({ phase: "rollback", previousImage: "v1" });
+    await setFaults({});
+    await tick();
+    const after = (await allRows()).find((r) => r.id === claimed.id)!;
+    expect(after).toMatchObject({ status: "claimed", image: "v1", conversation_id: claimed.conversation_id });
+    expect((await events(claimed.id)).at(-1)!.reason).toMatch(/upgrade to v2 failed \(not healthy within the upgrade bound\); rolled back to v1/);
   });
 
   it("all claimed instances, in batches of batchSize, when the operator asks; an upgrade in flight survives a coordinator restart", async () => {
