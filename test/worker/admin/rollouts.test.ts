@@ -67,6 +67,8 @@ describe("admin rollouts page", () => {
     expect(up.status).toBe(303);
     expect(await imageOf(id)).toMatchObject({ status: "upgrading" });
     expect(text((await op.get("/admin/rollouts")).html)).toMatch(/Upgrading .* to v2: it is redeployed with its volume/);
+    // The overview shows the instance under its own pill while it redeploys.
+    expect((await op.get("/admin")).html).toMatch(/data-testid="pill-upgrading"[\s\S]*?<b data-count="upgrading">1<\/b>/);
     await tick();
     expect(await imageOf(id)).toEqual({ status: "claimed", image: "v2" });
     expect(text((await op.get("/admin/rollouts")).html)).toMatch(/Every claimed instance runs the desired image/);
