@@ -2,7 +2,7 @@ import { abortAllDurableObjects } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { FAKE_CREDENTIALS, FAKES_CONTROL } from "../support/fakes/credentials";
-import { api, counts, fillPool, json, providerState, setFaults, supervisorState, tick } from "./helpers";
+import { api, counts, fillPool, json, providerState, setFaults, setProviderFaults, supervisorState, tick } from "./helpers";
 import { checkInvariants, useRailway } from "./reliability/support";
 
 /**
@@ -335,9 +335,20 @@ describe("on Railway", () => {
     expect(history.map((d: any) => d.status)).toEqual(["SUCCESS", "SUCCESS", "CRASHED", "SUCCESS"]);
     for (const d of history) expect(d.volumeIds).toEqual(boot.volumeIds);
     expect((await events(row!.id)).at(-1)!.reason).toMatch(/upgrade to agent-runtime:1.2.0 failed \(deployment CRASHED\); rolled back to agent-runtime:1.1.0/);
+
+    // Railway refusing the redeploy itself (the deploy mutation fails, not the deployment):
+    // the instance is put back on its image at once, and stays bound.
+    await setProviderFaults("railway", [{ op: "serviceInstanceDeployV2", status: 500, times: 1 }]);
+    await useRailway();
+    expect((await post(`/api/pool/instances/${row!.id}/upgrade`, { image: BROKEN.replace("1.2.0", "1.3.0") })).status).toBe(202);
+    expect((await allRows()).find((r) => r.id === row!.id)).toMatchObject({ status: "upgrading", last_error: expect.stringMatching(/the host refused the redeploy/) });
+    await useRailway();
+    await tick();
+    expect((await allRows()).find((r) => r.id === row!.id)).toMatchObject({ status: "claimed", image: NEW });
+    expect((await events(row!.id)).at(-1)!.reason).toMatch(/upgrade to agent-runtime:1.3.0 failed \(the host refused the redeploy: .*\); rolled back to agent-runtime:1.1.0/);
     // Always the same service: nothing was created for the upgrades.
     const calls = (await providerState()).railway.calls as { op: string }[];
     expect(await creates()).toBe(createsBefore);
-    expect(calls.filter((c) => c.op === "serviceInstanceDeployV2").length).toBe(4);
+    expect(calls.filter((c) => c.op === "serviceInstanceDeployV2").length).toBe(6);
   });
 });
