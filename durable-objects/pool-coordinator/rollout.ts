@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { getInstance, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow, type RolloutRow, rollouts } from "../../worker/db/schema";
 import { deadlineFor } from "../../worker/domain/lifecycle";
@@ -191,14 +191,14 @@ export interface RolloutStepSummary {
 export async function runRolloutStep(deps: RolloutStepDeps): Promise<RolloutStepSummary> {
   const { ctx, settings } = deps;
   const out: RolloutStepSummary = { created: 0, drained: 0, upgradesStarted: 0, upgraded: 0, rolledBack: 0, upgradeCrashed: 0 };
-  const latest = await latestRollout(ctx);
-  let rows = await listNotDeleted(ctx.db);
-  const upgrading = rows.filter((r) => r.status === "upgrading");
-  if (upgrading.length) {
-    await advanceUpgrades(ctx, settings, upgrading.slice(0, MAX_UPGRADE_CHECKS_PER_TICK), deps.services, latest, out);
-    rows = await listNotDeleted(ctx.db);
-  }
-  if (!latest) return out;
+  const [latest, upgrading] = await Promise.all([
+    latestRollout(ctx),
+    ctx.db.select().from(instances).where(eq(instances.status, "upgrading")).orderBy(asc(instances.statusChangedAt)).limit(MAX_UPGRADE_CHECKS_PER_TICK),
+  ]);
+  if (upgrading.length) await advanceUpgrades(ctx, settings, upgrading, deps.services, latest, out);
+  // A pool with no rollout under way costs the tick these two indexed reads, nothing more.
+  if (!latest || !(latest.state === "running" || latest.state === "rolling_back" || (latest.state === "completed" && latest.upgradeClaimed))) return out;
+  const rows = await listNotDeleted(ctx.db);
 
   const target = effectiveImage(latest);
   // Instances on the target that died before they were ever ready count against the rollout

@@ -64,6 +64,19 @@ describe("the desired image", () => {
     expect((await rollout()).rollout).toBeNull();
   });
 
+  it("every rollout route is in the OpenAPI document with its schemas", async () => {
+    const doc = (await json(api("/api/openapi.json", { auth: false }))).body;
+    const put = doc.paths["/api/pool/image"].put;
+    expect(Object.keys(put.requestBody.content["application/json"].schema.properties)).toEqual(["image", "batchSize"]);
+    expect(put.security).toEqual([{ poolKey: [] }]);
+    expect(Object.keys(doc.paths["/api/pool/rollout"].get.responses["200"].content["application/json"].schema.properties)).toEqual(
+      expect.arrayContaining(["desiredImage", "rollout", "images", "inFlight", "failed", "remaining"]),
+    );
+    for (const path of ["/api/pool/rollout/pause", "/api/pool/rollout/resume", "/api/pool/rollout/rollback", "/api/pool/rollout/upgrade-claimed", "/api/pool/instances/{id}/upgrade"]) {
+      expect(doc.paths[path]?.post, path).toMatchObject({ security: [{ poolKey: [] }], responses: { "409": expect.anything() } });
+    }
+  });
+
   it("on Railway must be digest-pinned, as creates already require", async () => {
     await useRailway();
     const tagged = await setImage("ghcr.io/convos/agent-runtime:latest");
