@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { InstanceStatus } from "../../worker/domain/lifecycle";
+import { canTransition, deadlineFor, failureStatus, type InstanceStatus, LIVE_STATUSES } from "../../worker/domain/lifecycle";
 import { decideRolloutStep, digestPinProblem, effectiveImage, imageLabel, ROLLOUT_FAILURE_LIMIT, type RolloutInstance, type RolloutView, rolloutProgress } from "../../worker/domain/rollout";
 
 /** Rollout decisions on data alone (worker/domain/rollout.ts): no D1, no coordinator, no host. */
@@ -146,5 +146,18 @@ describe("images", () => {
     expect(imageLabel("ghcr.io/convos/runtime@sha256:" + "c".repeat(64))).toBe("runtime@cccccccccccc");
     expect(imageLabel("v2")).toBe("v2");
     expect(imageLabel(null)).toBe("unrecorded");
+  });
+});
+
+describe("the upgrading state", () => {
+  it("is entered only from claimed and leaves only to claimed (upgraded or rolled back), crashed or deleting", () => {
+    expect(canTransition("claimed", "upgrading")).toBe(true);
+    for (const to of ["claimed", "crashed", "deleting"] as const) expect(canTransition("upgrading", to)).toBe(true);
+    for (const from of ["idle", "starting", "claiming", "crashed"] as const) expect(canTransition(from, "upgrading")).toBe(false);
+    // An upgrading instance is someone's agent: it never goes back to the pool, and a failure is a crash.
+    expect(canTransition("upgrading", "idle")).toBe(false);
+    expect(failureStatus("upgrading")).toBe("crashed");
+    expect(LIVE_STATUSES).toContain("upgrading");
+    expect(deadlineFor("upgrading", 1000, { stuckTimeoutMs: 900_000, claimTimeoutMs: 120_000 })).toBe(901_000);
   });
 });
