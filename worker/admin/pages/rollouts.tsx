@@ -77,7 +77,10 @@ export const RolloutsPage: FC<{ ctx: PageContext; data: RolloutsData; form?: For
   const { progress } = data;
   const r = progress.rollout;
   const state = r?.state as RolloutState | undefined;
-  const actions = (Object.keys(ROLLOUT_ACTIONS) as RolloutAction[]).filter((a) => state && (ROLLOUT_ACTIONS[a].from as readonly RolloutState[]).includes(state));
+  const actions = (Object.keys(ROLLOUT_ACTIONS) as RolloutAction[]).filter(
+    // Rolling back needs somewhere to go back to.
+    (a) => state && (ROLLOUT_ACTIONS[a].from as readonly RolloutState[]).includes(state) && !(a === "rollback" && r?.previousImage === null),
+  );
   const canUpgradeClaimed = state === "running" || state === "paused" || state === "completed";
   return (
     <Layout ctx={ctx} title="Rollouts" flash={flash} refreshSeconds={10} refreshUrl="/admin/rollouts">
@@ -91,7 +94,7 @@ export const RolloutsPage: FC<{ ctx: PageContext; data: RolloutsData; form?: For
             </span>
           </p>
           {r ? (
-            <dl class="facts">
+            <dl class="fields">
               <dt>Rollout</dt>
               <dd>
                 <span class={`badge rollout-${r.state}`} data-testid="rollout-state">
