@@ -149,9 +149,10 @@ export async function rolloutAction(ctx: PoolContext, action: RolloutAction, act
 export async function upgradeAllClaimed(ctx: PoolContext, actor: string): Promise<RolloutActionOutcome> {
   const latest = await latestRollout(ctx);
   if (!latest || latest.state === "superseded") return { ok: false, code: "no_rollout", message: "no rollout has been started on this pool" };
-  const from: RolloutState[] = ["running", "paused", "completed"];
+  const from: RolloutState[] = ["running", "paused", "completed", "rolling_back", "rolled_back"];
   if (!from.includes(latest.state)) return { ok: false, code: "invalid_state", message: `the rollout is ${latest.state}; upgrading claimed instances needs one of: ${from.join(", ")}` };
-  const to = latest.state === "completed" ? "running" : latest.state;
+  // A finished rollout (or rollback) runs again for the claimed ones; after a rollback they go back to the previous image.
+  const to = latest.state === "completed" ? "running" : latest.state === "rolled_back" ? "rolling_back" : latest.state;
   const moved = await moveRollout(ctx, latest.id, [latest.state], to, `claimed upgrades requested by ${actor}`, { upgradeClaimed: true });
   if (!moved) return { ok: false, code: "invalid_state", message: "the rollout changed state meanwhile; try again" };
   return { ok: true, rollout: rolloutSummary(moved) };

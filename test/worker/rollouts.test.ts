@@ -290,6 +290,26 @@ describe("upgrading claimed instances", () => {
     }
     expect((await rollout()).rollout).toMatchObject({ state: "completed", upgraded: 3, failed: 0 });
   });
+  it("after a rollback, upgrading claimed instances brings them back to the previous image", async () => {
+    await setImage("v1");
+    await fillPool(1);
+    const claimed = await claimOne();
+    await setImage("v2", 1);
+    await post("/api/pool/rollout/upgrade-claimed");
+    await tickUntil("completed");
+    expect((await allRows()).find((r) => r.id === claimed.id)).toMatchObject({ status: "claimed", image: "v2" });
+
+    expect((await post("/api/pool/rollout/rollback")).body).toMatchObject({ state: "rolling_back", upgradeClaimed: false });
+    await tickUntil("rolled_back");
+    // The rollback itself leaves claimed instances alone…
+    expect((await allRows()).find((r) => r.id === claimed.id)).toMatchObject({ image: "v2" });
+    expect((await rollout()).remaining.claimed).toBe(1);
+    // …until the operator asks.
+    expect((await post("/api/pool/rollout/upgrade-claimed")).body).toMatchObject({ state: "rolling_back", upgradeClaimed: true });
+    await tickUntil("rolled_back");
+    expect((await allRows()).find((r) => r.id === claimed.id)).toMatchObject({ status: "claimed", image: "v1", runtime_version: "v1", conversation_id: claimed.conversation_id });
+    expect((await supervisorState()).services.find((s: any) => s.id === claimed.service_id)!.deploys).toEqual(["v1", "v2", "v1"]);
+  });
 });
 
 describe("on Railway", () => {

@@ -150,7 +150,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: "post",
     path: "/api/pool/rollout/upgrade-claimed",
-    summary: "Also upgrade every claimed instance, batchSize redeploys at a time (each with its volume; a failed one is rolled back)",
+    summary:
+      "Also upgrade every claimed instance to the desired image, batchSize redeploys at a time (each with its volume; a failed one is rolled back). After a rollback this brings claimed instances back to the previous image",
     auth: "pool",
     response: RolloutSummarySchema,
     errors: [401, 409],

@@ -81,7 +81,7 @@ export const RolloutsPage: FC<{ ctx: PageContext; data: RolloutsData; form?: For
     // Rolling back needs somewhere to go back to.
     (a) => state && (ROLLOUT_ACTIONS[a].from as readonly RolloutState[]).includes(state) && !(a === "rollback" && r?.previousImage === null),
   );
-  const canUpgradeClaimed = state === "running" || state === "paused" || state === "completed";
+  const canUpgradeClaimed = state !== undefined && state !== "superseded";
   return (
     <Layout ctx={ctx} title="Rollouts" flash={flash} refreshSeconds={10} refreshUrl="/admin/rollouts">
       <div class="grid">
