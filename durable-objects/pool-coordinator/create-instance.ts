@@ -24,18 +24,20 @@ export async function createInstance(
   reason: string,
   /** Ids of creates in progress, so the tick does not adopt or expire a row mid-create. */
   inProgress: Set<string>,
+  /** The image to boot (the pool's desired one, worker/domain/rollout.ts); the host's default when null. */
+  image: string | null = null,
 ): Promise<CreateResult> {
   const now = ctx.now();
   const id = newId("i");
   inProgress.add(id);
   try {
-    return await create(ctx, settings, actor, reason, id, now);
+    return await create(ctx, settings, actor, reason, id, now, image);
   } finally {
     inProgress.delete(id);
   }
 }
 
-async function create(ctx: PoolContext, settings: PoolSettings, actor: string, reason: string, id: string, now: number): Promise<CreateResult> {
+async function create(ctx: PoolContext, settings: PoolSettings, actor: string, reason: string, id: string, now: number, image: string | null): Promise<CreateResult> {
   const gatewayToken = randomToken();
   const [row] = await ctx.db
     .insert(instances)
@@ -50,6 +52,7 @@ async function create(ctx: PoolContext, settings: PoolSettings, actor: string, r
       provider: ctx.compute.name,
       serviceName: `${ctx.env.SERVICE_PREFIX}-${id}`,
       gatewayTokenSealed: await seal(ctx.env.POOL_ENCRYPTION_KEY, gatewayToken, id),
+      image: image ?? ctx.compute.defaultImage,
     })
     .returning();
   let current = row!;
@@ -71,7 +74,7 @@ async function create(ctx: PoolContext, settings: PoolSettings, actor: string, r
       Object.assign(variables, vars);
     }
 
-    const service = await ctx.compute.create({ name: current.serviceName, instanceId: id, variables }, async (ids) => {
+    const service = await ctx.compute.create({ name: current.serviceName, instanceId: id, variables, image }, async (ids) => {
       // The volume is on the row before the deploy that mounts it, so teardown always finds it.
       const updated = await patchInState(ctx.db, id, "creating", ids);
       if (!updated) throw new Error("instance left creating while its volume was created");

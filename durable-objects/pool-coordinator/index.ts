@@ -28,6 +28,9 @@ import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOut
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
+import { desiredImage, progress, rolloutAction, runRolloutStep, startRollout, upgradeAllClaimed, upgradeInstance, type UpgradeOutcome } from "./rollout";
+import type { RolloutAction, RolloutActionOutcome, RolloutProgress } from "../../worker/domain/rollout";
+import type { ServiceObservation } from "../../worker/providers/compute/types";
 
 export type * from "./outcomes";
 
@@ -155,7 +158,7 @@ export class PoolCoordinator extends DurableObject<Env> {
 
   /** Destroys one instance whatever its state (the operator's kill switch). */
   async kill(id: string): Promise<InstanceActionOutcome> {
-    return this.remove(id, ["creating", "starting", "idle", "claiming", "claimed", "crashed", "dead"], "killed by operator", "operator");
+    return this.remove(id, ["creating", "starting", "idle", "claiming", "claimed", "upgrading", "crashed", "dead"], "killed by operator", "operator");
   }
 
   /** Removes a crashed instance the operator has looked at. */
@@ -300,6 +303,49 @@ export class PoolCoordinator extends DurableObject<Env> {
     return { ...this.metrics, breaker: this.breakerView() };
   }
 
+  // --- rollouts of the runtime image (./rollout.ts) -----------------------------------------
+
+  /** Sets the desired image: a rollout from the current one starts (or the running one to it is returned). */
+  async setDesiredImage(image: string, batchSize: number, actor = "operator"): Promise<RolloutActionOutcome> {
+    await this.armAlarm();
+    return startRollout(this.pool, image, batchSize, actor);
+  }
+
+  async rolloutProgress(): Promise<RolloutProgress> {
+    return progress(this.pool);
+  }
+
+  async rolloutAction(action: RolloutAction, actor = "operator"): Promise<RolloutActionOutcome> {
+    return rolloutAction(this.pool, action, actor);
+  }
+
+  async upgradeAllClaimed(actor = "operator"): Promise<RolloutActionOutcome> {
+    await this.armAlarm();
+    return upgradeAllClaimed(this.pool, actor);
+  }
+
+  /** Redeploys one claimed instance on `image` (the desired image by default) with its volume. */
+  async upgradeInstance(id: string, image?: string, actor = "operator"): Promise<UpgradeOutcome> {
+    await this.armAlarm();
+    const target = image ?? (await desiredImage(this.pool));
+    if (target === null) return { ok: false, code: "no_rollout", message: "no desired image is set on this pool; set one first or name the image" };
+    return upgradeInstance(this.pool, await this.settings(), id, target, actor);
+  }
+
+  private async rolloutStep(settings: PoolSettings, services: Map<string, ServiceObservation> | null): Promise<void> {
+    await runRolloutStep({
+      ctx: this.pool,
+      settings,
+      services,
+      create: async (count, reason) => {
+        // The rollout's surge respects the breaker like any create; the domain already kept it within maxTotal.
+        if (!breakerAllows(this.breaker, Date.now())) return { created: 0, failed: 0 };
+        const made = await this.createInstances(count, reason, "rollout", true);
+        return { created: made.created.length, failed: made.failed };
+      },
+    });
+  }
+
   // --- the tick ----------------------------------------------------------------------------
 
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
@@ -330,6 +376,7 @@ export class PoolCoordinator extends DurableObject<Env> {
             return { created: made.created.length, failed: made.failed };
           },
           teardown: (row) => this.teardownCounted(row, settings),
+          rollout: (services) => this.rolloutStep(settings, services),
         },
         trigger,
       );
@@ -417,11 +464,12 @@ export class PoolCoordinator extends DurableObject<Env> {
 
     const created: string[] = [];
     let failed = 0;
+    const image = count > 0 ? await desiredImage(this.pool) : null;
     // Creates run a few at a time: a host's create call takes seconds, and a wave done one
     // by one would hold the tick for minutes.
     await mapLimit(Array.from({ length: count }), CREATE_CONCURRENCY, async () => {
       if (!operator && !breakerAllows(this.breaker, Date.now())) return;
-      const result = await createInstance(this.pool, settings, actor, reason, this.creatingNow);
+      const result = await createInstance(this.pool, settings, actor, reason, this.creatingNow, image);
       if (result.ok) {
         created.push(result.row.id);
         this.metrics.creates.ok++;

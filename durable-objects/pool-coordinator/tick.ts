@@ -55,6 +55,8 @@ export interface TickDeps {
   creatingNow: ReadonlySet<string>;
   replenish(): Promise<{ created: number; failed: number }>;
   teardown(row: InstanceRow): Promise<boolean>;
+  /** The rollout's bounded step (durable-objects/pool-coordinator/rollout.ts), before replenish so it sees the drained ones. */
+  rollout?(services: Map<string, ServiceObservation> | null): Promise<void>;
 }
 
 /**
@@ -214,6 +216,15 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     }
   }
 
+  if (deps.rollout) {
+    try {
+      await deps.rollout(services);
+    } catch (err) {
+      // A failing rollout step must not stop the pool's own upkeep; the next tick tries again.
+      log.error("rollout step failed", { error: (err as Error).message });
+    }
+  }
+
   // 4. Replenish.
   const made = await deps.replenish();
   summary.created = made.created;
@@ -315,9 +326,13 @@ export async function recoverExpiredClaim(ctx: PoolContext, settings: PoolSettin
 async function resumeCreate(ctx: PoolContext, row: InstanceRow, svc: ServiceObservation): Promise<string | null> {
   if (!svc.undeployed || !ctx.compute.resume) return null;
   try {
-    await ctx.compute.resume(svc.serviceId, async (ids) => {
-      if (!(await patchInState(ctx.db, row.id, "creating", ids))) throw new Error("instance left creating while its create was resumed");
-    });
+    await ctx.compute.resume(
+      svc.serviceId,
+      async (ids) => {
+        if (!(await patchInState(ctx.db, row.id, "creating", ids))) throw new Error("instance left creating while its create was resumed");
+      },
+      row.image,
+    );
     return null;
   } catch (err) {
     return `finishing its create failed: ${(err as Error).message.slice(0, 200)}`;

@@ -153,6 +153,8 @@ export class ProcessSupervisor {
       OPENCLAW_GATEWAY_PORT: "0",
       ...this.opts.env,
       ...req.variables,
+      // The local "image": the runtime reports it as its version in /pool/health.
+      ...(req.image ? { RUNTIME_VERSION: req.image } : {}),
       // What the platform decides, not the service: its port and its volume.
       PORT: String(port),
       // Instances on one machine answer on loopback only, like the rest of the local system.
@@ -195,6 +197,18 @@ export class ProcessSupervisor {
     }
     this.log(`${id} (${entry.name}) restarted ${opts.keepVolume ? "with" : "without"} its volume, pid ${entry.child.pid}`);
     return this.view(entry);
+  }
+
+  /**
+   * An upgrade (or its rollback): the service restarted with its state directory on another
+   * image, here the runtime version label it starts with, as Railway redeploys a service with its volume.
+   */
+  async redeploy(id: string, image: string): Promise<LocalService> {
+    const entry = this.services.get(id);
+    if (!entry) throw new SupervisorError(404, "not_found", "no such service");
+    entry.env = { ...entry.env, RUNTIME_VERSION: image };
+    this.log(`${id} (${entry.name}) redeploying on ${image}`);
+    return this.restart(id, { keepVolume: true });
   }
 
   /** Starts the entry's process tree and watches it; a tree that dies on its own takes its leftovers along. */

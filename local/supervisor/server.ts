@@ -6,6 +6,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { Hono } from "hono";
 import { z } from "zod";
 import { ProcessSupervisor, ROOT, SupervisorError } from "./processes.ts";
+import { LOCAL_IMAGE } from "./protocol.ts";
 
 /**
  * The HTTP face of the process supervisor, in the wire format of protocol.ts that the
@@ -16,8 +17,11 @@ const CreateSchema = z
     name: z.string().min(1).max(200),
     instanceId: z.string().min(1).max(200),
     variables: z.record(z.string(), z.string()),
+    image: z.string().regex(LOCAL_IMAGE).optional(),
   })
   .strict();
+
+const RedeploySchema = z.object({ image: z.string().regex(LOCAL_IMAGE) }).strict();
 
 /** An operator's (or a test's) container restart: keep the volume, or come back blank. */
 const RestartSchema = z.object({ keepVolume: z.boolean() }).strict();
@@ -50,6 +54,11 @@ export function createSupervisorApp(supervisor: ProcessSupervisor, token: string
     const parsed = RestartSchema.safeParse(await c.req.json().catch(() => null));
     if (!parsed.success) return c.json(error("invalid_request", 'body must be {"keepVolume": true|false}'), 400);
     return c.json(await supervisor.restart(c.req.param("id"), parsed.data));
+  });
+  app.post("/services/:id/redeploy", async (c) => {
+    const parsed = RedeploySchema.safeParse(await c.req.json().catch(() => null));
+    if (!parsed.success) return c.json(error("invalid_request", 'body must be {"image": "<runtime version label>"}'), 400);
+    return c.json(await supervisor.redeploy(c.req.param("id"), parsed.data.image));
   });
   app.delete("/services/:id", (c) => (supervisor.remove(c.req.param("id")) ? c.body(null, 204) : c.json(error("not_found", "no such service"), 404)));
 

@@ -34,6 +34,8 @@ export interface Faults {
   listFails: boolean;
   /** Provisions with a joinUrl end in `pending_acceptance` (the creator must accept; see /_control/services/:id/join). */
   joinPending: boolean;
+  /** Images (runtime version labels) whose runtime dies at boot: a broken release. */
+  badImages: string[];
 }
 
 /**
@@ -47,6 +49,10 @@ interface SimInstance {
   service: LocalService;
   instanceId: string;
   variables: Record<string, string>;
+  /** The runtime version label it was started with (null: the runtime's own). */
+  image: string | null;
+  /** Every (re)deploy's image, oldest first: how a test sees an upgrade and its rollback. */
+  deploys: (string | null)[];
   readyAt: number;
   conversationId: string | null;
   inviteUrl: string | null;
@@ -69,6 +75,7 @@ const noFaults = (): Faults => ({
   dirtyAfterFailedProvision: false,
   listFails: false,
   joinPending: false,
+  badImages: [],
 });
 
 const blank = () => ({ conversationId: null, inviteUrl: null, dirty: false, messages: [], fault: null, streaming: true, pending: false });
@@ -84,6 +91,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
 
   const statusOf = (inst: SimInstance): LocalServiceStatus => {
     if (inst.service.status === "exited" || inst.service.status === "failed") return inst.service.status;
+    if (inst.image !== null && faults.badImages.includes(inst.image)) return "failed";
     return !faults.stickInStarting && Date.now() >= inst.readyAt ? "running" : "starting";
   };
   const view = (inst: SimInstance): LocalService => ({ ...inst.service, status: statusOf(inst) });
@@ -114,6 +122,8 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
       service: { id, name: body.name, url: `${base()}/instances/${id}`, status: "starting" },
       instanceId: body.instanceId,
       variables: body.variables,
+      image: body.image ?? null,
+      deploys: [body.image ?? null],
       readyAt: Date.now() + (options.readyDelayMs ?? 0),
       ...blank(),
     };
@@ -125,6 +135,22 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     count("list");
     if (faults.listFails) return json(503, "unavailable", "simulated list failure");
     return c.json({ services: [...services.values()].map(view) });
+  });
+
+  /** A redeploy on another image keeps the instance's volume: its conversation survives. */
+  app.post("/services/:id/redeploy", async (c) => {
+    count("redeploy");
+    const inst = services.get(c.req.param("id"));
+    if (!inst) return json(404, "not_found", "no such service");
+    const body = (await c.req.json().catch(() => ({}))) as { image?: unknown };
+    if (typeof body.image !== "string" || body.image === "") return json(400, "invalid_request", 'body must be {"image": "<label>"}');
+    inst.image = body.image;
+    inst.deploys.push(body.image);
+    inst.fault = null;
+    inst.streaming = true;
+    inst.service.status = "starting";
+    inst.readyAt = Date.now() + (options.readyDelayMs ?? 0);
+    return c.json(view(inst));
   });
 
   app.delete("/services/:id", (c) => {
@@ -147,7 +173,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     if (inst.fault === "not_ready") return c.json({ ready: false, reason: "gateway restarting" }, 503);
     if (faults.healthGarbage) return c.body("<html>oops</html>", 200);
     if (statusOf(inst) !== "running") return c.json({ ready: false, reason: "gateway starting" }, 503);
-    return c.json({ ready: true, version: "sim-1", bound: inst.conversationId !== null });
+    return c.json({ ready: true, version: inst.image ?? "sim-1", bound: inst.conversationId !== null });
   });
 
   app.post("/instances/:id/pool/provision", async (c) => {
@@ -244,6 +270,8 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
       service: { id, name, url: `${base()}/instances/${id}`, status: "running" },
       instanceId: name,
       variables: {},
+      image: null,
+      deploys: [null],
       readyAt: 0,
       ...blank(),
     });
@@ -251,7 +279,15 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
   });
   app.get("/_control/state", (c) =>
     c.json({
-      services: [...services.values()].map((s) => ({ ...view(s), conversationId: s.conversationId, instanceId: s.instanceId, pending: s.pending, gatewayToken: s.variables.GATEWAY_TOKEN ?? null })),
+      services: [...services.values()].map((s) => ({
+        ...view(s),
+        conversationId: s.conversationId,
+        instanceId: s.instanceId,
+        pending: s.pending,
+        gatewayToken: s.variables.GATEWAY_TOKEN ?? null,
+        image: s.image,
+        deploys: s.deploys,
+      })),
       calls,
       faults,
     }),

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,38 @@ describe("local supervisor", () => {
     expect(existsSync(path.join(details.stateDir, "openclaw", "openclaw.json"))).toBe(true);
     // Without CONVOS_CLI the instance talks to the fake CLI, never to the XMTP network.
     expect(readFileSync(details.logFile, "utf8")).toContain(`convos CLI: ${FAKE_CONVOS_CLI}`);
+  });
+
+  it("redeploys a service on another image (its runtime version) with its state directory, as an upgrade does", async () => {
+    const created = await call("POST", "/services", { ...createBody("convos-agent-up"), image: "v1" });
+    expect(created.status).toBe(201);
+    const svc = await running(created.body.id);
+    const version = (want: string) =>
+      waitFor(
+        async () => {
+          const res = await fetch(`${svc.url}/pool/health`).catch(() => null);
+          const body = res?.status === 200 ? ((await res.json()) as { version?: string }) : null;
+          return body?.version === want ? body : null;
+        },
+        `the instance reporting ${want}`,
+        30_000,
+      );
+    await version("v1");
+    const stateDir = supervisor.inspect(svc.id)!.stateDir;
+    const marker = path.join(stateDir, "identity-marker");
+    writeFileSync(marker, "still here");
+
+    expect((await call("POST", `/services/${svc.id}/redeploy`, { image: "../../bin/sh" })).status).toBe(400);
+    const redeployed = await call("POST", `/services/${svc.id}/redeploy`, { image: "v2" });
+    expect(redeployed.status).toBe(200);
+    expect(redeployed.body).toMatchObject({ id: svc.id, url: svc.url });
+    await running(svc.id);
+    expect(await version("v2")).toMatchObject({ ready: true, version: "v2" });
+    // Same service, same volume: what the instance wrote before the upgrade is there after it.
+    expect(supervisor.inspect(svc.id)!.stateDir).toBe(stateDir);
+    expect(readFileSync(marker, "utf8")).toBe("still here");
+    expect((await call("POST", "/services/svc-000000000000/redeploy", { image: "v2" })).status).toBe(404);
+    expect((await call("DELETE", `/services/${svc.id}`)).status).toBe(204);
   });
 
   it("refuses a second service with the same name and malformed requests", async () => {

@@ -50,7 +50,7 @@ describe("public routes", () => {
     await fillPool(2);
     const res = await json(api("/api/pool/counts", { auth: false }));
     // The original pool API's flat shape: clients read `data.idle`.
-    expect(res.body).toEqual({ creating: 0, starting: 0, idle: 2, claiming: 0, claimed: 0, crashed: 0, dead: 0, deleting: 0, deleted: 0, breaker: "closed" });
+    expect(res.body).toEqual({ creating: 0, starting: 0, idle: 2, claiming: 0, claimed: 0, upgrading: 0, crashed: 0, dead: 0, deleting: 0, deleted: 0, breaker: "closed" });
   });
 
   it("templates are listed, featured first, and fetched by slug", async () => {

@@ -47,7 +47,17 @@ export async function resetFakes(): Promise<void> {
 }
 
 export interface SupervisorState {
-  services: { id: string; name: string; status: string; conversationId: string | null; instanceId: string; pending: boolean; gatewayToken: string | null }[];
+  services: {
+    id: string;
+    name: string;
+    status: string;
+    conversationId: string | null;
+    instanceId: string;
+    pending: boolean;
+    gatewayToken: string | null;
+    image: string | null;
+    deploys: (string | null)[];
+  }[];
   calls: Record<string, number>;
 }
 

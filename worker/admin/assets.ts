@@ -25,7 +25,7 @@ main{max-width:1200px;margin:0 auto;padding:1rem}
 .pill{display:inline-flex;gap:.35rem;align-items:center;padding:.25rem .7rem;border-radius:999px;border:1px solid var(--line);background:var(--card);text-decoration:none;color:var(--fg)}
 .pill b{font-variant-numeric:tabular-nums}.pill[aria-current]{border-color:var(--accent);box-shadow:inset 0 0 0 1px var(--accent)}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:4px;font-size:.8rem;font-weight:600;background:#eef1f5;color:#344054;white-space:nowrap}
-.s-idle{background:#d3f9d8;color:#2b8a3e}.s-claimed{background:#dbe4ff;color:#364fc7}.s-claiming,.s-starting,.s-creating{background:#fff3bf;color:#8f5b00}
+.version-chart{display:block;max-width:680px;margin:.5rem 0 1rem}.s-upgrading{background:#f3d9fa;color:#862e9c}.s-idle{background:#d3f9d8;color:#2b8a3e}.s-claimed{background:#dbe4ff;color:#364fc7}.s-claiming,.s-starting,.s-creating{background:#fff3bf;color:#8f5b00}
 .s-crashed,.s-dead{background:#ffe3e3;color:var(--danger)}.s-deleting,.s-deleted{background:#eef1f5;color:var(--muted)}
 .b-open{background:#ffe3e3;color:var(--danger)}.b-half-open{background:#fff3bf;color:#8f5b00}.b-closed{background:#d3f9d8;color:#2b8a3e}
 table{width:100%;border-collapse:collapse;font-size:.92rem}th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}

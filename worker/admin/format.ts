@@ -26,6 +26,7 @@ const STATUS_LABELS: Record<string, string> = {
   idle: "ready",
   claiming: "claiming",
   claimed: "claimed",
+  upgrading: "upgrading",
   crashed: "crashed",
   dead: "dead",
   deleting: "deleting",

@@ -11,6 +11,7 @@ export const ADMIN_NAV: NavItem[] = [
   { href: "/admin", label: "Overview" },
   { href: "/admin/settings", label: "Settings" },
   { href: "/admin/templates", label: "Templates" },
+  { href: "/admin/rollouts", label: "Rollouts" },
 ];
 
 export interface EnvLink {

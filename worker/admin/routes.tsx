@@ -28,6 +28,7 @@ import { LoginPage } from "./pages/login";
 import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
 import { SETTINGS_FIELDS, SettingsPage } from "./pages/settings";
+import { rolloutAdminRoutes } from "./rollouts";
 import { templateAdminRoutes } from "./templates";
 import { csrfToken, csrfTokenValid, decodeSession, encodeSession, keyId, newSession, SESSION_COOKIE, SESSION_TTL_MS, sessionStanding } from "./session";
 import { recordedRevocation, revokeAllSessions, revokeSession } from "./session-store";
@@ -341,6 +342,7 @@ adminRoutes.post("/settings", async (c) => {
 });
 
 adminRoutes.route("/templates", templateAdminRoutes);
+adminRoutes.route("/rollouts", rolloutAdminRoutes);
 
 adminRoutes.all("*", (c) => (c.req.path === "/admin/" ? c.redirect("/admin", 303) : null) ?? messagePage(c, 404, "Page not found", `There is no admin page at ${c.req.path}.`));
 

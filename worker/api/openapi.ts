@@ -4,6 +4,7 @@ import { CLAIM_MAX_ATTEMPTS, CLAIM_RETRY_WINDOW_MS, READINESS_PROBE_TIMEOUT_MS }
 import { ErrorBodySchema } from "../http/errors";
 import { JoinReportSchema } from "../instances/join-report";
 import { VERSION } from "../version";
+import { DesiredImageRequestSchema, RolloutProgressSchema, RolloutSummarySchema, UpgradeRequestSchema } from "../domain/rollout";
 import {
   AgentsQuerySchema,
   CheckReportSchema,
@@ -140,6 +141,54 @@ const ROUTES: RouteDoc[] = [
   },
   { method: "get", path: "/api/pool/settings", summary: "Pool settings", auth: "pool", response: PoolSettingsSchema },
   { method: "put", path: "/api/pool/settings", summary: "Change pool settings", auth: "pool", body: SettingsPutSchema, response: PoolSettingsSchema, errors: [400, 401] },
+  // Rollouts of the runtime image (worker/routes/rollouts.ts).
+  {
+    method: "get",
+    path: "/api/pool/rollout",
+    summary: "Rollout progress: the desired image, the newest rollout, live instances per image, in flight, failed, what is left to replace",
+    auth: "pool",
+    response: RolloutProgressSchema,
+    errors: [401],
+  },
+  {
+    method: "put",
+    path: "/api/pool/image",
+    summary:
+      "Set the desired runtime image (Railway: digest-pinned; local: a runtime version label): starts a rollout that replaces idle instances, batchSize at a time, new ones first within maxTotal. Claimed instances are not touched",
+    auth: "pool",
+    body: DesiredImageRequestSchema,
+    response: RolloutSummarySchema,
+    errors: [400, 401, 413, 415],
+  },
+  { method: "post", path: "/api/pool/rollout/pause", summary: "Pause the running rollout", auth: "pool", response: RolloutSummarySchema, errors: [401, 409] },
+  { method: "post", path: "/api/pool/rollout/resume", summary: "Resume a paused rollout (its failure count starts over)", auth: "pool", response: RolloutSummarySchema, errors: [401, 409] },
+  {
+    method: "post",
+    path: "/api/pool/rollout/rollback",
+    summary: "Roll back: the previous image becomes the desired one again and idle instances are replaced back onto it",
+    auth: "pool",
+    response: RolloutSummarySchema,
+    errors: [401, 409],
+  },
+  {
+    method: "post",
+    path: "/api/pool/rollout/upgrade-claimed",
+    summary:
+      "Also upgrade every claimed instance to the desired image, batchSize redeploys at a time (each with its volume; a failed one is rolled back). After a rollback this brings claimed instances back to the previous image",
+    auth: "pool",
+    response: RolloutSummarySchema,
+    errors: [401, 409],
+  },
+  {
+    method: "post",
+    path: "/api/pool/instances/{id}/upgrade",
+    summary:
+      "Upgrade one claimed instance: redeploy its service on the image (the desired one by default) with its volume, so its identity and conversation survive; if it is not healthy within the bound it is rolled back",
+    auth: "pool",
+    body: UpgradeRequestSchema,
+    response: z.object({ ok: z.literal(true), id: z.string(), status: z.string(), image: z.string() }),
+    errors: [400, 401, 404, 409, 413, 415],
+  },
   { method: "get", path: "/metrics", summary: "Prometheus metrics", auth: "pool", responseType: "text/plain" },
 ];
 

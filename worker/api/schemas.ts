@@ -86,6 +86,10 @@ export const InstanceViewSchema = z.object({
   url: z.string().nullable(),
   deploymentStatus: z.string().nullable(),
   runtimeVersion: z.string().nullable(),
+  /** The image it runs (Railway: digest-pinned ref; local: runtime version label); null if created before images were recorded. */
+  image: z.string().nullable(),
+  /** While `upgrading`: where the redeploy is heading, and whether it is the upgrade or its rollback. */
+  upgrade: z.object({ image: z.string().nullable(), previousImage: z.string().nullable(), phase: z.enum(["upgrade", "rollback"]) }).nullable(),
   lastError: z.string().nullable(),
   agentName: z.string().nullable(),
   template: z.string().nullable(),

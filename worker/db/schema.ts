@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { INSTANCE_STATUSES } from "../domain/lifecycle";
+import { ROLLOUT_STATES } from "../domain/rollout";
 
 /**
  * One row per agent instance, from the moment we decide to create it until it is deleted.
@@ -43,6 +44,18 @@ export const instances = sqliteTable(
     // The host's volume mounted at /data (identity, binding, workspace), recorded before the
     // first deploy that depends on it; deleted with the instance.
     volumeId: text("volume_id"),
+
+    // The image the instance runs (Railway: a digest-pinned ref; local: a runtime version
+    // label), written by the create or the redeploy that put it there. Null: created before
+    // images were recorded, so any rollout treats it as old.
+    image: text("image"),
+    // While `upgrading`: the redeploy in flight (worker/domain/rollout.ts). `upgradePhase` is
+    // "upgrade" on the way to `upgradeImage`, "rollback" on the way back to `upgradePreviousImage`;
+    // the deployment id (where the host has them) tells the new deployment's health from the old one's.
+    upgradeImage: text("upgrade_image"),
+    upgradePreviousImage: text("upgrade_previous_image"),
+    upgradePhase: text("upgrade_phase", { enum: ["upgrade", "rollback"] }),
+    upgradeDeploymentId: text("upgrade_deployment_id"),
 
     claimId: text("claim_id"),
     agentName: text("agent_name"),
@@ -121,6 +134,34 @@ export const templates = sqliteTable(
   (t) => [index("templates_category_idx").on(t.category)],
 );
 
+/**
+ * Rollouts of the runtime image, newest last. The newest row says which image this pool wants
+ * (its target, or its previous image once rolled back); every state change is a
+ * compare-and-set on `state`, so a coordinator restart resumes from what the row says.
+ */
+export const rollouts = sqliteTable(
+  "rollouts",
+  {
+    id: text("id").primaryKey(),
+    targetImage: text("target_image").notNull(),
+    previousImage: text("previous_image"),
+    state: text("state", { enum: ROLLOUT_STATES }).notNull(),
+    stateReason: text("state_reason"),
+    /** At most this many new instances booting (and claimed upgrades in flight) at once. */
+    batchSize: integer("batch_size").notNull(),
+    /** The operator asked to upgrade every claimed instance too, in batches of `batchSize`. */
+    upgradeClaimed: integer("upgrade_claimed", { mode: "boolean" }).notNull().default(false),
+    /** Instances of this rollout that failed (boot on the target, or an upgrade rolled back). */
+    failed: integer("failed").notNull().default(0),
+    upgraded: integer("upgraded").notNull().default(0),
+    actor: text("actor").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [index("rollouts_created_idx").on(t.createdAt)],
+);
+
 /** Telnyx numbers we own; released numbers are reused before buying new ones. */
 export const phoneNumbers = sqliteTable(
   "phone_numbers",
@@ -143,4 +184,5 @@ export const rateLimits = sqliteTable("rate_limits", {
 
 export type InstanceRow = typeof instances.$inferSelect;
 export type InstanceEventRow = typeof instanceEvents.$inferSelect;
+export type RolloutRow = typeof rollouts.$inferSelect;
 export type TemplateRow = typeof templates.$inferSelect;

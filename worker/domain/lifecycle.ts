@@ -3,7 +3,7 @@
  * `canTransition`, and every write is a compare-and-set on the `from` state, so a stale
  * decision can never overwrite a newer one.
  */
-export const INSTANCE_STATUSES = ["creating", "starting", "idle", "claiming", "claimed", "crashed", "dead", "deleting", "deleted"] as const;
+export const INSTANCE_STATUSES = ["creating", "starting", "idle", "claiming", "claimed", "upgrading", "crashed", "dead", "deleting", "deleted"] as const;
 
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
@@ -13,7 +13,10 @@ const TRANSITIONS: Record<InstanceStatus, readonly InstanceStatus[]> = {
   idle: ["claiming", "dead", "deleting"],
   // claiming → dead: a claim found the instance dead before touching it (worker/domain/claim-attempts.ts).
   claiming: ["claimed", "idle", "crashed", "dead", "deleting"],
-  claimed: ["crashed", "deleting"],
+  // upgrading: a claimed instance redeployed on another image with its volume (worker/domain/rollout.ts);
+  // it comes back claimed (upgraded, or rolled back to its previous image) or crashed.
+  claimed: ["upgrading", "crashed", "deleting"],
+  upgrading: ["claimed", "crashed", "deleting"],
   crashed: ["deleting"],
   dead: ["deleting"],
   deleting: ["deleted"],
@@ -29,11 +32,11 @@ export function allowedFrom(to: InstanceStatus): InstanceStatus[] {
 }
 
 /** Instances that occupy a slot toward `maxTotal`. */
-export const LIVE_STATUSES: readonly InstanceStatus[] = ["creating", "starting", "idle", "claiming", "claimed"];
+export const LIVE_STATUSES: readonly InstanceStatus[] = ["creating", "starting", "idle", "claiming", "claimed", "upgrading"];
 
 /** Instances a user is (or was about to be) talking to: a failure makes them `crashed`, not `dead`. */
 export function isUserFacing(status: InstanceStatus): boolean {
-  return status === "claiming" || status === "claimed";
+  return status === "claiming" || status === "claimed" || status === "upgrading";
 }
 
 /** Where an instance goes when it fails: users must see a crash; an unclaimed one is just dead. */
@@ -54,6 +57,9 @@ export function deadlineFor(status: InstanceStatus, now: number, s: DeadlineSett
       return now + s.stuckTimeoutMs;
     case "claiming":
       return now + s.claimTimeoutMs;
+    // A redeploy gets the time a boot gets; then it is rolled back (worker/domain/rollout.ts).
+    case "upgrading":
+      return now + s.stuckTimeoutMs;
     default:
       return null;
   }

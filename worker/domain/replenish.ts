@@ -57,5 +57,5 @@ export function liveCount(counts: StatusCounts): number {
 }
 
 export function emptyCounts(): StatusCounts {
-  return { creating: 0, starting: 0, idle: 0, claiming: 0, claimed: 0, crashed: 0, dead: 0, deleting: 0, deleted: 0 };
+  return { creating: 0, starting: 0, idle: 0, claiming: 0, claimed: 0, upgrading: 0, crashed: 0, dead: 0, deleting: 0, deleted: 0 };
 }

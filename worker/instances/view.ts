@@ -17,6 +17,8 @@ export function instanceView(row: InstanceRow): InstanceView {
     url: row.url,
     deploymentStatus: row.deploymentStatus,
     runtimeVersion: row.runtimeVersion,
+    image: row.image,
+    upgrade: row.status === "upgrading" && row.upgradePhase ? { image: row.upgradeImage, previousImage: row.upgradePreviousImage, phase: row.upgradePhase } : null,
     lastError: row.lastError,
     agentName: row.agentName,
     template: row.template,

@@ -4,13 +4,14 @@ import { coordinator } from "../coordinator";
 import { database } from "../db/client";
 import { countByStatus, countDegraded } from "../db/instances";
 import { requirePoolKey } from "../http/auth";
+import { rolloutMetricLines } from "./rollout-metrics";
 
 /** GET /metrics in the Prometheus text exposition format (bearer). */
 export const metricsRoutes = new Hono<{ Bindings: Env }>();
 
 metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   const db = database(c.env.DB);
-  const [counts, degraded, m] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics()]);
+  const [counts, degraded, m, rollout] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics(), coordinator(c.env).rolloutProgress()]);
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
   const histogram = (name: string, help: string, h: Histogram) =>
@@ -75,6 +76,7 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   metric("pool_claimed_degraded", "gauge", "Claimed instances whose stream is down or that do not answer, not yet declared crashed.", [`pool_claimed_degraded ${degraded}`]);
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
+  out.push(...rolloutMetricLines(rollout));
   return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
 });
 

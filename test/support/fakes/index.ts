@@ -44,6 +44,11 @@ export function createProviderFakes() {
       case "POST /railway/initial-status":
         railway.setInitialStatus(body.status);
         return json({ ok: true });
+      case "POST /railway/bind":
+        return json({ ok: railway.bind(body.service) });
+      case "POST /railway/crash-image":
+        railway.crashImage(body.image);
+        return json({ ok: true });
       case "POST /railway/services":
         return json({ id: railway.addService(body.name, body.status, body.environmentId) });
       case "POST /openrouter/usage":

@@ -31,7 +31,8 @@ interface FakeService {
   /** Mount paths of the volumes attached at the first deployment. */
   bootVolumes: string[] | null;
   domains: { id: string; domain: string }[];
-  deployments: { id: string; status: string }[];
+  /** Each deployment with the image it runs and the volumes it mounted (a redeploy keeps the service's). */
+  deployments: { id: string; status: string; image?: string | null; volumeIds?: string[] }[];
   createdAt: string;
 }
 
@@ -43,6 +44,8 @@ interface FakeVolume {
   serviceId: string | null;
   mountPath: string;
   createdAt: string;
+  /** What the runtime keeps on its volume: bound to a conversation (the identity survives a redeploy with it). */
+  bound?: boolean;
 }
 
 let schemaCache: GraphQLSchema | null = null;
@@ -84,12 +87,15 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
   let seq = 0;
   /** Status given to a new service's first deployment. */
   let initialStatus = "SUCCESS";
+  /** Images whose containers crash at boot (a broken release): their deployments end CRASHED. */
+  let crashingImages = new Set<string>();
   let requestsThisHour = 0;
   const hourlyLimit = 1000;
 
   /** A new deployment of what the service has now; the first one records what the instance booted with. */
   const deploy = (s: FakeService): string => {
-    const deployment = { id: id(), status: initialStatus };
+    const status = s.image && crashingImages.has(s.image) ? "CRASHED" : initialStatus;
+    const deployment = { id: id(), status, image: s.image, volumeIds: [...volumes.values()].filter((v) => v.serviceId === s.id).map((v) => v.id) };
     s.deployments.push(deployment);
     if (!s.bootVariables) {
       s.bootVariables = { ...s.variables };
@@ -114,7 +120,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
             serviceId: s.id,
             serviceName: s.name,
             environmentId: s.environmentId,
-            latestDeployment: s.deployments.at(-1) ? { ...s.deployments.at(-1)!, serviceId: s.id } : null,
+            latestDeployment: s.deployments.at(-1) ? { id: s.deployments.at(-1)!.id, status: s.deployments.at(-1)!.status, serviceId: s.id } : null,
             domains: { serviceDomains: s.domains.map((d) => ({ ...d, serviceId: s.id, environmentId: s.environmentId })), customDomains: [] },
           },
         },
@@ -295,7 +301,11 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     const status = s.deployments.at(-1)?.status;
     const path = new URL(request.url).pathname;
     if (path !== "/pool/health") return json({ error: "not found" }, 404);
-    if (status === "SUCCESS" || status === "SLEEPING") return json({ ready: true, version: "fake-runtime", bound: false });
+    // The runtime reports its image's tag as its version, as the real image's RUNTIME_VERSION does.
+    const image = s.deployments.at(-1)?.image ?? null;
+    const version = (image && /:([^/:@]+)@sha256:/.exec(image)?.[1]) ?? "fake-runtime";
+    const bound = (s.deployments.at(-1)?.volumeIds ?? []).some((v) => volumes.get(v)?.bound === true);
+    if (status === "SUCCESS" || status === "SLEEPING") return json({ ready: true, version, bound });
     return json({ ready: false }, 503);
   }
 
@@ -313,7 +323,19 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
       volumes = new Map();
       faults.reset();
       initialStatus = "SUCCESS";
+      crashingImages = new Set();
       requestsThisHour = 0;
+    },
+    /** The instance on this service binds to a conversation: written to its volume, as the runtime does. */
+    bind(nameOrId: string) {
+      const s = services.get(nameOrId) ?? [...services.values()].find((x) => x.name === nameOrId);
+      if (!s) return false;
+      for (const v of volumes.values()) if (v.serviceId === s.id) v.bound = true;
+      return true;
+    },
+    /** Deployments of `image` crash from now on (a broken release). */
+    crashImage(image: string) {
+      crashingImages.add(image);
     },
     /** Test controls. */
     setInitialStatus(status: string) {
@@ -341,6 +363,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
           bootVariables: s.bootVariables ? { ...s.bootVariables } : null,
           bootVolumes: s.bootVolumes ? [...s.bootVolumes] : null,
           deployments: s.deployments.length,
+          history: s.deployments.map((d) => ({ id: d.id, status: d.status, image: d.image ?? null, volumeIds: d.volumeIds ?? [] })),
           domains: s.domains.map((d) => d.domain),
           status: s.deployments.at(-1)?.status ?? null,
         })),

@@ -231,6 +231,19 @@ export const JSON_ROUTES: JsonRoute[] = [
     valid: { name: "N", description: "d", category: "c", emoji: "🧪", skills: [], instructions: "x" },
     fields: { description: textField([["too long", "d".repeat(2_001)]]) },
   },
+  {
+    method: "PUT",
+    path: "/api/pool/image",
+    valid: { image: "v2" },
+    fields: {
+      image: stringField([
+        ["shell", "v2; rm -rf /"],
+        ["traversal", "../runtime"],
+        ["too long", "v".repeat(301)],
+      ]),
+      batchSize: BAD_COUNTS,
+    },
+  },
 ];
 
 /** Routes whose only input is the path (ids, slugs) or the query. */
@@ -240,6 +253,7 @@ export const PATH_ROUTES: { method: string; path: (id: string) => string; page?:
   { method: "DELETE", path: (id) => `/api/pool/crashed/${id}` },
   { method: "POST", path: (id) => `/api/pool/instances/${id}/self-destruct` },
   { method: "POST", path: (id) => `/api/pool/instances/${id}/recheck` },
+  { method: "POST", path: (id) => `/api/pool/instances/${id}/upgrade` },
   { method: "GET", path: (id) => `/api/pool/templates/${id}` },
   { method: "GET", path: (id) => `/api/pool/catalog/templates/${id}` },
   { method: "DELETE", path: (id) => `/api/pool/templates/${id}` },

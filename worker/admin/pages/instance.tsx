@@ -78,6 +78,10 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
             <Field label="URL" value={v.url} mono />
             <Field label="Deployment" value={v.deploymentStatus} />
             <Field label="Runtime version" value={v.runtimeVersion} />
+            <Field label="Image" value={v.image} mono />
+            {v.upgrade ? (
+              <Field label="Upgrade" value={v.upgrade.phase === "rollback" ? `rolling back to ${v.upgrade.previousImage ?? "?"}` : `redeploying on ${v.upgrade.image ?? "?"}`} mono />
+            ) : null}
             <Field label="Last error" value={v.lastError} mono />
             <Field label="Template" value={v.template} />
             <Field label="Conversation" value={v.conversationId} mono />

@@ -71,6 +71,8 @@ const CountPills: FC<{ data: OverviewData }> = ({ data }) => {
     .reduce((n, [, c]) => n + c, 0);
   const shown = [...PILLS];
   if (data.counts.creating > 0 || data.filter === "creating") shown.splice(1, 0, "creating");
+  // Claimed instances being redeployed on another image (/admin/rollouts), shown while there are any.
+  if (data.counts.upgrading > 0 || data.filter === "upgrading") shown.splice(shown.indexOf("claimed") + 1, 0, "upgrading");
   if (data.counts.deleting > 0 || data.filter === "deleting") shown.push("deleting");
   return (
     <nav id="counts" data-live aria-label="Filter by status">

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { LOCAL_IMAGE } from "../../../local/supervisor/protocol.ts";
 import { type ComputeProvider, type DeploymentState, ProviderError, type ServiceSpec } from "./types";
 
 /** Client of the local supervisor (local/supervisor/protocol.ts): the compute host of `npm start`. */
@@ -48,8 +49,11 @@ export function createLocalProvider(opts: LocalProviderOptions): ComputeProvider
 
   return {
     name: "local",
+    // The local host's "image" is the runtime version label the supervisor starts the runtime with.
+    defaultImage: null,
+    imageProblem: localImageProblem,
     async create(spec: ServiceSpec) {
-      const res = await call("POST", "/services", { name: spec.name, instanceId: spec.instanceId, variables: spec.variables });
+      const res = await call("POST", "/services", { name: spec.name, instanceId: spec.instanceId, variables: spec.variables, ...(spec.image ? { image: spec.image } : {}) });
       if (res.status !== 201) await fail(res, "create");
       const service = ServiceSchema.parse(await res.json());
       return { serviceId: service.id, url: service.url };
@@ -61,10 +65,21 @@ export function createLocalProvider(opts: LocalProviderOptions): ComputeProvider
       if (!parsed.success) throw new ProviderError("local", "list answered an unexpected body");
       return parsed.data.services.filter((s) => s.name.startsWith(`${opts.prefix}-`)).map((s) => ({ serviceId: s.id, name: s.name, state: STATE[s.status], rawStatus: s.status, url: s.url }));
     },
+    async redeploy(serviceId: string, image: string) {
+      const problem = localImageProblem(image);
+      if (problem) throw new ProviderError("local", problem, 400);
+      const res = await call("POST", `/services/${encodeURIComponent(serviceId)}/redeploy`, { image });
+      if (!res.ok) await fail(res, "redeploy");
+      return { deploymentId: null };
+    },
     async destroy(serviceId: string) {
       const res = await call("DELETE", `/services/${encodeURIComponent(serviceId)}`);
       if (res.status === 404 || res.ok) return;
       await fail(res, "destroy");
     },
   };
+}
+
+export function localImageProblem(ref: string): string | null {
+  return LOCAL_IMAGE.test(ref) ? null : `image "${ref.slice(0, 100)}" is not a local runtime version label (letters, digits and . _ : + -, at most 64)`;
 }

@@ -24,6 +24,7 @@ import {
   VolumeDeleteSchema,
 } from "../railway/client";
 import { log } from "../../lib/log";
+import { digestPinProblem } from "../../domain/rollout";
 import { type ComputeProvider, type DeploymentState, ProviderError, type ServiceObservation, type ServiceSpec } from "./types";
 
 type ProjectServices = z.infer<typeof ProjectServicesSchema>;
@@ -125,7 +126,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
   };
 
   /** The volume (made unless `volumeId` already exists), recorded, then the image and the first deployment. */
-  const attachVolumeAndDeploy = async (serviceId: string, record: ((ids: { volumeId: string }) => Promise<void>) | undefined, volumeId: string | null) => {
+  const attachVolumeAndDeploy = async (serviceId: string, record: ((ids: { volumeId: string }) => Promise<void>) | undefined, volumeId: string | null, image: string) => {
     if (!volumeId) {
       const volume = await client.gql(
         VOLUME_CREATE,
@@ -138,8 +139,18 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
       volumeId = volume.volumeCreate.id;
     }
     await record?.({ volumeId });
-    await client.gql(SERVICE_SOURCE_SET, "ServiceSourceSet", { serviceId, environmentId: opts.environmentId, input: { source: { image: opts.image } } }, ServiceSourceSetSchema, true);
-    await client.gql(SERVICE_DEPLOY, "ServiceDeploy", { serviceId, environmentId: opts.environmentId }, ServiceDeploySchema, false);
+    await deployImage(serviceId, image);
+  };
+
+  /** Points the service instance at `image` and deploys it: the volume stays attached, so the new deployment mounts it. */
+  const deployImage = async (serviceId: string, image: string) => {
+    await client.gql(SERVICE_SOURCE_SET, "ServiceSourceSet", { serviceId, environmentId: opts.environmentId, input: { source: { image } } }, ServiceSourceSetSchema, true);
+    const deployed = await client.gql(SERVICE_DEPLOY, "ServiceDeploy", { serviceId, environmentId: opts.environmentId }, ServiceDeploySchema, false);
+    return deployed.serviceInstanceDeployV2;
+  };
+  const requirePinned = (image: string, what: string) => {
+    const problem = digestPinProblem(image);
+    if (problem) throw new ProviderError("railway", `${what}: ${problem}`);
   };
 
   const destroy = async (serviceId: string, known?: { volumeId: string | null }) => {
@@ -162,10 +173,12 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
     name: "railway",
     limiter,
 
+    defaultImage: opts.image,
+    imageProblem: digestPinProblem,
+
     async create(spec: ServiceSpec, record?: (ids: { volumeId: string }) => Promise<void>) {
-      if (!/@sha256:[0-9a-f]{64}$/.test(opts.image)) {
-        throw new ProviderError("railway", "RAILWAY_RUNTIME_IMAGE must be pinned by digest (image@sha256:<64 hex>)");
-      }
+      const image = spec.image ?? opts.image;
+      requirePinned(image, spec.image ? "the desired image" : "RAILWAY_RUNTIME_IMAGE");
       if (spec.name.length > MAX_SERVICE_NAME) {
         throw new ProviderError("railway", `service name "${spec.name}" is longer than Railway's ${MAX_SERVICE_NAME} characters: shorten SERVICE_PREFIX`);
       }
@@ -197,7 +210,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
           ServiceDomainCreateSchema,
           false,
         );
-        await attachVolumeAndDeploy(serviceId, record, null);
+        await attachVolumeAndDeploy(serviceId, record, null, image);
         return { serviceId, url: `https://${domain.serviceDomainCreate.domain}` };
       } catch (err) {
         // The caller never learns this service id, so it is ours to remove now, with whatever
@@ -207,9 +220,14 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
       }
     },
 
-    async resume(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>) {
+    async resume(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>, image?: string | null) {
       const [existing] = await volumesOf(serviceId);
-      await attachVolumeAndDeploy(serviceId, record, existing?.id ?? null);
+      await attachVolumeAndDeploy(serviceId, record, existing?.id ?? null, image ?? opts.image);
+    },
+
+    async redeploy(serviceId: string, image: string) {
+      requirePinned(image, "upgrade");
+      return { deploymentId: await deployImage(serviceId, image) };
     },
 
     async list() {
@@ -230,6 +248,7 @@ export function createRailwayProvider(opts: RailwayProviderOptions): ComputeProv
             name: node.name,
             state: railwayState(instance.latestDeployment?.status),
             rawStatus: instance.latestDeployment?.status ?? "NO_DEPLOYMENT",
+            ...(instance.latestDeployment ? { deploymentId: instance.latestDeployment.id } : {}),
             url: domain ? `https://${domain}` : undefined,
             ...(instance.latestDeployment ? {} : { undeployed: true }),
           });

@@ -25,7 +25,17 @@ export interface ComputeProvider {
    * Finishes a create that died after its service and domain were made (found `undeployed` by
    * name): attaches the volume if it has none, records it, then starts the first deployment.
    */
-  resume?(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>): Promise<void>;
+  resume?(serviceId: string, record: (ids: { volumeId: string }) => Promise<void>, image?: string | null): Promise<void>;
+  /**
+   * Redeploys the service on `image` with its volume (an upgrade or its rollback): the same
+   * service, variables and /data, so the instance keeps its identity and conversation. Returns
+   * the new deployment's id where the host has one, so its health is not mistaken for the old one's.
+   */
+  redeploy(serviceId: string, image: string): Promise<{ deploymentId: string | null }>;
+  /** Why `ref` cannot be an image on this host (Railway: not digest-pinned), or null. */
+  imageProblem(ref: string): string | null;
+  /** The image creates use when no rollout has chosen one (Railway: RAILWAY_RUNTIME_IMAGE), or null for the host's own default. */
+  readonly defaultImage: string | null;
 }
 
 export interface ServiceSpec {
@@ -33,6 +43,8 @@ export interface ServiceSpec {
   name: string;
   instanceId: string;
   variables: Record<string, string>;
+  /** The image to boot; the provider's default image when absent. */
+  image?: string | null;
 }
 
 export interface CreatedService {
@@ -58,6 +70,8 @@ export interface ServiceObservation {
   /** The host's own status word, kept for operators. */
   rawStatus: string;
   url?: string;
+  /** The host's id of the latest deployment, where it has them (an upgrade waits for its own). */
+  deploymentId?: string;
   /** The host never started a deployment of it (its create was cut before the first deploy). */
   undeployed?: true;
 }
