@@ -30,7 +30,6 @@ import { teardown } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
 import { desiredImage, progress, rolloutAction, runRolloutStep, startRollout, upgradeAllClaimed, upgradeInstance, type UpgradeOutcome } from "./rollout";
 import type { RolloutAction, RolloutActionOutcome, RolloutProgress } from "../../worker/domain/rollout";
-import type { ServiceObservation } from "../../worker/providers/compute/types";
 
 export type * from "./outcomes";
 
