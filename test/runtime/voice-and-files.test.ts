@@ -63,7 +63,11 @@ describe("files the agent sends with workspaceFile", () => {
     const ws = path.join(root, "workspace");
     fs.mkdirSync(ws);
     const commands: unknown[] = [];
-    const service = { serveCommand: async (cmd: unknown) => (commands.push(cmd), { ok: true }), send: async () => ({}) } as unknown as ConvosService;
+    const serveCommand = async (cmd: unknown) => {
+      commands.push(cmd);
+      return { ok: true };
+    };
+    const service = { serveCommand, send: async () => ({}) } as unknown as ConvosService;
     return { root, ws, commands, service };
   };
 
