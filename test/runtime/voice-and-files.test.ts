@@ -4,8 +4,20 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { MAX_ATTACHMENT_BYTES, describeStored, describeVoiceNote, inspectDownloaded, planAttachment, sniffAudioType } from "../../runtime-container/plugins/convos/src/attachments.ts";
+import {
+  CANNOT_LISTEN_LINE,
+  MAX_ATTACHMENT_BYTES,
+  describeStored,
+  describeVoiceNote,
+  inspectDownloaded,
+  planAttachment,
+  sniffAudioType,
+} from "../../runtime-container/plugins/convos/src/attachments.ts";
+import { CONTENT_TYPES } from "../../runtime-container/plugins/convos/src/cli-protocol.ts";
 import type { ConvosService } from "../../runtime-container/plugins/convos/src/convos-service.ts";
+import { type InboundDeps, handleInbound } from "../../runtime-container/plugins/convos/src/inbound-dispatch.ts";
+import { fromServeMessage } from "../../runtime-container/plugins/convos/src/inbound-message.ts";
+import { RoomState } from "../../runtime-container/plugins/convos/src/room-state.ts";
 import { runAgentAction } from "../../runtime-container/plugins/convos/src/message-actions.ts";
 import { tempDir } from "./support.ts";
 
@@ -54,6 +66,61 @@ describe("voice notes", () => {
     expect(describeVoiceNote(stored, null, '[Audio transcript]: "see you at 8"')).toBe(
       'Someone shared a voice note: voice.ogg (audio/ogg, 4 KB), saved in your workspace as attachments/x-voice.ogg.\n[Audio transcript]: "see you at 8"',
     );
+  });
+});
+
+describe("a voice note nobody can transcribe", () => {
+  it("gets a plain 'can't listen yet' line threaded to it, and never reaches the model", async () => {
+    const ws = tempDir("voice-turn");
+    const sent: Array<[string, string | undefined]> = [];
+    const asked: string[] = [];
+    const service = {
+      // `conversation download-attachment … --output <file>` writes the decrypted bytes there.
+      runCli: async (args: string[]) => {
+        fs.writeFileSync(args[args.indexOf("--output") + 1]!, Buffer.concat([Buffer.from("OggS", "latin1"), Buffer.alloc(3000)]));
+        return { success: true };
+      },
+      send: async (text: string, replyTo?: string) => {
+        sent.push([text, replyTo]);
+        return {};
+      },
+    } as unknown as ConvosService;
+    const room = new RoomState({ selfName: "Ava" });
+    room.ready({ inboxId: "agent-inbox", name: "Weekend" });
+    room.member("maya", "Maya");
+    const msg = fromServeMessage("conv-1", {
+      event: "message",
+      id: "voice-1",
+      senderInboxId: "maya",
+      senderProfile: { name: "Maya" },
+      contentType: CONTENT_TYPES.attachment,
+      content: "[attachment: voice.ogg (audio/ogg)]",
+      sentAt: new Date().toISOString(),
+      deliveryStatus: 1,
+    });
+    // Any use of OpenClaw's reply pipeline would be a model turn.
+    const channelRuntime = new Proxy(
+      {},
+      {
+        get: (_t, key) => {
+          throw new Error(`the model was asked (${String(key)})`);
+        },
+      },
+    ) as InboundDeps["channelRuntime"];
+    await handleInbound(msg, {
+      channelRuntime,
+      loadConfig: () => ({}),
+      service,
+      room,
+      accountId: "default",
+      workspaceDir: ws,
+      transcribe: async ({ mime }) => {
+        asked.push(mime);
+        return { why: "no audio model has credentials" };
+      },
+    });
+    expect(asked).toEqual(["audio/ogg"]);
+    expect(sent).toEqual([[CANNOT_LISTEN_LINE, "voice-1"]]);
   });
 });
 
