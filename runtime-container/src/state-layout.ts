@@ -80,6 +80,7 @@ export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatew
       },
     };
     parsed.agents.defaults.model.primary = "devmodel/dev-model";
+    parsed.agents.defaults.pdfModel.primary = "devmodel/dev-model";
   }
   return JSON.stringify(parsed, null, 2) + "\n";
 }

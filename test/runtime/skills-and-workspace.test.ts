@@ -79,7 +79,13 @@ describe("workspace", () => {
     const config = JSON.parse(text);
     expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
     // Silence is an answer in the group (NO_REPLY posts nothing); addressed messages get 👀.
-    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" }, silentReply: { group: "allow" } });
+    // The pdf tool registers only with a PDF-capable model it can resolve: the agent's own model.
+    expect(config.agents.defaults).toEqual({
+      workspace: layout.workspaceDir,
+      model: { primary: "openrouter/openai/gpt-5-mini" },
+      pdfModel: { primary: "openrouter/openai/gpt-5-mini" },
+      silentReply: { group: "allow" },
+    });
     expect(config.messages).toEqual({ ackReaction: "👀", ackReactionScope: "group-mentions" });
     expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
     expect(config.plugins.load.paths).toEqual([layout.pluginDir, layout.perplexityPluginDir]);
@@ -126,6 +132,7 @@ describe("workspace", () => {
     prepareState(env, layout, 18789, "convos");
     const config = JSON.parse(fs.readFileSync(layout.openclawConfigPath, "utf8"));
     expect(config.agents.defaults.model.primary).toBe("devmodel/dev-model");
+    expect(config.agents.defaults.pdfModel.primary).toBe("devmodel/dev-model");
     expect(config.models.providers.devmodel).toMatchObject({ baseUrl: "http://127.0.0.1:1234/v1", api: "openai-completions" });
   });
 
