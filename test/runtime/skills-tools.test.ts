@@ -14,7 +14,8 @@ import { messageText, startScriptedModel, type ModelRequest, type ModelStep, typ
 import { startFakeOpenRouterTools, type FakeOpenRouterTools } from "./fake-openrouter-tools.ts";
 import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+// Debian's Chromium, as the image ships it (the browser suites' CHROMIUM_PATH overrides it).
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const INSTANCE_KEY = "sk-or-v1-instance-key-for-this-agent";
 const MAYA = { id: "a".repeat(64), name: "Maya" };
 
