@@ -31,6 +31,12 @@ export type RuntimeEnv = {
   /** An OpenAI-compatible endpoint to use instead of OpenRouter (local models, tests). */
   devModelUrl: string | undefined;
   providers: { openrouter: boolean; agentmail: boolean; telnyx: boolean; bankr: boolean };
+  /** OpenRouter's API root: web search (Sonar) and voice-note transcription go there with the instance's key. */
+  openrouterBaseUrl: string;
+  /** The Chromium the agent's browser launches (the image's Debian package). */
+  chromePath: string;
+  /** Private hosts the browser may open anyway (tests serve pages on loopback); empty in production. */
+  browserAllowedHosts: string[];
 };
 
 function packageVersion(): string {
@@ -99,5 +105,11 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
       telnyx: Boolean(env.TELNYX_API_KEY && env.TELNYX_PHONE_NUMBER),
       bankr: Boolean(env.BANKR_API_KEY),
     },
+    openrouterBaseUrl: (env.OPENROUTER_BASE_URL || "https://openrouter.ai/api/v1").replace(/\/+$/u, ""),
+    chromePath: env.CHROME_PATH || "/usr/bin/chromium",
+    browserAllowedHosts: (env.BROWSER_ALLOWED_HOSTS ?? "")
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean),
   };
 }

@@ -15,6 +15,8 @@ export type StateLayout = {
   templateDir: string;
   skillsDir: string;
   pluginDir: string;
+  /** OpenClaw's own Perplexity web-search plugin (npm), pointed at OpenRouter's Sonar models. */
+  perplexityPluginDir: string;
 };
 
 export function stateLayout(stateDir: string): StateLayout {
@@ -28,6 +30,7 @@ export function stateLayout(stateDir: string): StateLayout {
     templateDir: path.join(RUNTIME_ROOT, "openclaw"),
     skillsDir: path.join(RUNTIME_ROOT, "openclaw", "skills"),
     pluginDir: path.join(RUNTIME_ROOT, "plugins", "convos"),
+    perplexityPluginDir: path.join(RUNTIME_ROOT, "node_modules", "@openclaw", "perplexity-plugin"),
   };
 }
 
@@ -52,10 +55,15 @@ export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatew
     CONVOS_HOME: layout.convosHome,
     BINDING_FILE: layout.bindingFile,
     CONVOS_CLI: convosCli,
+    PERPLEXITY_PLUGIN_DIR: layout.perplexityPluginDir,
+    OPENROUTER_BASE_URL: env.openrouterBaseUrl,
+    CHROME_PATH: env.chromePath,
   });
   // The port is numeric in the config; the template keeps it quoted so it stays valid JSON.
   const parsed = JSON.parse(rendered);
   parsed.gateway.port = gatewayPort;
+  // Navigation stays strict (no private network) unless the operator names hosts to allow.
+  if (env.browserAllowedHosts.length) parsed.browser.ssrfPolicy = { allowedHostnames: env.browserAllowedHosts };
   if (env.devModelUrl) {
     // A local OpenAI-compatible model replaces OpenRouter (npm start with a local LLM, tests).
     parsed.models = {
@@ -72,6 +80,7 @@ export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatew
       },
     };
     parsed.agents.defaults.model.primary = "devmodel/dev-model";
+    parsed.agents.defaults.pdfModel.primary = "devmodel/dev-model";
   }
   return JSON.stringify(parsed, null, 2) + "\n";
 }

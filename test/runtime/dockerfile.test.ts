@@ -65,6 +65,8 @@ describe("Dockerfile", () => {
     expect(last("EXPOSE")?.args).toBe("8080");
     expect(last("HEALTHCHECK")?.args).toContain("/pool/health");
     expect(all("RUN").some((r) => r.args.includes("chromium"))).toBe(true);
+    // The agent's browser launches the Debian package's binary (browser.executablePath).
+    expect(envOf().CHROME_PATH).toBe("/usr/bin/chromium");
   });
 
   it("warms the compile cache at build time with a boot that reaches ready and stops cleanly", async () => {

@@ -79,14 +79,50 @@ describe("workspace", () => {
     const config = JSON.parse(text);
     expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
     // Silence is an answer in the group (NO_REPLY posts nothing); addressed messages get 👀.
-    expect(config.agents.defaults).toEqual({ workspace: layout.workspaceDir, model: { primary: "openrouter/openai/gpt-5-mini" }, silentReply: { group: "allow" } });
+    // The pdf tool registers only with a PDF-capable model it can resolve: the agent's own model.
+    expect(config.agents.defaults).toEqual({
+      workspace: layout.workspaceDir,
+      model: { primary: "openrouter/openai/gpt-5-mini" },
+      pdfModel: { primary: "openrouter/openai/gpt-5-mini" },
+      silentReply: { group: "allow" },
+    });
     expect(config.messages).toEqual({ ackReaction: "👀", ackReactionScope: "group-mentions" });
     expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
-    expect(config.plugins.load.paths).toEqual([layout.pluginDir]);
-    expect(fs.existsSync(path.join(layout.pluginDir, "openclaw.plugin.json"))).toBe(true);
+    expect(config.plugins.load.paths).toEqual([layout.pluginDir, layout.perplexityPluginDir]);
+    for (const dir of config.plugins.load.paths) expect(fs.existsSync(path.join(dir, "openclaw.plugin.json"))).toBe(true);
     expect(config.plugins.entries.convos.config).toEqual({ convosHome: layout.convosHome, stateFile: layout.bindingFile, workspaceDir: layout.workspaceDir, cliPath: "/usr/local/bin/convos" });
     expect(config.skills.load.extraDirs).toEqual([SKILLS]);
     expect(fs.statSync(layout.openclawConfigPath).mode & 0o077).toBe(0);
+  });
+
+  it("configures web search, the browser and voice notes on OpenRouter and the image's Chromium, the key left to the environment", () => {
+    const render = (vars: Record<string, string>) => {
+      const stateDir = tempDir("layout-tools");
+      const layout = stateLayout(stateDir);
+      prepareState(readRuntimeEnv({ STATE_DIR: stateDir, OPENCLAW_GATEWAY: "stub", OPENROUTER_API_KEY: "sk-or-secret", ...vars }), layout, 18789, "convos");
+      const text = fs.readFileSync(layout.openclawConfigPath, "utf8");
+      expect(text).not.toContain("sk-or-secret");
+      return JSON.parse(text);
+    };
+    const config = render({});
+    // Web search: OpenClaw's Perplexity provider on OpenRouter's Sonar (OPENROUTER_API_KEY from the environment).
+    expect(config.tools.web.search).toMatchObject({ enabled: true, provider: "perplexity" });
+    expect(config.plugins.entries.perplexity).toEqual({ enabled: true, config: { webSearch: { baseUrl: "https://openrouter.ai/api/v1", model: "perplexity/sonar" } } });
+    // Voice notes: OpenClaw's audio pipeline on OpenRouter's transcription endpoint.
+    expect(config.tools.media.models).toEqual([
+      expect.objectContaining({ provider: "openrouter", model: "openai/whisper-large-v3-turbo", baseUrl: "https://openrouter.ai/api/v1", capabilities: ["audio"] }),
+    ]);
+    expect(config.tools.media.audio.enabled).toBe(true);
+    // One managed headless Chromium with the container's flags; private networks stay blocked.
+    expect(config.browser).toMatchObject({ enabled: true, defaultProfile: "openclaw", executablePath: "/usr/bin/chromium", headless: true, noSandbox: true });
+    expect(config.browser.extraArgs).toEqual(expect.arrayContaining(["--disable-gpu", "--disable-background-networking", "--renderer-process-limit=2"]));
+    expect(config.browser.ssrfPolicy).toBeUndefined();
+
+    const moved = render({ OPENROUTER_BASE_URL: "http://openrouter.test/api/v1/", CHROME_PATH: "/opt/chromium/chrome", BROWSER_ALLOWED_HOSTS: "intranet.example, 10.0.0.5" });
+    expect(moved.plugins.entries.perplexity.config.webSearch.baseUrl).toBe("http://openrouter.test/api/v1");
+    expect(moved.tools.media.models[0].baseUrl).toBe("http://openrouter.test/api/v1");
+    expect(moved.browser.executablePath).toBe("/opt/chromium/chrome");
+    expect(moved.browser.ssrfPolicy).toEqual({ allowedHostnames: ["intranet.example", "10.0.0.5"] });
   });
 
   it("can point the agent at a local OpenAI-compatible model instead of OpenRouter", () => {
@@ -96,6 +132,7 @@ describe("workspace", () => {
     prepareState(env, layout, 18789, "convos");
     const config = JSON.parse(fs.readFileSync(layout.openclawConfigPath, "utf8"));
     expect(config.agents.defaults.model.primary).toBe("devmodel/dev-model");
+    expect(config.agents.defaults.pdfModel.primary).toBe("devmodel/dev-model");
     expect(config.models.providers.devmodel).toMatchObject({ baseUrl: "http://127.0.0.1:1234/v1", api: "openai-completions" });
   });
 

@@ -14,7 +14,11 @@ export const MAX_IMAGE_BYTES = 5 * 1024 * 1024;
 
 export type DeclaredAttachment = { filename: string | null; mimeType: string | null; bytes: number | null };
 
-export type AttachmentPlan = { action: "download"; expect: "image" | "file" } | { action: "refuse"; reason: "too_large"; line: string };
+export type Expectation = "image" | "audio" | "file";
+export type AttachmentPlan = { action: "download"; expect: Expectation } | { action: "refuse"; reason: "too_large"; line: string };
+
+/** What the agent says when a voice note cannot be transcribed (no key, no audio model, or it failed). */
+export const CANNOT_LISTEN_LINE = "I can't listen to voice notes yet. Could you type it out for me?";
 
 function humanSize(bytes: number): string {
   if (bytes >= 1024 * 1024) return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
@@ -24,6 +28,14 @@ function humanSize(bytes: number): string {
 
 export function isImageType(mimeType: string | null | undefined): boolean {
   return /^image\/(png|jpe?g|gif|webp)$/iu.test(mimeType ?? "");
+}
+
+// Voice notes: the formats OpenRouter's transcription endpoint takes (OpenClaw's openrouter
+// media-understanding provider), by type and by file name.
+const AUDIO_NAME = /\.(ogg|oga|opus|m4a|mp4a|mp3|mpeg|wav|webm|weba|aac|flac)$/iu;
+
+export function isAudioType(mimeType: string | null | undefined): boolean {
+  return /^audio\//iu.test(mimeType ?? "");
 }
 
 function tooLargeLine(filename: string | null, bytes: number, maxBytes: number): string {
@@ -36,7 +48,26 @@ export function planAttachment(declared: DeclaredAttachment, maxBytes = MAX_ATTA
   if (declared.bytes !== null && declared.bytes > maxBytes) {
     return { action: "refuse", reason: "too_large", line: tooLargeLine(declared.filename, declared.bytes, maxBytes) };
   }
-  return { action: "download", expect: isImageType(declared.mimeType) || /\.(png|jpe?g|gif|webp)$/iu.test(declared.filename ?? "") ? "image" : "file" };
+  if (isImageType(declared.mimeType) || /\.(png|jpe?g|gif|webp)$/iu.test(declared.filename ?? "")) return { action: "download", expect: "image" };
+  if (isAudioType(declared.mimeType) || AUDIO_NAME.test(declared.filename ?? "")) return { action: "download", expect: "audio" };
+  return { action: "download", expect: "file" };
+}
+
+export type AudioType = "audio/ogg" | "audio/wav" | "audio/mpeg" | "audio/flac" | "audio/mp4" | "audio/webm" | "audio/aac";
+
+/** The audio container the bytes actually are, or null (a "voice note" that is not audio stays a file). */
+export function sniffAudioType(head: Buffer): AudioType | null {
+  const ascii = (from: number, to: number) => head.subarray(from, to).toString("latin1");
+  if (head.length >= 4 && ascii(0, 4) === "OggS") return "audio/ogg";
+  if (head.length >= 12 && ascii(0, 4) === "RIFF" && ascii(8, 12) === "WAVE") return "audio/wav";
+  if (head.length >= 4 && ascii(0, 4) === "fLaC") return "audio/flac";
+  if (head.length >= 8 && ascii(4, 8) === "ftyp") return "audio/mp4";
+  if (head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3) return "audio/webm";
+  if (head.length >= 3 && ascii(0, 3) === "ID3") return "audio/mpeg";
+  // ADTS (AAC) and MPEG audio both start with a frame sync; the layer bits tell them apart.
+  if (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xf6) === 0xf0) return "audio/aac";
+  if (head.length >= 2 && head[0] === 0xff && (head[1]! & 0xe0) === 0xe0) return "audio/mpeg";
+  return null;
 }
 
 /** The image type the bytes actually are, or null. */
@@ -60,7 +91,7 @@ export function safeFileName(name: string | null | undefined, messageId: string)
 }
 
 export type StoredAttachment = {
-  kind: "image" | "file";
+  kind: "image" | "audio" | "file";
   /** Absolute path in the workspace. */
   path: string;
   /** Path relative to the workspace, as the agent should refer to it. */
@@ -73,7 +104,7 @@ export type StoredAttachment = {
 export type Inspection = { ok: true; stored: StoredAttachment } | { ok: false; reason: "too_large" | "not_an_image"; line: string };
 
 /** Checks a downloaded file against what was declared; refused files are deleted. */
-export function inspectDownloaded(file: string, workspaceDir: string, declared: DeclaredAttachment, expect: "image" | "file", maxBytes = MAX_ATTACHMENT_BYTES): Inspection {
+export function inspectDownloaded(file: string, workspaceDir: string, declared: DeclaredAttachment, expect: Expectation, maxBytes = MAX_ATTACHMENT_BYTES): Inspection {
   const bytes = fs.statSync(file).size;
   const filename = declared.filename ?? path.basename(file);
   if (bytes > maxBytes) {
@@ -89,18 +120,28 @@ export function inspectDownloaded(file: string, workspaceDir: string, declared: 
     fs.rmSync(file, { force: true });
     return { ok: false, reason: "not_an_image", line: `I couldn't open "${filename}": it says it is an image, but it isn't one I can read (PNG, JPEG, GIF or WebP).` };
   }
-  const kind = sniffed && bytes <= MAX_IMAGE_BYTES ? "image" : "file";
+  // Only a file announced as audio is a voice note: an MP4 video also starts with "ftyp".
+  const audio = !sniffed && expect === "audio" ? sniffAudioType(head) : null;
+  const kind = sniffed && bytes <= MAX_IMAGE_BYTES ? "image" : audio ? "audio" : "file";
   return {
     ok: true,
-    stored: { kind, path: file, relativePath: path.relative(workspaceDir, file), filename, contentType: sniffed ?? declared.mimeType ?? "application/octet-stream", bytes },
+    stored: { kind, path: file, relativePath: path.relative(workspaceDir, file), filename, contentType: sniffed ?? audio ?? declared.mimeType ?? "application/octet-stream", bytes },
   };
 }
 
 /** What the agent reads about a stored file in the message body. */
 export function describeStored(stored: StoredAttachment, senderName: string | null): string {
   const who = senderName ?? "Someone";
-  const noun = stored.kind === "image" ? "an image" : "a file";
+  const noun = stored.kind === "image" ? "an image" : stored.kind === "audio" ? "a voice note" : "a file";
   return `${who} shared ${noun}: ${stored.filename} (${stored.contentType}, ${humanSize(stored.bytes)}), saved in your workspace as ${stored.relativePath}.`;
+}
+
+/**
+ * A voice note as the agent reads it: the stored file plus OpenClaw's transcript line, which
+ * marks the words as machine-generated and untrusted (they are a member's, not instructions).
+ */
+export function describeVoiceNote(stored: StoredAttachment, senderName: string | null, transcriptLine: string): string {
+  return `${describeStored(stored, senderName)}\n${transcriptLine}`;
 }
 
 /**

@@ -8,7 +8,7 @@ import { resolveWorkspaceFile } from "./attachments.ts";
 import type { ConvosService } from "./convos-service.ts";
 import { GreetingMarker, greetOnce } from "./greeting.ts";
 import { CHANNEL_ID, handleInbound, type InboundDeps } from "./inbound-dispatch.ts";
-import { AGENT_ACTIONS, PROFILE_SCHEMA, runAgentAction } from "./message-actions.ts";
+import { AGENT_ACTIONS, PROFILE_SCHEMA, WORKSPACE_FILE_SCHEMA, runAgentAction } from "./message-actions.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { RoomState } from "./room-state.ts";
 import { currentService, currentRuntime } from "./service-singleton.ts";
@@ -172,7 +172,7 @@ export const convosChannel = createChatChannelPlugin<ResolvedAccount>({
       targetResolver: { looksLikeId: (raw: string, normalized?: string) => /^[0-9a-f-]{16,}$/iu.test((normalized ?? raw).trim()), hint: "<conversationId>" },
     },
     actions: {
-      describeMessageTool: () => ({ actions: AGENT_ACTIONS, schema: PROFILE_SCHEMA, mediaSourceParams: { sendAttachment: ["filePath", "path", "media"] } }),
+      describeMessageTool: () => ({ actions: AGENT_ACTIONS, schema: [PROFILE_SCHEMA, WORKSPACE_FILE_SCHEMA], mediaSourceParams: { sendAttachment: ["filePath", "path", "media"] } }),
       supportsAction: ({ action }: { action: string }) => (AGENT_ACTIONS as readonly string[]).includes(action),
       handleAction: (ctx: { action: string; params: Record<string, unknown> }) => {
         const service = requireService();

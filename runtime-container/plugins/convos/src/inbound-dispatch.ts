@@ -7,7 +7,19 @@ import path from "node:path";
 import { toInboundMediaFacts } from "openclaw/plugin-sdk/channel-inbound";
 import { createAckReactionHandle, resolveAckReaction, shouldAckReaction, type AckReactionHandle } from "openclaw/plugin-sdk/channel-feedback";
 import { saveMediaBuffer } from "openclaw/plugin-sdk/media-store";
-import { ATTACHMENT_DIR, MAX_IMAGE_BYTES, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
+import { formatAudioTranscriptForAgent, transcribeAudioFile } from "openclaw/plugin-sdk/media-understanding-runtime";
+import {
+  ATTACHMENT_DIR,
+  CANNOT_LISTEN_LINE,
+  MAX_IMAGE_BYTES,
+  describeStored,
+  describeVoiceNote,
+  inspectDownloaded,
+  planAttachment,
+  resolveWorkspaceFile,
+  safeFileName,
+  type StoredAttachment,
+} from "./attachments.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { DownloadAttachmentResult } from "./cli-protocol.ts";
@@ -40,6 +52,19 @@ type ChannelRuntime = {
 type Logger = { info?: (m: string) => void; warn?: (m: string) => void; error?: (m: string) => void };
 type Config = Record<string, unknown> & { session?: { store?: unknown }; messages?: { ackReactionScope?: string } };
 
+/** Turns a stored voice note into words; no text (and why) when no audio model could. */
+export type Transcriber = (p: { filePath: string; mime: string; cfg: Config }) => Promise<{ text?: string; why?: string }>;
+
+// OpenClaw's own audio pipeline (tools.media: OpenRouter's transcription model with the
+// instance's key); it answers without text when no audio model has credentials or all failed.
+const openclawTranscriber: Transcriber = async ({ filePath, mime, cfg }) => {
+  const result = await transcribeAudioFile({ filePath, mime, cfg: cfg as never });
+  if (result.text !== undefined) return { text: result.text };
+  const decision = result.decision as { outcome?: string; attachments?: Array<{ attempts?: Array<{ provider?: string; reason?: string }> }> } | undefined;
+  const reasons = (decision?.attachments ?? []).flatMap((a) => a.attempts ?? []).map((t) => `${t.provider ?? "?"}: ${t.reason ?? "no reason"}`);
+  return { why: reasons.length ? reasons.join("; ") : (decision?.outcome ?? "no audio model") };
+};
+
 export type InboundDeps = {
   channelRuntime: ChannelRuntime;
   loadConfig: () => Config;
@@ -49,6 +74,7 @@ export type InboundDeps = {
   workspaceDir?: string;
   log?: Logger;
   now?: () => Date;
+  transcribe?: Transcriber;
 };
 
 /** The context fields every turn carries, whatever kind of message it is. */
@@ -75,20 +101,21 @@ export function inboundContextFields(msg: InboundMessage, body: string, rawBody:
 }
 
 /** What the model reads as the message itself (the envelope adds sender and time). */
-function messageBody(msg: InboundMessage, stored: StoredAttachment | null): string {
+function messageBody(msg: InboundMessage, stored: StoredAttachment | null, transcript: string | null): string {
   if (msg.kind === "reaction") return `${msg.senderName ?? "Someone"} reacted ${msg.emoji} to your message ${msg.targetMessageId}`;
+  if (stored && transcript !== null) return describeVoiceNote(stored, msg.senderName, formatAudioTranscriptForAgent(transcript));
   if (stored) return describeStored(stored, msg.senderName);
   return writtenText(msg) || msg.body;
 }
 
-type Fetched = { stored: StoredAttachment | null; refusal: string | null };
+type Fetched = { stored: StoredAttachment | null; refusal: string | null; transcript: string | null };
 
 /** Downloads a shared file through the CLI into the workspace, within the size and type rules. */
 async function fetchAttachment(msg: InboundMessage & { kind: "attachment" }, deps: InboundDeps): Promise<Fetched> {
-  if (!deps.workspaceDir) return { stored: null, refusal: null };
+  if (!deps.workspaceDir) return { stored: null, refusal: null, transcript: null };
   const declared = { filename: msg.filename, mimeType: msg.mimeType, bytes: msg.size };
   const plan = planAttachment(declared);
-  if (plan.action === "refuse") return { stored: null, refusal: plan.line };
+  if (plan.action === "refuse") return { stored: null, refusal: plan.line, transcript: null };
   const dir = path.join(deps.workspaceDir, ATTACHMENT_DIR);
   fs.mkdirSync(dir, { recursive: true });
   const target = path.join(dir, safeFileName(declared.filename, msg.messageId));
@@ -96,10 +123,26 @@ async function fetchAttachment(msg: InboundMessage & { kind: "attachment" }, dep
     await deps.service.runCli(["conversation", "download-attachment", msg.download.conversationId, msg.download.messageId, "--output", target], DownloadAttachmentResult);
   } catch (err) {
     deps.log?.warn?.(`convos: downloading attachment ${msg.messageId} failed: ${String(err)}`);
-    return { stored: null, refusal: `I couldn't download ${declared.filename ? `"${declared.filename}"` : "that file"}; could you send it again?` };
+    return { stored: null, refusal: `I couldn't download ${declared.filename ? `"${declared.filename}"` : "that file"}; could you send it again?`, transcript: null };
   }
   const inspection = inspectDownloaded(target, deps.workspaceDir, declared, plan.expect);
-  return inspection.ok ? { stored: inspection.stored, refusal: null } : { stored: null, refusal: inspection.line };
+  if (!inspection.ok) return { stored: null, refusal: inspection.line, transcript: null };
+  if (inspection.stored.kind !== "audio") return { stored: inspection.stored, refusal: null, transcript: null };
+  // A voice note reaches the agent as words, or not at all: without a transcript it would
+  // only see a file name and guess, so the member is told plainly instead (no model call).
+  const transcript = await transcribeVoiceNote(inspection.stored, deps);
+  return transcript === undefined ? { stored: null, refusal: CANNOT_LISTEN_LINE, transcript: null } : { stored: inspection.stored, refusal: null, transcript };
+}
+
+async function transcribeVoiceNote(stored: StoredAttachment, deps: InboundDeps): Promise<string | undefined> {
+  try {
+    const { text, why } = await (deps.transcribe ?? openclawTranscriber)({ filePath: stored.path, mime: stored.contentType, cfg: deps.loadConfig() });
+    deps.log?.info?.(`convos: voice note ${stored.relativePath} ${text === undefined ? `not transcribed: ${why ?? "no audio model"}` : "transcribed"}`);
+    return text;
+  } catch (err) {
+    deps.log?.warn?.(`convos: transcribing voice note ${stored.relativePath} failed: ${String(err)}`);
+    return undefined;
+  }
 }
 
 /** Local files OpenClaw asks us to deliver (MEDIA: lines in the answer) go out through `attach`. */
@@ -165,7 +208,7 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
     log?.info?.(`convos: message ${msg.messageId} (${msg.kind}) is not a turn: ${decision.reason}`);
     return decision;
   }
-  const fetched = msg.kind === "attachment" ? await fetchAttachment(msg, deps) : { stored: null, refusal: null };
+  const fetched = msg.kind === "attachment" ? await fetchAttachment(msg, deps) : { stored: null, refusal: null, transcript: null };
   if (fetched.refusal) {
     await service.send(fetched.refusal, msg.messageId);
     log?.info?.(`convos: turn for message ${msg.messageId} finished: refused the file`);
@@ -180,7 +223,7 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
   try {
     await withRetry(
       async () => {
-        outcome = (await dispatchTurn(msg, decision, fetched.stored, deps, cfg, route)) ? "answered" : "no message sent";
+        outcome = (await dispatchTurn(msg, decision, fetched, deps, cfg, route)) ? "answered" : "no message sent";
       },
       `message ${msg.messageId}`,
       log,
@@ -194,11 +237,12 @@ export async function handleInbound(msg: InboundMessage, deps: InboundDeps): Pro
 }
 
 /** One run of OpenClaw's reply pipeline for the turn; true when something reached the chat. */
-async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored: StoredAttachment | null, deps: InboundDeps, cfg: Config, route: Route): Promise<boolean> {
+async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, fetched: Fetched, deps: InboundDeps, cfg: Config, route: Route): Promise<boolean> {
+  const { stored, transcript } = fetched;
   const { channelRuntime: rt, service, room, accountId, log } = deps;
   const storePath = rt.session.resolveStorePath(cfg.session?.store, { agentId: route.agentId });
   const previousTimestamp = rt.session.readSessionUpdatedAt({ storePath, sessionKey: route.sessionKey });
-  const text = messageBody(msg, stored);
+  const text = messageBody(msg, stored, transcript);
   const body = rt.reply.formatAgentEnvelope({
     channel: "Convos",
     from: msg.senderName ? `${msg.senderName} (${msg.senderId.slice(0, 8)})` : msg.senderId.slice(0, 12),

@@ -2,7 +2,7 @@
 // profile. Renaming, locking and exploding the conversation are operator actions over HTTP,
 // never agent actions.
 import fs from "node:fs";
-import { resolveWorkspaceFile, writeOutboxFile } from "./attachments.ts";
+import { MAX_ATTACHMENT_BYTES, resolveWorkspaceFile, writeOutboxFile } from "./attachments.ts";
 import type { ConvosService } from "./convos-service.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { profileUpdate } from "./profile.ts";
@@ -15,6 +15,21 @@ export const PROFILE_SCHEMA = {
   properties: {
     displayName: { type: "string", description: "set-profile: your new display name in this chat." },
     avatar: { type: "string", description: "set-profile: new profile picture, an https URL or a workspace image path." },
+  },
+};
+
+/**
+ * sendAttachment's own parameter for files the agent made. OpenClaw loads `filePath` itself
+ * and sends only media, PDFs, Office files and plain text that way, so an .ics invite would
+ * be refused; a workspace file named here goes to the CLI as it is, confined to the workspace.
+ */
+export const WORKSPACE_FILE_SCHEMA = {
+  actions: ["sendAttachment"] as const,
+  properties: {
+    workspaceFile: {
+      type: "string",
+      description: "sendAttachment: a file you wrote in your workspace (an .ics invite, a .csv list), path relative to the workspace; sent as is.",
+    },
   },
 };
 
@@ -49,13 +64,15 @@ export async function runAgentAction(service: ConvosService, ctx: ActionContext,
       // OpenClaw loads the file (within its media policy and size cap) into `buffer`; a bare
       // workspace path is accepted too, and must stay inside the workspace.
       const buffer = str(p, "buffer");
-      const requested = str(p, "filePath", "path", "media", "file");
+      const requested = str(p, "workspaceFile", "filePath", "path", "media", "file");
       const file = buffer
         ? writeOutboxFile(workspaceDir, str(p, "filename") ?? (requested ? requested.split("/").at(-1)! : "attachment"), Buffer.from(buffer, "base64"))
         : requested
           ? resolveWorkspaceFile(workspaceDir, requested)
           : undefined;
-      if (!file) throw new Error("sendAttachment needs a workspace file (filePath)");
+      if (!file) throw new Error("sendAttachment needs a workspace file (workspaceFile or filePath)");
+      const bytes = fs.statSync(file).size;
+      if (bytes > MAX_ATTACHMENT_BYTES) throw new Error(`${requested ?? "the file"} is ${bytes} bytes; files up to ${MAX_ATTACHMENT_BYTES} bytes can be sent`);
       let details: unknown;
       try {
         details = await service.serveCommand({ type: "attach", file, ...(replyTo ? { replyTo } : {}) });
