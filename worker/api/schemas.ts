@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { INSTANCE_STATUSES } from "../domain/lifecycle";
+import type { TopUpRequest } from "../domain/credits";
 import { PoolSettingsPatchSchema, PoolSettingsSchema } from "../domain/settings";
 import { AgentNameSchema, checkProvisionBytes, InstructionsSchema, ProvisionFields } from "../../runtime-container/contract/pool-runtime";
 
@@ -96,6 +97,8 @@ export const InstanceViewSchema = z.object({
   claimedAt: z.number().nullable(),
   /** A claimed instance whose stream is down or that does not answer: since when, and why (worker/domain/claimed-health.ts). */
   degraded: z.object({ since: z.number(), reason: z.string() }).nullable(),
+  /** When the instance reported its model credits used up (worker/instances/credits.ts); a top-up clears it. */
+  creditsExhaustedAt: z.number().nullable(),
   resources: z.object({
     openrouterKey: z.boolean(),
     agentmailInbox: z.string().nullable(),
@@ -105,6 +108,15 @@ export const InstanceViewSchema = z.object({
   }),
 });
 export type InstanceView = z.infer<typeof InstanceViewSchema>;
+
+/** POST /api/pool/instances/:id/credits/top-up: the new monthly limit, or an amount to add to it (USD). */
+export const TopUpRequestSchema = z
+  .strictObject({
+    limitUsd: z.number().positive().max(100_000).optional(),
+    addUsd: z.number().positive().max(100_000).optional(),
+  })
+  .refine((b) => (b.limitUsd === undefined) !== (b.addUsd === undefined), "give exactly one of limitUsd (the new monthly limit) or addUsd (an amount to add to it)")
+  .transform((b): TopUpRequest => (b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : { addUsd: b.addUsd! }));
 
 export const TemplateSchema = z.object({
   slug: SlugSchema,

@@ -4,13 +4,14 @@ import { coordinator } from "../coordinator";
 import { database } from "../db/client";
 import { countByStatus, countDegraded } from "../db/instances";
 import { requirePoolKey } from "../http/auth";
+import { countExhausted } from "../instances/credits";
 
 /** GET /metrics in the Prometheus text exposition format (bearer). */
 export const metricsRoutes = new Hono<{ Bindings: Env }>();
 
 metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   const db = database(c.env.DB);
-  const [counts, degraded, m] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics()]);
+  const [counts, degraded, m, exhausted] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics(), countExhausted(db)]);
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
   const histogram = (name: string, help: string, h: Histogram) =>
@@ -60,6 +61,9 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     Object.entries(m.claimedChecks).map(([v, n]) => `pool_claimed_checks_total{verdict="${v}"} ${n}`),
   );
   metric("pool_claimed_degraded", "gauge", "Claimed instances whose stream is down or that do not answer, not yet declared crashed.", [`pool_claimed_degraded ${degraded}`]);
+  metric("pool_instances_credits_exhausted", "gauge", "Live instances whose model credits are used up (reported by the instance, cleared by a top-up).", [
+    `pool_instances_credits_exhausted ${exhausted}`,
+  ]);
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
   return c.text(`${out.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
