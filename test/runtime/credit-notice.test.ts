@@ -1,0 +1,110 @@
+// The agent whose model key runs out, end to end: a real `openclaw gateway` (booted once for
+// this file) with the convos plugin and the fake convos CLI, a scripted model endpoint that
+// answers as OpenRouter does for an exhausted key (402, `{ error: { code, message } }`), and
+// the real pool (the Worker under Miniflare, as `npm start` runs it) holding this instance's
+// row and token. The chat must get one plain notice, never OpenClaw's error text, and the
+// pool must mark the instance.
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CREDIT_NOTICE } from "../../runtime-container/plugins/convos/src/credit-notice.ts";
+import { startLocalSystem, type LocalSystem } from "../support/local-system.ts";
+import { OPENROUTER_402, startScriptedModel, type ScriptedModel } from "../support/scripted-model.ts";
+import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+
+const MAYA = { id: "a".repeat(64), name: "Maya" };
+const JON = { id: "b".repeat(64), name: "Jon" };
+
+let pool: LocalSystem;
+let r: RuntimeHandle;
+let model: ScriptedModel;
+let instanceId: string;
+let token: string;
+let conversationId: string;
+let seq = 0;
+
+function say(from: { id: string; name: string }, text: string): string {
+  const id = `${(++seq).toString(16).padStart(4, "0")}${"d".repeat(60)}`;
+  fakeConvos(r.convosHome, ["fake-inject", conversationId, "--text", text, "--sender-name", from.name, "--sender-inbox-id", from.id, "--id", id]);
+  return id;
+}
+const mark = () => readTranscript(r.convosHome).length;
+const sentSince = (m: number): TranscriptEntry[] =>
+  readTranscript(r.convosHome)
+    .slice(m)
+    .filter((e) => e.conversationId === conversationId && e.kind === "sent");
+const turnFinished = (id: string) =>
+  waitFor(
+    () => new RegExp(`turn for message ${id} finished`, "u").test(r.output()),
+    () => `turn for ${id}\n${r.output().slice(-4000)}`,
+    120_000,
+    100,
+  );
+const instance = async () => (await pool.api(`/api/pool/instances/${instanceId}`)).json() as Promise<{ creditsExhaustedAt: number | null; events: { reason: string | null; actor: string | null }[] }>;
+const metrics = async () => (await pool.api("/metrics")).text();
+// Whatever OpenClaw would have said about the failure, in any of its wordings.
+const ERROR_TEXT = /⚠️|billing error|402|insufficient credits|payment required|error/iu;
+
+beforeAll(async () => {
+  if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
+  pool = await startLocalSystem({ MIN_IDLE: "1", MAX_TOTAL: "2" });
+  // One instance in the pool: its row holds the sealed gateway token the real runtime below uses.
+  await pool.api("/api/pool/replenish", { method: "POST", json: { count: 1 } });
+  const state = (await (await fetch(`${pool.supervisorUrl}/_control/state`)).json()) as { services: { instanceId: string; gatewayToken: string | null }[] };
+  const svc = state.services.find((s) => s.gatewayToken);
+  if (!svc) throw new Error(`no instance with a token in the simulated host: ${JSON.stringify(state)}`);
+  instanceId = svc.instanceId;
+  token = svc.gatewayToken!;
+
+  model = await startScriptedModel();
+  r = await startRuntime({
+    gateway: "openclaw",
+    env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, POOL_URL: pool.baseUrl, INSTANCE_ID: instanceId, GATEWAY_TOKEN: token },
+  });
+  await r.waitReady(240_000);
+  const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: "Help the group plan trips." }, token);
+  expect(provisioned.status).toBe(200);
+  conversationId = provisioned.body.conversationId;
+  await waitFor(async () => (await r.call("GET", "/convos/status", undefined, token)).body.streaming, "conversation stream");
+  // The greeting goes out without the model; wait for it so it is not counted below.
+  await waitFor(() => sentSince(0).length > 0, "the greeting", 60_000, 100);
+}, 300_000);
+
+afterAll(async () => {
+  if (process.env.CHAT_AGENT_DEBUG_DIR && r) {
+    fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "credit-gateway.log"), r.output());
+    fs.writeFileSync(path.join(process.env.CHAT_AGENT_DEBUG_DIR, "credit-transcript.json"), JSON.stringify(readTranscript(r.convosHome), null, 1));
+  }
+  await model?.close();
+  await r?.stop();
+  await pool?.stop();
+}, 60_000);
+
+describe("an agent whose model credits are used up", () => {
+  it("says so once in plain words, never OpenClaw's error text, and the pool marks the instance", async () => {
+    model.setFallback(OPENROUTER_402);
+    const start = mark();
+    const first = say(MAYA, "Ava, where should we go this weekend?");
+    await turnFinished(first);
+    expect(model.requests.length).toBeGreaterThan(0);
+    const sent = sentSince(start);
+    expect(sent.map((e) => e.text)).toEqual([CREDIT_NOTICE]);
+    expect((sent[0] as { replyTo?: string }).replyTo).toBe(first);
+
+    // The pool heard it from the instance, with the instance's own token.
+    const marked = await waitFor(async () => ((await instance()).creditsExhaustedAt ? instance() : null), "the pool to mark the instance", 30_000, 200);
+    expect(marked.events.filter((e) => e.reason?.startsWith("credits exhausted")).map((e) => e.actor)).toEqual(["instance"]);
+    expect(marked.events.find((e) => e.reason?.startsWith("credits exhausted"))!.reason).toContain("402");
+    expect(await metrics()).toContain("pool_instances_credits_exhausted 1");
+
+    // More messages while the key stays exhausted: no second notice, no error text either.
+    const second = say(JON, "Ava, are you there?");
+    await turnFinished(second);
+    const third = say(MAYA, "Ava??");
+    await turnFinished(third);
+    const all = sentSince(start);
+    expect(all.map((e) => e.text)).toEqual([CREDIT_NOTICE]);
+    for (const e of all) expect(e.text).not.toMatch(ERROR_TEXT);
+    expect((await instance()).events.filter((e) => e.reason?.startsWith("credits exhausted"))).toHaveLength(1);
+  }, 300_000);
+});
