@@ -8,13 +8,18 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREDIT_NOTICE } from "../../runtime-container/plugins/convos/src/credit-notice.ts";
-import { startLocalSystem, type LocalSystem } from "../support/local-system.ts";
+import { fetchOwnCredit } from "../../runtime-container/plugins/convos/src/pool-client.ts";
+import { createFakeOpenRouter, OPENROUTER_HOST } from "../support/fakes/openrouter.ts";
+import { LOCAL_POOL_KEY, type LocalSystem, startLocalSystem } from "../support/local-system.ts";
+
 import { OPENROUTER_402, startScriptedModel, type ScriptedModel } from "../support/scripted-model.ts";
 import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
 
 const MAYA = { id: "a".repeat(64), name: "Maya" };
 const JON = { id: "b".repeat(64), name: "Jon" };
 
+const MANAGEMENT_KEY = "sk-or-v1-management-local-test";
+const openrouter = createFakeOpenRouter({ managementKey: MANAGEMENT_KEY });
 let pool: LocalSystem;
 let r: RuntimeHandle;
 let model: ScriptedModel;
@@ -47,7 +52,10 @@ const ERROR_TEXT = /⚠️|billing error|402|insufficient credits|payment requir
 
 beforeAll(async () => {
   if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
-  pool = await startLocalSystem({ MIN_IDLE: "1", MAX_TOTAL: "2" });
+  pool = await startLocalSystem(
+    { MIN_IDLE: "1", MAX_TOTAL: "2", OPENROUTER_MANAGEMENT_KEY: MANAGEMENT_KEY },
+    { outboundService: (req) => (new URL(req.url).host === OPENROUTER_HOST ? openrouter.fetch(req) : new Response("no such host in this test", { status: 502 })) },
+  );
   // One instance in the pool: its row holds the sealed gateway token the real runtime below uses.
   await pool.api("/api/pool/replenish", { method: "POST", json: { count: 1 } });
   const state = (await (await fetch(`${pool.supervisorUrl}/_control/state`)).json()) as { services: { instanceId: string; gatewayToken: string | null }[] };
@@ -107,4 +115,42 @@ describe("an agent whose model credits are used up", () => {
     for (const e of all) expect(e.text).not.toMatch(ERROR_TEXT);
     expect((await instance()).events.filter((e) => e.reason?.startsWith("credits exhausted"))).toHaveLength(1);
   }, 300_000);
+
+  it("the instance reads its remaining credit with its token; a top-up through the pool clears the mark and the dashboard shows both", async () => {
+    const cfg = { poolUrl: pool.baseUrl, instanceId, gatewayToken: token };
+    const key = openrouter.state().keys[0]!;
+    openrouter.setUsage(key.hash, 20);
+    expect(await fetchOwnCredit(cfg)).toEqual({ credit: { limitUsd: 20, usageMonthlyUsd: 20, remainingUsd: 0, limitReset: "monthly", exhausted: true } });
+    expect(await fetchOwnCredit({ ...cfg, gatewayToken: "not-the-token" })).toEqual({ credit: null, error: "pool answered 401" });
+
+    const operator = await loginToDashboard();
+    const overview = await operator("/admin");
+    const row = (html: string) => new RegExp(`<tr data-instance="${instanceId}"[^>]*>([\\s\\S]*?)</tr>`, "u").exec(html)?.[1] ?? "";
+    expect(row(overview)).toContain("data-credits-exhausted");
+    expect(overview).toMatch(/data-testid="fleet-exhausted">1</u);
+
+    const topUp = await pool.api(`/api/pool/instances/${instanceId}/credits/top-up`, { method: "POST", json: { addUsd: 10 } });
+    expect(topUp.status).toBe(200);
+    expect(openrouter.state().keys[0]!.limit).toBe(30);
+    expect((await instance()).creditsExhaustedAt).toBeNull();
+    expect(await metrics()).toContain("pool_instances_credits_exhausted 0");
+    expect(await fetchOwnCredit(cfg)).toEqual({ credit: { limitUsd: 30, usageMonthlyUsd: 20, remainingUsd: 10, limitReset: "monthly", exhausted: false } });
+    const after = await operator("/admin");
+    expect(row(after)).toContain(instanceId);
+    expect(row(after)).not.toContain("data-credits-exhausted");
+  }, 60_000);
 });
+
+/** Logs in to the pool's dashboard as an operator; returns a page fetcher carrying the session. */
+async function loginToDashboard(): Promise<(path: string) => Promise<string>> {
+  const res = await fetch(`${pool.baseUrl}/admin/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: pool.baseUrl },
+    body: new URLSearchParams({ key: LOCAL_POOL_KEY }).toString(),
+    redirect: "manual",
+  });
+  const session = res.headers.getSetCookie().find((c) => c.startsWith("__Host-pool_admin="));
+  if (res.status !== 303 || !session) throw new Error(`dashboard login failed: ${res.status}`);
+  const cookie = session.split(";")[0]!;
+  return async (p) => (await fetch(`${pool.baseUrl}${p}`, { headers: { cookie } })).text();
+}
