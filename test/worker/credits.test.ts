@@ -211,3 +211,65 @@ describe("the instance's own credit calls (its gateway token)", () => {
     expect((await call(path, { method: "POST", json: { status: 403, detail: "Key limit exceeded" }, auth: token })).body.newlyMarked).toBe(true);
   });
 });
+
+describe("credits on the dashboard", () => {
+  const ORIGIN = "https://pool.test";
+  async function page(path: string, init: { cookie: string; form?: Record<string, string> }) {
+    const headers: Record<string, string> = { cookie: init.cookie };
+    if (init.form) Object.assign(headers, { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN });
+    const res = await app.request(
+      `${ORIGIN}${path}`,
+      { method: init.form ? "POST" : "GET", headers, body: init.form ? new URLSearchParams(init.form).toString() : undefined, redirect: "manual" },
+      providerEnv,
+    );
+    return { status: res.status, html: await res.text(), res };
+  }
+  async function operator() {
+    const res = await app.request(
+      `${ORIGIN}/admin/login`,
+      { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN }, body: new URLSearchParams({ key: POOL_KEY }).toString() },
+      providerEnv,
+    );
+    const cookie = res.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("__Host-pool_admin="))!
+      .split(";")[0]!;
+    const csrf = /name="_csrf" value="([^"]+)"/.exec((await page("/admin", { cookie })).html)![1]!;
+    // The flash of a redirect travels in its own cookie, as a browser would carry it.
+    const follow = async (r: Response) => {
+      const flash = r.headers
+        .getSetCookie()
+        .find((c) => c.startsWith("__Host-pool_admin_flash="))
+        ?.split(";")[0];
+      return (await page(r.headers.get("location")!, { cookie: flash ? `${cookie}; ${flash}` : cookie })).html;
+    };
+    return { cookie, csrf, follow };
+  }
+
+  it("the overview shows the fleet's spend and the exhausted badge; the instance page tops up within the ceiling", async () => {
+    const { row, token } = await newInstance();
+    await providerControl("/openrouter/usage", { hash: row.openrouterKeyHash, usd: 7.5 });
+    await call(`/api/pool/instances/${row.id}/credits/exhausted`, { method: "POST", json: { status: 402 }, auth: token });
+    const op = await operator();
+    const overview = (await page("/admin", { cookie: op.cookie })).html;
+    expect(overview).toMatch(/data-testid="fleet-spend">\$7\.50 of \$20\.00/u);
+    expect(overview).toMatch(/data-testid="fleet-exhausted">1</u);
+    expect(overview).toMatch(new RegExp(`<tr data-instance="${row.id}"[^>]*>[\\s\\S]*?data-credits-exhausted[\\s\\S]*?</tr>`, "u"));
+    expect((await page(`/admin/instances/${row.id}`, { cookie: op.cookie })).html).toContain('data-testid="credits-exhausted"');
+
+    const over = await page(`/admin/instances/${row.id}/top-up`, { cookie: op.cookie, form: { _csrf: op.csrf, addUsd: "45" } });
+    expect(over.status).toBe(303);
+    expect(await op.follow(over.res)).toContain("ceiling of $50.00");
+    expect((await keyOf(row)).limit).toBe(20);
+
+    const ok = await page(`/admin/instances/${row.id}/top-up`, { cookie: op.cookie, form: { _csrf: op.csrf, addUsd: "10" } });
+    const after = await op.follow(ok.res);
+    expect(after).toContain("monthly limit $20.00 → $30.00");
+    expect(after).not.toContain('data-testid="credits-exhausted"');
+    expect((await keyOf(row)).limit).toBe(30);
+    // Without the form's token nothing changes.
+    const forged = await page(`/admin/instances/${row.id}/top-up`, { cookie: op.cookie, form: { addUsd: "5" } });
+    expect(forged.status).toBe(403);
+    expect((await keyOf(row)).limit).toBe(30);
+  });
+});
