@@ -4,8 +4,9 @@
  * OpenRouter calls and D1 writes live in worker/instances/credits.ts.
  */
 
-/** What an operator asks for: an absolute new limit (idempotent) or an amount added to the current one. */
-export type TopUpRequest = { limitUsd: number } | { addUsd: number };
+import type { CreditFigures, FleetEntry, FleetTotals, TopUpRequest } from "../api/schemas";
+
+export type { TopUpRequest };
 
 export type TopUpDecision =
   | { ok: true; fromUsd: number; toUsd: number }
@@ -42,22 +43,6 @@ export function topUpCeilingUsd(raw: string | undefined, keyLimitUsd: number): {
   const n = Number(raw);
   if (!(Number.isFinite(n) && n > 0)) return { ok: false, message: `OPENROUTER_TOPUP_CEILING_USD must be a positive number of dollars, got "${raw}"` };
   return { ok: true, usd: n };
-}
-
-export type CreditFigures = { usageMonthlyUsd: number; limitUsd: number | null; limitRemainingUsd: number | null };
-
-/** One instance's line in the fleet view: its figures, or unknown when OpenRouter could not say. */
-export type FleetEntry = { id: string; exhaustedAt: number | null } & ({ known: true; figures: CreditFigures } | { known: false; reason: string });
-
-export interface FleetTotals {
-  instances: number;
-  known: number;
-  unknown: number;
-  exhausted: number;
-  usageMonthlyUsd: number;
-  /** Sum of the known limits; keys without a limit are counted in `unlimited` instead. */
-  limitUsd: number;
-  unlimited: number;
 }
 
 export function fleetTotals(entries: readonly FleetEntry[]): FleetTotals {

@@ -2,7 +2,8 @@ import { and, isNotNull, notInArray } from "drizzle-orm";
 import type { CreditsExhaustedReport, InstanceCredit } from "../../runtime-container/contract/pool-runtime";
 import type { Database } from "../db/client";
 import { type InstanceRow, instances } from "../db/schema";
-import { type CreditFailureCode, type CreditFigures, decideTopUp, exhaustedByFigures, type FleetEntry, fleetTotals, type FleetTotals, type TopUpRequest, topUpCeilingUsd } from "../domain/credits";
+import type { FleetCredits, InstanceCredits, TopUpRequest } from "../api/schemas";
+import { type CreditFailureCode, decideTopUp, exhaustedByFigures, fleetTotals, topUpCeilingUsd } from "../domain/credits";
 import { mapLimit } from "../lib/concurrency";
 import { log } from "../lib/log";
 import { type KeyUsage, keyLimitUsd, openRouterFromEnv } from "../providers/openrouter";
@@ -21,11 +22,7 @@ export const FLEET_CONCURRENCY = 6;
 // Statuses whose key may still be spending: a deleted instance's key is revoked.
 const GONE = ["deleting", "deleted"] as const;
 
-export interface CreditsView {
-  exhaustedAt: number | null;
-  /** Null when the instance has no key (or OpenRouter is off); `known: false` when OpenRouter could not say. */
-  usage: ({ known: true } & CreditFigures & { usageTotalUsd: number; limitReset: string | null; disabled: boolean }) | { known: false; reason: string } | null;
-}
+type CreditsView = InstanceCredits;
 
 const figuresOf = (u: KeyUsage) => ({
   known: true as const,
@@ -63,12 +60,6 @@ async function readUsage(env: Env, hash: string): Promise<NonNullable<CreditsVie
 /** One instance's credits, read fresh from OpenRouter. */
 export async function instanceCredits(env: Env, row: InstanceRow): Promise<CreditsView> {
   return { exhaustedAt: row.creditsExhaustedAt, usage: row.openrouterKeyHash ? await readUsage(env, row.openrouterKeyHash) : null };
-}
-
-export interface FleetCredits {
-  totals: FleetTotals;
-  instances: (FleetEntry & { agentName: string | null; status: string })[];
-  cachedForMs: number;
 }
 
 /** Every live instance with a key, each from the cache when fresh, the rest fetched a few at a time. */

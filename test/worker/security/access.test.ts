@@ -29,6 +29,9 @@ const PUBLIC = new Set([
   // Authenticated by the instance's own token: its own describe below.
   "POST /api/pool/instances/:id/self-destruct",
   "POST /api/pool/instances/:id/join-resolution",
+  // Also the instance's own token: credits.test.ts refuses other instances' tokens, the pool key and none.
+  "GET /api/pool/instances/:id/credits/remaining",
+  "POST /api/pool/instances/:id/credits/exhausted",
 ]);
 
 async function snapshot(): Promise<string> {

@@ -1,6 +1,6 @@
 import type { FC } from "hono/jsx";
 import type { InstanceView } from "../../api/schemas";
-import type { FleetCredits } from "../../instances/credits";
+import type { FleetCredits } from "../../api/schemas";
 import { utcTime } from "../format";
 import { CsrfField, type PageContext } from "../layout";
 

@@ -6,7 +6,7 @@ import type { StatusCounts } from "../../domain/replenish";
 import type { PoolSettings } from "../../domain/settings";
 import { duration, statusLabel, utcTime } from "../format";
 import { CsrfField, FieldError, type Flash, invalidAttrs, Layout, type PageContext } from "../layout";
-import type { FleetCredits } from "../../instances/credits";
+import type { FleetCredits } from "../../api/schemas";
 import { CreditsBadge, FleetCreditsCard } from "./credits";
 import { Ago, DegradedBadge, emptyForm, type FormState, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 
