@@ -161,10 +161,14 @@ describe("top-up", () => {
 
   it("an OpenRouter failure during the top-up is a 502 and nothing is recorded", async () => {
     const { row } = await newInstance();
-    await setProviderFaults("openrouter", [{ op: "PATCH /api/v1/keys/{hash}", status: 500 }]);
+    // An OpenRouter that echoes our management key in its error: it reaches no answer.
+    await setProviderFaults("openrouter", [{ op: "PATCH /api/v1/keys/{hash}", status: 500, body: { error: { code: 500, message: `bad key ${C.OPENROUTER_MANAGEMENT_KEY}` } } }]);
     const res = await call(`/api/pool/instances/${row.id}/credits/top-up`, { method: "POST", json: { addUsd: 5 } });
     expect(res.status).toBe(502);
     expect(res.body.error.code).toBe("openrouter_unavailable");
+    expect(JSON.stringify(res.body)).not.toContain(C.OPENROUTER_MANAGEMENT_KEY);
+    expect(JSON.stringify(res.body)).not.toContain(row.openrouterKeyHash!);
+    expect((await keyOf(row)).limit).toBe(20);
     expect((await events(row.id)).some((e) => e.reason?.startsWith("credits"))).toBe(false);
   });
 });
