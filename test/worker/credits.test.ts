@@ -6,7 +6,7 @@ import { app } from "../../worker/app";
 import { open } from "../../worker/crypto/sealed";
 import type { InstanceRow } from "../../worker/db/schema";
 import { FAKE_CREDENTIALS as C } from "../support/fakes/credentials";
-import { decideTopUp, fleetTotals, topUpCeilingUsd } from "../../worker/domain/credits";
+import { decideTopUp, fleetTotals, markOutlived, topUpCeilingUsd } from "../../worker/domain/credits";
 import { POOL_KEY, providerControl, providerState, setProviderFaults } from "./helpers";
 import { providerContext, providerEnv, settings } from "./providers/support";
 
@@ -52,6 +52,17 @@ describe("credit decisions", () => {
     expect(topUpCeilingUsd(undefined, 20)).toEqual({ ok: true, usd: 40 });
     expect(topUpCeilingUsd("75", 20)).toEqual({ ok: true, usd: 75 });
     expect(topUpCeilingUsd("lots", 20)).toMatchObject({ ok: false, message: expect.stringContaining("OPENROUTER_TOPUP_CEILING_USD") });
+  });
+
+  it("an exhausted mark outlives its month only when credit remains after the reset", () => {
+    const dec31 = Date.UTC(2026, 11, 31, 23, 0);
+    const jan1 = Date.UTC(2027, 0, 1, 0, 5);
+    const left = { usageMonthlyUsd: 0, limitUsd: 20, limitRemainingUsd: 20 };
+    expect(markOutlived(dec31, left, jan1)).toBe(true);
+    expect(markOutlived(dec31, { ...left, limitRemainingUsd: 0 }, jan1)).toBe(false);
+    // Within the month a balance left does not clear it: a request can cost more than what is left.
+    expect(markOutlived(Date.UTC(2026, 11, 2), { ...left, limitRemainingUsd: 0.02 }, dec31)).toBe(false);
+    expect(markOutlived(null, left, jan1)).toBe(false);
   });
 
   it("fleet totals add the known figures and count the unknown ones apart", () => {
@@ -275,5 +286,23 @@ describe("credits on the dashboard", () => {
     const forged = await page(`/admin/instances/${row.id}/top-up`, { cookie: op.cookie, form: { addUsd: "5" } });
     expect(forged.status).toBe(403);
     expect((await keyOf(row)).limit).toBe(30);
+  });
+});
+
+describe("an exhausted mark after OpenRouter's monthly reset", () => {
+  it("is cleared on the next read once a new month has credit, with a line in the history; an empty key stays marked", async () => {
+    const fresh = await newInstance();
+    const empty = await newInstance();
+    const lastMonth = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1) - 86_400_000;
+    for (const { token, row } of [fresh, empty]) await call(`/api/pool/instances/${row.id}/credits/exhausted`, { method: "POST", json: { status: 402 }, auth: token });
+    await env.DB.prepare("UPDATE instances SET credits_exhausted_at = ?").bind(lastMonth).run();
+    await providerControl("/openrouter/usage", { hash: empty.row.openrouterKeyHash, usd: 20 });
+
+    const fleet = await call("/api/pool/credits");
+    expect(fleet.body.totals.exhausted).toBe(1);
+    expect((await call(`/api/pool/instances/${fresh.row.id}/credits`)).body.exhaustedAt).toBeNull();
+    expect((await call(`/api/pool/instances/${empty.row.id}/credits`)).body.exhaustedAt).toBe(lastMonth);
+    expect((await events(fresh.row.id)).filter((e) => e.reason === "credits available again: the monthly limit reset").map((e) => e.actor)).toEqual(["pool"]);
+    expect((await call("/metrics")).body).toContain("pool_instances_credits_exhausted 1");
   });
 });

@@ -68,6 +68,20 @@ export function exhaustedByFigures(f: CreditFigures): boolean {
   return f.limitRemainingUsd !== null && f.limitRemainingUsd <= 0;
 }
 
+const utcMonth = (ms: number) => {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+};
+
+/**
+ * An exhausted mark the key has outlived: OpenRouter reset the monthly limit since (the mark is
+ * from an earlier UTC month and credit remains). Within the month a remaining balance does not
+ * clear it: a request can cost more than what is left, which is exactly when keys get refused.
+ */
+export function markOutlived(exhaustedAt: number | null, f: CreditFigures, now: number): boolean {
+  return exhaustedAt !== null && utcMonth(exhaustedAt) < utcMonth(now) && !exhaustedByFigures(f);
+}
+
 /** Every failure of a credit operation, and its HTTP answer (one table, as claim-outcomes.ts). */
 export type CreditFailureCode = "not_found" | "no_key" | "openrouter_off" | "openrouter_unavailable" | "key_gone" | "bad_ceiling" | TopUpFailure;
 type TopUpFailure = Exclude<TopUpDecision, { ok: true }>["code"];

@@ -3,7 +3,7 @@ import type { CreditsExhaustedReport, InstanceCredit } from "../../runtime-conta
 import type { Database } from "../db/client";
 import { type InstanceRow, instances } from "../db/schema";
 import type { FleetCredits, InstanceCredits, TopUpRequest } from "../api/schemas";
-import { type CreditFailureCode, decideTopUp, exhaustedByFigures, fleetTotals, topUpCeilingUsd } from "../domain/credits";
+import { type CreditFailureCode, decideTopUp, exhaustedByFigures, fleetTotals, markOutlived, topUpCeilingUsd } from "../domain/credits";
 import { mapLimit } from "../lib/concurrency";
 import { log } from "../lib/log";
 import { type KeyUsage, keyLimitUsd, openRouterFromEnv } from "../providers/openrouter";
@@ -59,7 +59,22 @@ async function readUsage(env: Env, hash: string): Promise<NonNullable<CreditsVie
 
 /** One instance's credits, read fresh from OpenRouter. */
 export async function instanceCredits(env: Env, row: InstanceRow): Promise<CreditsView> {
-  return { exhaustedAt: row.creditsExhaustedAt, usage: row.openrouterKeyHash ? await readUsage(env, row.openrouterKeyHash) : null };
+  const usage = row.openrouterKeyHash ? await readUsage(env, row.openrouterKeyHash) : null;
+  return { exhaustedAt: await clearIfOutlived(env.DB, row, usage), usage };
+}
+
+/** The row's exhausted mark after this read: cleared (compare-and-set on its value) once a monthly reset has outlived it. */
+async function clearIfOutlived(d1: D1Database, row: InstanceRow, usage: CreditsView["usage"], now = Date.now()): Promise<number | null> {
+  if (!usage?.known || !markOutlived(row.creditsExhaustedAt, usage, now)) return row.creditsExhaustedAt;
+  const [cleared] = await d1.batch([
+    d1.prepare("UPDATE instances SET credits_exhausted_at = NULL WHERE id = ? AND credits_exhausted_at = ?").bind(row.id, row.creditsExhaustedAt),
+    d1
+      .prepare(
+        "INSERT INTO instance_events (instance_id, at, from_status, to_status, reason, actor) SELECT id, ?, status, status, 'credits available again: the monthly limit reset', 'pool' FROM instances WHERE id = ? AND credits_exhausted_at IS NULL AND changes() = 1",
+      )
+      .bind(now, row.id),
+  ]);
+  return (cleared?.meta.changes ?? 0) === 1 ? null : row.creditsExhaustedAt;
 }
 
 /** Every live instance with a key, each from the cache when fresh, the rest fetched a few at a time. */
@@ -71,7 +86,7 @@ export async function fleetCredits(env: Env, db: Database, now = Date.now()): Pr
   const entries = await mapLimit(rows, FLEET_CONCURRENCY, async (row) => {
     const hit = cache.get(row.openrouterKeyHash!);
     const usage = hit && now - hit.at < FLEET_CACHE_MS ? hit.usage : await readUsage(env, row.openrouterKeyHash!);
-    const base = { id: row.id, agentName: row.agentName, status: row.status, exhaustedAt: row.creditsExhaustedAt };
+    const base = { id: row.id, agentName: row.agentName, status: row.status, exhaustedAt: await clearIfOutlived(env.DB, row, usage, now) };
     if (!usage) return { ...base, known: false as const, reason: "OpenRouter is not configured" };
     if (!usage.known) return { ...base, known: false as const, reason: usage.reason };
     return { ...base, known: true as const, figures: { usageMonthlyUsd: usage.usageMonthlyUsd, limitUsd: usage.limitUsd, limitRemainingUsd: usage.limitRemainingUsd } };
