@@ -83,6 +83,8 @@ export async function fleetCredits(env: Env, db: Database, now = Date.now()): Pr
     .select()
     .from(instances)
     .where(and(isNotNull(instances.openrouterKeyHash), notInArray(instances.status, [...GONE])));
+  // Aged entries go, so keys of instances deleted since do not stay in memory.
+  for (const [hash, hit] of cache) if (now - hit.at >= FLEET_CACHE_MS) cache.delete(hash);
   const entries = await mapLimit(rows, FLEET_CONCURRENCY, async (row) => {
     const hit = cache.get(row.openrouterKeyHash!);
     const usage = hit && now - hit.at < FLEET_CACHE_MS ? hit.usage : await readUsage(env, row.openrouterKeyHash!);
