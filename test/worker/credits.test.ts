@@ -287,6 +287,22 @@ describe("credits on the dashboard", () => {
     expect(forged.status).toBe(403);
     expect((await keyOf(row)).limit).toBe(30);
   });
+  it("a slow OpenRouter does not hold the overview: lines not read in time are unknown, the next view has them", async () => {
+    // Logged in before the instances exist, so nothing of their keys is cached yet.
+    const op = await operator();
+    await newInstance();
+    await newInstance();
+    // Slower than the page's 2 s budget, well within the client's 5 s timeout: a page that
+    // waited would show the figures, not unknowns.
+    await setProviderFaults("openrouter", [{ op: "GET /api/v1/keys/{hash}", delayMs: 3_500 }]);
+    const slow = await page("/admin", { cookie: op.cookie });
+    expect(slow.status).toBe(200);
+    expect(slow.html).toMatch(/data-testid="fleet-unknown"> · 2 unknown/u);
+    await setProviderFaults("openrouter", []);
+    const next = (await page("/admin", { cookie: op.cookie })).html;
+    expect(next).not.toContain('data-testid="fleet-unknown"');
+    expect(next).toMatch(/data-testid="fleet-spend">\$0\.00 of \$40\.00/u);
+  }, 30_000);
 });
 
 describe("an exhausted mark after OpenRouter's monthly reset", () => {

@@ -449,6 +449,19 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
   return renderOverview(c, { [which]: state }, status);
 }
 
+/** How long the overview waits for OpenRouter before showing the lines it could not read yet as unknown. */
+const FLEET_PAGE_BUDGET_MS = 2_000;
+
+/** The request's waitUntil; none when the app runs without an execution context (app.request in tests). */
+function backgroundWork(c: AdminContext): ((work: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
 async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {
   const db = database(c.env.DB);
   const stub = coordinator(c.env);
@@ -460,7 +473,7 @@ async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, sta
     listByStatus(db, filter ?? undefined, 200),
     db.select({ slug: templates.slug, name: templates.name }).from(templates).orderBy(asc(templates.name)),
     // Spend is shown only where the pool manages keys; failures inside are per-instance "unknown".
-    c.env.OPENROUTER_MANAGEMENT_KEY ? fleetCredits(c.env, db) : null,
+    c.env.OPENROUTER_MANAGEMENT_KEY ? fleetCredits(c.env, db, { budgetMs: FLEET_PAGE_BUDGET_MS, waitUntil: backgroundWork(c) }) : null,
   ]);
   const last = await lastEvents(
     db,

@@ -77,22 +77,57 @@ async function clearIfOutlived(d1: D1Database, row: InstanceRow, usage: CreditsV
   return (cleared?.meta.changes ?? 0) === 1 ? null : row.creditsExhaustedAt;
 }
 
+export interface FleetOptions {
+  now?: number;
+  /**
+   * How long a page may wait for OpenRouter: lines not read by then are unknown ("not read
+   * yet") and their reads go on in `waitUntil`, filling the cache for the next view.
+   * Unset (the API): the answer waits for every read.
+   */
+  budgetMs?: number;
+  waitUntil?: (work: Promise<unknown>) => void;
+}
+
+const NOT_READ_YET = "not read yet; OpenRouter is slow, the figures follow on the next view";
+
 /** Every live instance with a key, each from the cache when fresh, the rest fetched a few at a time. */
-export async function fleetCredits(env: Env, db: Database, now = Date.now()): Promise<FleetCredits> {
+export async function fleetCredits(env: Env, db: Database, opts: FleetOptions = {}): Promise<FleetCredits> {
+  const now = opts.now ?? Date.now();
   const rows = await db
     .select()
     .from(instances)
     .where(and(isNotNull(instances.openrouterKeyHash), notInArray(instances.status, [...GONE])));
   // Aged entries go, so keys of instances deleted since do not stay in memory.
   for (const [hash, hit] of cache) if (now - hit.at >= FLEET_CACHE_MS) cache.delete(hash);
-  const entries = await mapLimit(rows, FLEET_CONCURRENCY, async (row) => {
+  const fresh = (row: InstanceRow) => {
     const hit = cache.get(row.openrouterKeyHash!);
-    const usage = hit && now - hit.at < FLEET_CACHE_MS ? hit.usage : await readUsage(env, row.openrouterKeyHash!);
-    const base = { id: row.id, agentName: row.agentName, status: row.status, exhaustedAt: await clearIfOutlived(env.DB, row, usage, now) };
-    if (!usage) return { ...base, known: false as const, reason: "OpenRouter is not configured" };
-    if (!usage.known) return { ...base, known: false as const, reason: usage.reason };
-    return { ...base, known: true as const, figures: { usageMonthlyUsd: usage.usageMonthlyUsd, limitUsd: usage.limitUsd, limitRemainingUsd: usage.limitRemainingUsd } };
-  });
+    return hit && now - hit.at < FLEET_CACHE_MS ? hit.usage : undefined;
+  };
+  const reads = mapLimit(rows, FLEET_CONCURRENCY, async (row) => fresh(row) ?? (await readUsage(env, row.openrouterKeyHash!)));
+  let usages: (CreditsView["usage"] | undefined)[] | null;
+  if (opts.budgetMs === undefined) usages = await reads;
+  else {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), opts.budgetMs);
+    });
+    usages = await Promise.race([reads, late]);
+    if (timer !== null) clearTimeout(timer);
+    if (!usages) {
+      opts.waitUntil?.(reads);
+      usages = rows.map(fresh);
+    }
+  }
+  const entries = await Promise.all(
+    rows.map(async (row, i) => {
+      const usage = usages[i];
+      const base = { id: row.id, agentName: row.agentName, status: row.status, exhaustedAt: await clearIfOutlived(env.DB, row, usage ?? null, now) };
+      if (usage === undefined) return { ...base, known: false as const, reason: NOT_READ_YET };
+      if (!usage) return { ...base, known: false as const, reason: "OpenRouter is not configured" };
+      if (!usage.known) return { ...base, known: false as const, reason: usage.reason };
+      return { ...base, known: true as const, figures: { usageMonthlyUsd: usage.usageMonthlyUsd, limitUsd: usage.limitUsd, limitRemainingUsd: usage.limitRemainingUsd } };
+    }),
+  );
   return { totals: fleetTotals(entries), instances: entries, cachedForMs: FLEET_CACHE_MS };
 }
 
