@@ -170,6 +170,16 @@ describe("top-up", () => {
     expect((await keyOf(row)).limit).toBe(20);
   });
 
+  it("an instance without a key has nothing to top up or read: 409 naming why", async () => {
+    const { row, token } = await newInstance();
+    await env.DB.prepare("UPDATE instances SET openrouter_key_hash = NULL WHERE id = ?").bind(row.id).run();
+    const topUp = await call(`/api/pool/instances/${row.id}/credits/top-up`, { method: "POST", json: { addUsd: 5 } });
+    expect(topUp.status).toBe(409);
+    expect(topUp.body.error).toMatchObject({ code: "no_key", message: expect.stringContaining("no OpenRouter key") });
+    expect((await call(`/api/pool/instances/${row.id}/credits`)).body).toEqual({ id: row.id, exhaustedAt: null, usage: null });
+    expect((await call(`/api/pool/instances/${row.id}/credits/remaining`, { auth: token })).body.error.code).toBe("no_key");
+  });
+
   it("an OpenRouter failure during the top-up is a 502 and nothing is recorded", async () => {
     const { row } = await newInstance();
     // An OpenRouter that echoes our management key in its error: it reaches no answer.
