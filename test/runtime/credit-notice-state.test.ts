@@ -4,7 +4,7 @@
 // UTC month.
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { CreditNotice, creditExhaustion } from "../../runtime-container/plugins/convos/src/credit-notice.ts";
+import { CREDIT_NOTICE, CreditNotice, creditExhaustion, creditReply } from "../../runtime-container/plugins/convos/src/credit-notice.ts";
 import { tempDir } from "./support.ts";
 
 // OpenClaw's failover copy for billing errors (dist/user-copy-*.mjs, formatBillingErrorMessage).
@@ -48,5 +48,24 @@ describe("once per exhaustion period", () => {
     expect(new CreditNotice(file, at("2026-12-31T23:59:00Z")).onExhausted()).toEqual({ action: "announce" });
     expect(new CreditNotice(file, at("2026-12-31T23:59:59Z")).onExhausted()).toEqual({ action: "suppress" });
     expect(new CreditNotice(file, at("2027-01-01T00:00:01Z")).onExhausted()).toEqual({ action: "announce" });
+  });
+});
+
+describe("what the channel sends", () => {
+  it("the error becomes the notice once; later errors send nothing; a real answer passes and opens a new period", () => {
+    const notice = new CreditNotice(path.join(tempDir("credit-notice"), "credit-notice.json"));
+    // No pool configured here: the report is skipped (credit-notice.test.ts reports to the real pool).
+    const noPool = { poolUrl: undefined, instanceId: undefined, gatewayToken: undefined };
+    const error = { text: OPENCLAW_BILLING, isError: true };
+    expect(creditReply({ text: "Saturday: hike at 9" }, notice, noPool)).toEqual({ kind: "pass" });
+    expect(creditReply(error, notice, noPool)).toEqual({ kind: "notice", text: CREDIT_NOTICE });
+    expect(creditReply(error, notice, noPool)).toEqual({ kind: "drop" });
+    // Scheduled runs reach the channel as plain text: the same wording is recognised there.
+    expect(creditReply({ text: OPENCLAW_BILLING_LABELLED }, notice, noPool)).toEqual({ kind: "drop" });
+    // Another error passes as it is.
+    expect(creditReply({ text: "⚠️ API rate limit reached. Please try again later.", isError: true }, notice, noPool)).toEqual({ kind: "pass" });
+    expect(creditReply(error, notice, noPool)).toEqual({ kind: "drop" });
+    expect(creditReply({ text: "Back again: Sunday works." }, notice, noPool)).toEqual({ kind: "pass" });
+    expect(creditReply(error, notice, noPool)).toEqual({ kind: "notice", text: CREDIT_NOTICE });
   });
 });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   });
   await r.waitReady(240_000);
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: "Help the group plan trips." }, token);
-  expect(provisioned.status).toBe(200);
+  expect(provisioned.status, JSON.stringify(provisioned.body)).toBe(200);
   conversationId = provisioned.body.conversationId;
   await waitFor(async () => (await r.call("GET", "/convos/status", undefined, token)).body.streaming, "conversation stream");
   // The greeting goes out without the model; wait for it so it is not counted below.

@@ -7,6 +7,7 @@
 import path from "node:path";
 import { readJson, writeJsonAtomic } from "./json-file.ts";
 import type { CreditsExhaustedReport } from "../../../contract/pool-runtime.ts";
+import { reportCreditsExhausted, type SelfDestructConfig } from "./pool-client.ts";
 
 export const CREDIT_NOTICE = "I've used up my credits for this month, so I can't answer for now. Once someone tops them up, I'll be back.";
 
@@ -69,4 +70,30 @@ export class CreditNotice {
 /** The notice state beside the binding file, on the volume. */
 export function creditNoticeBeside(stateFile: string): CreditNotice {
   return new CreditNotice(path.join(path.dirname(stateFile), "credit-notice.json"));
+}
+
+type Log = { info?: (m: string) => void; warn?: (m: string) => void };
+
+export type CreditReply = { kind: "pass" } | { kind: "notice"; text: string } | { kind: "drop" };
+
+/**
+ * What the channel sends for a reply: as is (`pass`), the plain notice instead of an
+ * exhausted-key error (the first time in the period; the pool is told in the background), or
+ * nothing (the chat was already told). A real answer ends the period.
+ */
+export function creditReply(payload: ReplyLike, notice: CreditNotice, pool: SelfDestructConfig, log?: Log): CreditReply {
+  const exhausted = creditExhaustion(payload);
+  if (!exhausted) {
+    if (!payload.isError && payload.text?.trim()) notice.onAnswered();
+    return { kind: "pass" };
+  }
+  if (notice.onExhausted().action === "suppress") {
+    log?.info?.("convos: credits still exhausted; the notice was already given this period");
+    return { kind: "drop" };
+  }
+  log?.warn?.(`convos: model credits exhausted (${exhausted.detail ?? exhausted.status}); telling the chat once`);
+  void reportCreditsExhausted(pool, exhausted).then((r) =>
+    r.reported ? log?.info?.("convos: reported exhausted credits to the pool") : log?.warn?.(`convos: reporting exhausted credits to the pool failed: ${r.error}`),
+  );
+  return { kind: "notice", text: CREDIT_NOTICE };
 }

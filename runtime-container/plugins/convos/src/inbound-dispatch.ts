@@ -9,8 +9,7 @@ import { createAckReactionHandle, resolveAckReaction, shouldAckReaction, type Ac
 import { saveMediaBuffer } from "openclaw/plugin-sdk/media-store";
 import { ATTACHMENT_DIR, MAX_IMAGE_BYTES, describeStored, inspectDownloaded, planAttachment, resolveWorkspaceFile, safeFileName, type StoredAttachment } from "./attachments.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
-import { CREDIT_NOTICE, type CreditNotice, creditExhaustion, creditNoticeBeside } from "./credit-notice.ts";
-import { reportCreditsExhausted } from "./pool-client.ts";
+import { type CreditNotice, creditNoticeBeside, creditReply } from "./credit-notice.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { DownloadAttachmentResult } from "./cli-protocol.ts";
 import { decideTurn, wantsAcknowledgement, writtenText, type TurnDecision } from "./room-policy.ts";
@@ -241,21 +240,13 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
     cfg,
     dispatcherOptions: {
       deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[]; isError?: boolean }) => {
-        const exhausted = creditExhaustion(payload);
-        if (exhausted) {
-          // The model refused for lack of credits: plain words once, not OpenClaw's error text.
-          const credits = deps.credits ?? creditNoticeBeside(service.opts.stateFile);
-          if (credits.onExhausted().action === "suppress") {
-            log?.info?.(`convos: credits still exhausted; not repeating the notice for message ${msg.messageId}`);
-            return;
-          }
-          await service.send(CREDIT_NOTICE, threaded ? undefined : replyTo);
+        // The model refused for lack of credits: plain words once, not OpenClaw's error text.
+        const credit = creditReply(payload, deps.credits ?? creditNoticeBeside(service.opts.stateFile), service.opts.pool, log);
+        if (credit.kind === "drop") return;
+        if (credit.kind === "notice") {
+          await service.send(credit.text, threaded ? undefined : replyTo);
           threaded = true;
           delivered = true;
-          log?.warn?.(`convos: model credits exhausted (${exhausted.detail ?? exhausted.status}); told the chat once`);
-          void reportCreditsExhausted(service.opts.pool, exhausted).then((r) =>
-            r.reported ? log?.info?.("convos: reported exhausted credits to the pool") : log?.warn?.(`convos: reporting exhausted credits to the pool failed: ${r.error}`),
-          );
           return;
         }
         const media = [...(payload.mediaUrls ?? []), ...(payload.mediaUrl ? [payload.mediaUrl] : [])];
@@ -270,8 +261,6 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, stored:
         }
         if (media.length) await deliverMedia([...new Set(media)], deps, threaded ? undefined : replyTo);
         delivered ||= Boolean(plain) || media.length > 0;
-        // A real answer means the model works again: a later exhaustion is a new period.
-        if (!payload.isError && (plain || media.length)) (deps.credits ?? creditNoticeBeside(service.opts.stateFile)).onAnswered();
       },
       onError: (err: unknown, info: { kind?: string }) => log?.error?.(`convos: ${info?.kind ?? "reply"} delivery failed: ${String(err)}`),
     },
