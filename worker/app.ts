@@ -6,6 +6,7 @@ import { openApiDocument } from "./api/openapi";
 import { catalogRoutes } from "./catalog/routes";
 import { ApiError, errorBody, errorResponse } from "./http/errors";
 import { log } from "./lib/log";
+import { creditRoutes } from "./routes/credits";
 import { metricsRoutes } from "./routes/metrics";
 import { poolRoutes } from "./routes/pool";
 import { promptRoutes } from "./routes/prompts";
@@ -29,6 +30,7 @@ app.use(
 app.route("/", publicRoutes);
 app.route("/", metricsRoutes);
 app.route("/api/pool", poolRoutes);
+app.route("/api/pool", creditRoutes);
 app.route("/api/prompts", promptRoutes);
 app.route("/api/pool", templateRoutes);
 app.route("/api/webhooks", webhookRoutes);

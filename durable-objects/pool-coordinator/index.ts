@@ -1,7 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { asc, inArray } from "drizzle-orm";
-import { secretsEqual } from "../../worker/crypto/compare";
-import { open } from "../../worker/crypto/sealed";
 import type { WebhookAnswer } from "../../worker/api/schemas";
 import { countByStatus, findByService, getInstance, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
@@ -9,6 +7,7 @@ import { breakerAllows, breakerPhase, closedBreaker, probeLimit, recordFailure, 
 import type { InstanceStatus } from "../../worker/domain/lifecycle";
 import { decideOperatorReplenish, decideReplenish } from "../../worker/domain/replenish";
 import { defaultSettings, mergeSettings, type PoolSettings, type PoolSettingsPatch } from "../../worker/domain/settings";
+import { instanceTokenMatches } from "../../worker/instances/instance-token";
 import { stableStringify } from "../../worker/lib/ids";
 import { mapLimit } from "../../worker/lib/concurrency";
 import { type KeepAlive, keepAliveAction } from "../../worker/domain/keep-alive";
@@ -178,9 +177,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   }
 
   private async instanceTokenMatches(id: string, token: string): Promise<boolean> {
-    const row = await getInstance(this.pool.db, id);
-    const expected = row?.gatewayTokenSealed ? await open(this.env.POOL_ENCRYPTION_KEY, row.gatewayTokenSealed, id).catch(() => "") : "";
-    return row !== null && (await secretsEqual(token, expected));
+    return instanceTokenMatches(this.env.POOL_ENCRYPTION_KEY, await getInstance(this.pool.db, id), token);
   }
 
   // --- per-instance recheck and deployment events (issue 15 §3–4) ---------------------------

@@ -197,3 +197,38 @@ export function firstIssue(error: z.ZodError): string {
   if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`;
   return `${issue.path.join(".") || "body"}: ${issue.message}`;
 }
+
+// --- credits ----------------------------------------------------------------------------------
+// The instance's own side of its model credit, called with its gateway token: the plugin
+// reports an exhausted key (the model answered 402 or OpenRouter's limit error) and may ask
+// what is left. The pool's routes (worker/routes/credits.ts) parse with the same schemas.
+
+export const creditsExhaustedPath = (instanceId: string) => `/api/pool/instances/${encodeURIComponent(instanceId)}/credits/exhausted`;
+export const creditsRemainingPath = (instanceId: string) => `/api/pool/instances/${encodeURIComponent(instanceId)}/credits/remaining`;
+
+/** `POST …/credits/exhausted`: what the model API answered, for the instance's history. */
+export const CreditsExhaustedReportSchema = z.strictObject({
+  /** The model API's HTTP status, when the error carried one (402, or 403 for OpenRouter's key limit). */
+  status: z.number().int().min(100).max(599).optional(),
+  /** The provider's own words, shortened; never the key. */
+  detail: z.string().max(300).optional(),
+});
+export type CreditsExhaustedReport = z.infer<typeof CreditsExhaustedReportSchema>;
+
+export const CreditsExhaustedResultSchema = z.object({
+  id: z.string(),
+  exhaustedAt: z.number().int(),
+  /** False when the instance was already marked (a repeat report changes nothing). */
+  newlyMarked: z.boolean(),
+});
+export type CreditsExhaustedResult = z.infer<typeof CreditsExhaustedResultSchema>;
+
+/** `GET …/credits/remaining`: the instance's monthly limit, what it spent and what is left (USD). */
+export const InstanceCreditSchema = z.object({
+  limitUsd: z.number().nullable(),
+  usageMonthlyUsd: z.number(),
+  remainingUsd: z.number().nullable(),
+  limitReset: z.string().nullable(),
+  exhausted: z.boolean(),
+});
+export type InstanceCredit = z.infer<typeof InstanceCreditSchema>;

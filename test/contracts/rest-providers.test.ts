@@ -75,6 +75,30 @@ describe("OpenRouter client and fake against OpenRouter's OpenAPI", () => {
     expect(check(spec, operationSchema(spec, "/keys/{hash}", "delete", "404"), del404!.responseBody)).toEqual([]);
   });
 
+  it("a limit update (PATCH) and a key's own read (GET /key) speak the documented shapes", async () => {
+    const fake = createFakeOpenRouter({ managementKey: "mgmt" });
+    const { log, fetcher } = recorder(fake);
+    const client = createOpenRouterClient({ managementKey: "mgmt", fetch: fetcher, ...FAST });
+    const { hash, key } = await client.createKey("convos-agent-i2", 20);
+    fake.setUsage(hash, 5);
+    expect(await client.setLimit(hash, 30)).toMatchObject({ limit: 30, limitRemaining: 25, usageMonthly: 5 });
+    expect(await client.setLimit("0".repeat(64), 30)).toBeNull();
+    const patch = log.find((e) => e.method === "PATCH" && e.status === 200)!;
+    expect(check(spec, operationSchema(spec, "/keys/{hash}", "patch", "request"), patch.requestBody)).toEqual([]);
+    expect(check(spec, operationSchema(spec, "/keys/{hash}", "patch", "200"), patch.responseBody)).toEqual([]);
+    const missing = log.find((e) => e.method === "PATCH" && e.status === 404)!;
+    expect(check(spec, operationSchema(spec, "/keys/{hash}", "patch", "404"), missing.responseBody)).toEqual([]);
+
+    const own = await fake.fetch(new Request("https://openrouter.ai/api/v1/key", { headers: { authorization: `Bearer ${key}` } }));
+    const ownBody = await own.json();
+    expect(own.status).toBe(200);
+    expect(check(spec, operationSchema(spec, "/key", "get", "200"), ownBody)).toEqual([]);
+    expect(ownBody.data).toMatchObject({ limit: 30, usage: 5, limit_remaining: 25 });
+    const stranger = await fake.fetch(new Request("https://openrouter.ai/api/v1/key", { headers: { authorization: "Bearer sk-or-v1-unknown" } }));
+    expect(stranger.status).toBe(401);
+    expect(check(spec, operationSchema(spec, "/key", "get", "401"), await stranger.json())).toEqual([]);
+  });
+
   it("the fake's 401 and 429 bodies are OpenRouter's error shape", async () => {
     const fake = createFakeOpenRouter({ managementKey: "mgmt" });
     fake.faults.set([{ op: "POST /api/v1/keys", status: 429, retryAfter: 1, times: 1 }]);

@@ -20,7 +20,8 @@ export interface LocalSystem {
   stop(): Promise<void>;
 }
 
-export async function startLocalSystem(vars: Record<string, string> = {}): Promise<LocalSystem> {
+/** `outboundService` answers the Worker's fetches to other hosts (provider fakes); the supervisor is always reached for real. */
+export async function startLocalSystem(vars: Record<string, string> = {}, opts: { outboundService?: (request: Request) => Promise<Response> | Response } = {}): Promise<LocalSystem> {
   const token = "local-test-supervisor-token";
   let supervisorUrl = "";
   const supervisor = createSimulatedSupervisor({ token, baseUrl: () => supervisorUrl, readyDelayMs: 0 });
@@ -38,6 +39,16 @@ export async function startLocalSystem(vars: Record<string, string> = {}): Promi
       LOCAL_SUPERVISOR_URL: supervisorUrl,
       ...vars,
     },
+    ...(opts.outboundService
+      ? {
+          outboundService: async (request: Request) => {
+            if (new URL(request.url).origin !== supervisorUrl) return opts.outboundService!(request);
+            // Miniflare's Request is not this Node's: pass it on field by field.
+            const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+            return fetch(request.url, { method: request.method, headers: request.headers, body });
+          },
+        }
+      : {}),
   });
   const baseUrl = host.url.toString().replace(/\/$/, "");
   return {

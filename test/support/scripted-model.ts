@@ -7,7 +7,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type ToolCall = { name: string; arguments: Record<string, unknown> };
-export type ModelStep = { text?: string; toolCalls?: ToolCall[] };
+/** `error`: the model API refuses instead of answering (HTTP status and JSON body, e.g. OpenRouter's 402). */
+export type ModelStep = { text?: string; toolCalls?: ToolCall[]; error?: { status: number; body: unknown } };
 /** A step, or a function choosing one from the request (e.g. to echo an id it was given). */
 export type ScriptedStep = ModelStep | ((req: ModelRequest) => ModelStep);
 
@@ -50,6 +51,8 @@ export type ScriptedModel = {
   script: (...steps: ScriptedStep[]) => void;
   /** Steps not consumed yet. */
   pending: () => number;
+  /** Replaces what answers once the script runs out (e.g. a key that stays exhausted). */
+  setFallback: (step: ModelStep) => void;
   close: () => Promise<void>;
 };
 
@@ -102,9 +105,15 @@ function writeJson(res: http.ServerResponse, step: ModelStep): void {
  * Starts the model on a free loopback port. When the script runs out, `fallback` answers
  * (default: the silent token, so an unscripted extra request never puts words in the chat).
  */
+/** OpenRouter's answer when the key's credit is gone (openrouter.ai/docs/errors: `{ error: { code, message, metadata? } }`, status = code). */
+export const OPENROUTER_402: ModelStep = {
+  error: { status: 402, body: { error: { code: 402, message: "Insufficient credits. Add more using https://openrouter.ai/credits" } } },
+};
+
 export async function startScriptedModel(fallback: ModelStep = { text: "NO_REPLY" }): Promise<ScriptedModel> {
   const requests: ModelRequest[] = [];
   const queue: ScriptedStep[] = [];
+  let current = fallback;
   const server = http.createServer((req, res) => {
     let raw = "";
     req.setEncoding("utf8");
@@ -125,8 +134,13 @@ export async function startScriptedModel(fallback: ModelStep = { text: "NO_REPLY
         return;
       }
       requests.push(body);
-      const next = queue.shift() ?? fallback;
+      const next = queue.shift() ?? current;
       const step = typeof next === "function" ? next(body) : next;
+      if (step.error) {
+        res.writeHead(step.error.status, { "content-type": "application/json" });
+        res.end(JSON.stringify(step.error.body));
+        return;
+      }
       if (body.stream) writeStream(res, step);
       else writeJson(res, step);
     });
@@ -138,6 +152,7 @@ export async function startScriptedModel(fallback: ModelStep = { text: "NO_REPLY
     requests,
     script: (...steps) => void queue.push(...steps),
     pending: () => queue.length,
+    setFallback: (step) => void (current = step),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -14,6 +14,9 @@ const PRIVATE_ROUTES: [string, string, unknown?][] = [
   ["GET", "/api/pool/settings"],
   ["PUT", "/api/pool/settings", { minIdle: 1 }],
   ["GET", "/metrics"],
+  ["GET", "/api/pool/credits"],
+  ["GET", "/api/pool/instances/i123/credits"],
+  ["POST", "/api/pool/instances/i123/credits/top-up", { addUsd: 1 }],
 ];
 
 describe("authentication", () => {
@@ -67,7 +70,7 @@ describe("public routes", () => {
     const doc = (await json(api("/api/openapi.json", { auth: false }))).body;
     expect(doc.openapi).toBe("3.1.0");
     for (const [method, path] of PRIVATE_ROUTES) {
-      const docPath = path.replace(/i123$/, "{id}");
+      const docPath = path.replace(/\/i123(?=\/|$)/, "/{id}");
       expect(doc.paths[docPath]?.[method.toLowerCase()], `${method} ${docPath}`).toBeDefined();
     }
     const claimSchema = doc.paths["/api/pool/claim"].post.requestBody.content["application/json"].schema;

@@ -24,6 +24,8 @@ import { type AdminContext, type AdminEnv, messagePage, pageContext, readForm, r
 import type { Flash } from "./layout";
 import { type FormState, providerLinks } from "./pages/common";
 import { InstancePage, recheckFlash } from "./pages/instance";
+import { fleetCredits, topUp } from "../instances/credits";
+import { creditFailureStatus } from "../domain/credits";
 import { LoginPage } from "./pages/login";
 import { ConfirmPage, MessagePage } from "./pages/message";
 import { type OverviewData, OverviewPage } from "./pages/overview";
@@ -301,6 +303,23 @@ adminRoutes.post("/instances/:id/recheck", async (c) => {
   return redirectWithFlash(c, `/admin/instances/${id}`, recheckFlash(out.report));
 });
 
+adminRoutes.post("/instances/:id/top-up", async (c) => {
+  const id = instanceId(c);
+  if (!id) return messagePage(c, 400, "Not an instance id", "Instance ids are lowercase letters, digits and dashes.");
+  const row = await getInstance(database(c.env.DB), id);
+  if (!row || row.status === "deleted") return messagePage(c, 404, "No such instance", `Instance ${id} does not exist.`);
+  const raw = (c.get("form").addUsd ?? "").trim();
+  const amount = Number(raw);
+  const back = `/admin/instances/${id}`;
+  if (!/^\d+(\.\d{1,2})?$/.test(raw) || !(amount > 0)) return redirectWithFlash(c, back, { kind: "error", text: `Top-up: "${raw}" is not an amount of dollars (like 10 or 2.50).` });
+  const out = await topUp(c.env, row, { addUsd: amount }, "operator");
+  if (!out.ok) {
+    log.info("admin top-up refused", { instanceId: id, code: out.code, status: creditFailureStatus(out.code) });
+    return redirectWithFlash(c, back, { kind: "error", text: `Top-up refused: ${out.message}.` });
+  }
+  return redirectWithFlash(c, back, { kind: "ok", text: `Topped up: monthly limit $${out.fromUsd.toFixed(2)} → $${out.toUsd.toFixed(2)}.` });
+});
+
 // --- settings ------------------------------------------------------------------------------
 
 adminRoutes.get("/settings", async (c) => {
@@ -441,16 +460,31 @@ async function claimFromForm(c: AdminContext, which: "launch" | "join", values: 
   return renderOverview(c, { [which]: state }, status);
 }
 
+/** How long the overview waits for OpenRouter before showing the lines it could not read yet as unknown. */
+const FLEET_PAGE_BUDGET_MS = 2_000;
+
+/** The request's waitUntil; none when the app runs without an execution context (app.request in tests). */
+function backgroundWork(c: AdminContext): ((work: Promise<unknown>) => void) | undefined {
+  try {
+    const ctx = c.executionCtx;
+    return (work) => ctx.waitUntil(work);
+  } catch {
+    return undefined;
+  }
+}
+
 async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {
   const db = database(c.env.DB);
   const stub = coordinator(c.env);
   const filter = extra.filter ?? null;
-  const [counts, st, settings, rows, tpl] = await Promise.all([
+  const [counts, st, settings, rows, tpl, credits] = await Promise.all([
     countByStatus(db),
     stub.status(),
     stub.getSettings(),
     listByStatus(db, filter ?? undefined, 200),
     db.select({ slug: templates.slug, name: templates.name }).from(templates).orderBy(asc(templates.name)),
+    // Spend is shown only where the pool manages keys; failures inside are per-instance "unknown".
+    c.env.OPENROUTER_MANAGEMENT_KEY ? fleetCredits(c.env, db, { budgetMs: FLEET_PAGE_BUDGET_MS, waitUntil: backgroundWork(c) }) : null,
   ]);
   const last = await lastEvents(
     db,
@@ -475,6 +509,7 @@ async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, sta
     settings,
     templates: tpl,
     idempotencyKey: crypto.randomUUID(),
+    credits,
     ...extra,
   };
   return c.html(<OverviewPage ctx={pageContext(c)} data={data} flash={flash} />, status);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TemplateCreateSchema, TemplatePatchSchema, TemplateReplaceSchema } from "../catalog/store";
 import { CLAIM_MAX_ATTEMPTS, CLAIM_RETRY_WINDOW_MS, READINESS_PROBE_TIMEOUT_MS } from "../domain/claim-attempts";
+import { CreditsExhaustedReportSchema, CreditsExhaustedResultSchema, InstanceCreditSchema } from "../../runtime-container/contract/pool-runtime";
 import { ErrorBodySchema } from "../http/errors";
 import { JoinReportSchema } from "../instances/join-report";
 import { VERSION } from "../version";
@@ -12,12 +13,16 @@ import {
   ClaimResponseSchema,
   CountRequestSchema,
   CountsResponseSchema,
+  FleetCreditsSchema,
+  InstanceCreditsSchema,
   InstanceEventSchema,
   InstanceViewSchema,
   PoolSettingsSchema,
   SettingsPutSchema,
   TemplateSchema,
   WebhookAnswerSchema,
+  TopUpRequestSchema,
+  TopUpResponseSchema,
 } from "./schemas";
 import { LegacyRailwayEventSchema, RailwayEventSchema } from "../providers/railway/webhook";
 
@@ -138,6 +143,50 @@ const ROUTES: RouteDoc[] = [
     body: z.union([LegacyRailwayEventSchema, RailwayEventSchema]),
     response: WebhookAnswerSchema,
     errors: [400, 404, 413, 415, 429],
+  },
+  {
+    method: "get",
+    path: "/api/pool/credits",
+    summary:
+      "Model spend and limits of every live instance with an OpenRouter key, and the fleet total; each instance's figures are reused for cachedForMs, an instance OpenRouter could not answer for is unknown",
+    auth: "pool",
+    response: FleetCreditsSchema,
+    errors: [401],
+  },
+  {
+    method: "get",
+    path: "/api/pool/instances/{id}/credits",
+    summary: "One instance's model spend and limit this month, read now from OpenRouter (unknown, not an error, when OpenRouter fails), and whether it ran out",
+    auth: "pool",
+    response: InstanceCreditsSchema.extend({ id: z.string() }),
+    errors: [400, 401, 404],
+  },
+  {
+    method: "post",
+    path: "/api/pool/instances/{id}/credits/top-up",
+    summary:
+      "Raise the instance's monthly limit (limitUsd: the new limit, idempotent; or addUsd) up to OPENROUTER_TOPUP_CEILING_USD (400 over_ceiling names it); recorded in its history and clears its exhausted mark",
+    auth: "pool",
+    body: TopUpRequestSchema,
+    response: TopUpResponseSchema,
+    errors: [400, 401, 404, 409, 413, 415, 502, 503],
+  },
+  {
+    method: "get",
+    path: "/api/pool/instances/{id}/credits/remaining",
+    summary: "The instance's own remaining model credit (bearer: its own gateway token)",
+    auth: "instance",
+    response: InstanceCreditSchema,
+    errors: [400, 401, 409, 502],
+  },
+  {
+    method: "post",
+    path: "/api/pool/instances/{id}/credits/exhausted",
+    summary: "The instance reports that the model API refused for lack of credits (402 or OpenRouter's key limit); marks it once, a repeat changes nothing (bearer: its own gateway token)",
+    auth: "instance",
+    body: CreditsExhaustedReportSchema,
+    response: CreditsExhaustedResultSchema,
+    errors: [400, 401, 404, 413, 415],
   },
   { method: "get", path: "/api/pool/settings", summary: "Pool settings", auth: "pool", response: PoolSettingsSchema },
   { method: "put", path: "/api/pool/settings", summary: "Change pool settings", auth: "pool", body: SettingsPutSchema, response: PoolSettingsSchema, errors: [400, 401] },

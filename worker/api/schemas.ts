@@ -100,6 +100,8 @@ export const InstanceViewSchema = z.object({
   claimedAt: z.number().nullable(),
   /** A claimed instance whose stream is down or that does not answer: since when, and why (worker/domain/claimed-health.ts). */
   degraded: z.object({ since: z.number(), reason: z.string() }).nullable(),
+  /** When the instance reported its model credits used up (worker/instances/credits.ts); a top-up clears it. */
+  creditsExhaustedAt: z.number().nullable(),
   resources: z.object({
     openrouterKey: z.boolean(),
     agentmailInbox: z.string().nullable(),
@@ -109,6 +111,64 @@ export const InstanceViewSchema = z.object({
   }),
 });
 export type InstanceView = z.infer<typeof InstanceViewSchema>;
+
+/** POST /api/pool/instances/:id/credits/top-up: the new monthly limit, or an amount to add to it (USD). */
+export const TopUpRequestSchema = z
+  .strictObject({
+    limitUsd: z.number().positive().max(100_000).optional(),
+    addUsd: z.number().positive().max(100_000).optional(),
+  })
+  .refine((b) => (b.limitUsd === undefined) !== (b.addUsd === undefined), "give exactly one of limitUsd (the new monthly limit) or addUsd (an amount to add to it)")
+  .transform((b): { limitUsd: number } | { addUsd: number } => (b.limitUsd !== undefined ? { limitUsd: b.limitUsd } : { addUsd: b.addUsd! }));
+export type TopUpRequest = z.output<typeof TopUpRequestSchema>;
+
+/** An instance's OpenRouter figures (USD); the key's hash never appears. */
+export const CreditFiguresSchema = z.object({ usageMonthlyUsd: z.number(), limitUsd: z.number().nullable(), limitRemainingUsd: z.number().nullable() });
+export type CreditFigures = z.infer<typeof CreditFiguresSchema>;
+
+/** Null: no key (or OpenRouter off); known false: OpenRouter could not say right now. */
+export const CreditUsageSchema = z
+  .union([
+    CreditFiguresSchema.extend({ known: z.literal(true), usageTotalUsd: z.number(), limitReset: z.string().nullable(), disabled: z.boolean() }),
+    z.object({ known: z.literal(false), reason: z.string() }),
+  ])
+  .nullable();
+
+/** GET /api/pool/instances/:id/credits. */
+export const InstanceCreditsSchema = z.object({
+  /** When the instance reported its credits used up; a top-up clears it. */
+  exhaustedAt: z.number().nullable(),
+  usage: CreditUsageSchema,
+});
+export type InstanceCredits = z.infer<typeof InstanceCreditsSchema>;
+
+export const TopUpResponseSchema = z.object({ id: z.string(), fromUsd: z.number(), toUsd: z.number(), credits: InstanceCreditsSchema });
+
+export const FleetEntrySchema = z.intersection(
+  z.object({ id: z.string(), exhaustedAt: z.number().nullable() }),
+  z.union([z.object({ known: z.literal(true), figures: CreditFiguresSchema }), z.object({ known: z.literal(false), reason: z.string() })]),
+);
+export type FleetEntry = z.infer<typeof FleetEntrySchema>;
+
+export const FleetTotalsSchema = z.object({
+  instances: z.number(),
+  known: z.number(),
+  unknown: z.number(),
+  exhausted: z.number(),
+  usageMonthlyUsd: z.number(),
+  /** Sum of the known limits; keys without a limit are counted in `unlimited` instead. */
+  limitUsd: z.number(),
+  unlimited: z.number(),
+});
+export type FleetTotals = z.infer<typeof FleetTotalsSchema>;
+
+/** GET /api/pool/credits: every live instance with a key, figures at most `cachedForMs` old. */
+export const FleetCreditsSchema = z.object({
+  totals: FleetTotalsSchema,
+  instances: z.array(z.intersection(FleetEntrySchema, z.object({ agentName: z.string().nullable(), status: z.string() }))),
+  cachedForMs: z.number(),
+});
+export type FleetCredits = z.infer<typeof FleetCreditsSchema>;
 
 export const TemplateSchema = z.object({
   slug: SlugSchema,

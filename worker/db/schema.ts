@@ -35,6 +35,9 @@ export const instances = sqliteTable(
     // then: shown as degraded until it recovers or the bound in worker/domain/claimed-health.ts passes.
     degradedSince: integer("degraded_since"),
     degradedReason: text("degraded_reason"),
+    // When the instance reported its model key exhausted (402 / limit error); a top-up clears
+    // it. Shown on the dashboard and counted in /metrics.
+    creditsExhaustedAt: integer("credits_exhausted_at"),
 
     // AES-GCM sealed with POOL_ENCRYPTION_KEY; never leaves the coordinator in clear.
     gatewayTokenSealed: text("gateway_token_sealed"),

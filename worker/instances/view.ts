@@ -28,6 +28,7 @@ export function instanceView(row: InstanceRow): InstanceView {
     claimStatus: row.claimStatus,
     claimedAt: row.claimedAt,
     degraded: row.degradedSince !== null ? { since: row.degradedSince, reason: row.degradedReason ?? "" } : null,
+    creditsExhaustedAt: row.creditsExhaustedAt,
     resources: {
       openrouterKey: row.openrouterKeyHash !== null,
       agentmailInbox: row.agentmailInboxId,

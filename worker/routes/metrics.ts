@@ -5,13 +5,20 @@ import { database } from "../db/client";
 import { countByStatus, countDegraded } from "../db/instances";
 import { requirePoolKey } from "../http/auth";
 import { rolloutMetricLines } from "./rollout-metrics";
+import { countExhausted } from "../instances/credits";
 
 /** GET /metrics in the Prometheus text exposition format (bearer). */
 export const metricsRoutes = new Hono<{ Bindings: Env }>();
 
 metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   const db = database(c.env.DB);
-  const [counts, degraded, m, rollout] = await Promise.all([countByStatus(db), countDegraded(db), coordinator(c.env).getMetrics(), coordinator(c.env).rolloutProgress()]);
+  const [counts, degraded, m, rollout, exhausted] = await Promise.all([
+    countByStatus(db),
+    countDegraded(db),
+    coordinator(c.env).getMetrics(),
+    coordinator(c.env).rolloutProgress(),
+    countExhausted(db),
+  ]);
   const out: string[] = [];
   const metric = (name: string, type: string, help: string, lines: string[]) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
   const histogram = (name: string, help: string, h: Histogram) =>
@@ -74,6 +81,9 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     Object.entries(m.rechecks).map(([o, n]) => `pool_rechecks_total{outcome="${o}"} ${n}`),
   );
   metric("pool_claimed_degraded", "gauge", "Claimed instances whose stream is down or that do not answer, not yet declared crashed.", [`pool_claimed_degraded ${degraded}`]);
+  metric("pool_instances_credits_exhausted", "gauge", "Live instances whose model credits are used up (reported by the instance, cleared by a top-up).", [
+    `pool_instances_credits_exhausted ${exhausted}`,
+  ]);
   metric("pool_breaker_open", "gauge", "1 while the create circuit breaker is open.", [`pool_breaker_open ${m.breaker.phase === "open" ? 1 : 0}`]);
   metric("pool_breaker_consecutive_failures", "gauge", "Consecutive instance create failures.", [`pool_breaker_consecutive_failures ${m.breaker.consecutiveFailures}`]);
   out.push(...rolloutMetricLines(rollout));

@@ -128,7 +128,7 @@ function claimResponse(outcome: ClaimResult): Response {
   throw new ApiError(http.status, outcome.code, outcome.message, details, headers);
 }
 
-function instanceToken(header: string | undefined): string {
+export function instanceToken(header: string | undefined): string {
   const token = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim();
   if (!token) throw new ApiError(401, "unauthorized", "missing bearer token (the instance's own gateway token)");
   return token;

@@ -14,7 +14,9 @@ interface FakeKey {
   limit: number | null;
   limit_reset: string | null;
   usage: number;
+  disabled: boolean;
   created_at: string;
+  updated_at: string | null;
 }
 
 const error = (code: number, message: string) => ({ error: { code, message, metadata: null }, user_id: null });
@@ -37,7 +39,7 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
     hash: k.hash,
     name: k.name,
     label: `${k.key.slice(0, 12)}...${k.key.slice(-4)}`,
-    disabled: false,
+    disabled: k.disabled,
     limit: k.limit,
     limit_remaining: k.limit === null ? null : Math.max(0, k.limit - k.usage),
     limit_reset: k.limit_reset,
@@ -51,7 +53,7 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
     byok_usage_weekly: 0,
     byok_usage_monthly: 0,
     created_at: k.created_at,
-    updated_at: null,
+    updated_at: k.updated_at,
     expires_at: null,
     creator_user_id: null,
     workspace_id: "00000000-0000-4000-8000-000000000000",
@@ -60,7 +62,14 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const keyPath = /^\/api\/v1\/keys\/([^/]+)$/.exec(url.pathname);
-    const op = url.pathname === "/api/v1/keys" ? `${request.method} /api/v1/keys` : keyPath ? `${request.method} /api/v1/keys/{hash}` : `${request.method} ${url.pathname}`;
+    const op =
+      url.pathname === "/api/v1/key"
+        ? `${request.method} /api/v1/key`
+        : url.pathname === "/api/v1/keys"
+          ? `${request.method} /api/v1/keys`
+          : keyPath
+            ? `${request.method} /api/v1/keys/{hash}`
+            : `${request.method} ${url.pathname}`;
     const epoch = faults.epoch;
     const rule = faults.take(op);
     if (rule) {
@@ -79,6 +88,21 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
   }
 
   async function route(request: Request, url: URL, hash: string | undefined, op: string): Promise<Response> {
+    // GET /api/v1/key is the one call a key makes about itself, with itself as the bearer.
+    if (op === "GET /api/v1/key") {
+      const own = [...keys.values()].find((k) => k.key === bearer(request));
+      if (!own) return json(error(401, MESSAGES[401]!), 401);
+      const { hash: _h, name: _n, created_at: _c, updated_at: _u, workspace_id: _w, disabled: _d, ...rest } = view(own);
+      return json({
+        data: {
+          ...rest,
+          is_free_tier: false,
+          is_management_key: false,
+          is_provisioning_key: false,
+          rate_limit: { interval: "1h", note: "This field is deprecated and safe to ignore.", requests: 1000 },
+        },
+      });
+    }
     if (bearer(request) !== opts.managementKey) return json(error(401, MESSAGES[401]!), 401);
     switch (op) {
       case "POST /api/v1/keys": {
@@ -96,7 +120,9 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
           limit: (body.limit as number | null | undefined) ?? null,
           limit_reset: (body.limit_reset as string | null | undefined) ?? null,
           usage: 0,
+          disabled: false,
           created_at: new Date().toISOString(),
+          updated_at: null,
         };
         keys.set(k.hash, k);
         return json({ data: view(k), key: k.key }, 201);
@@ -108,6 +134,24 @@ export function createFakeOpenRouter(opts: { managementKey: string }) {
       case "GET /api/v1/keys/{hash}": {
         const k = keys.get(hash!);
         return k ? json({ data: view(k) }) : json(error(404, MESSAGES[404]!), 404);
+      }
+      case "PATCH /api/v1/keys/{hash}": {
+        const k = keys.get(hash!);
+        if (!k) return json(error(404, MESSAGES[404]!), 404);
+        const body = (await request.json().catch(() => null)) as Record<string, unknown> | null;
+        if (!body || typeof body !== "object" || Array.isArray(body)) return json(error(400, "Invalid request body"), 400);
+        if (body.limit !== undefined && body.limit !== null && typeof body.limit !== "number") return json(error(400, "limit: Expected number"), 400);
+        if (body.limit_reset !== undefined && body.limit_reset !== null && !["daily", "weekly", "monthly"].includes(body.limit_reset as string)) {
+          return json(error(400, "limit_reset: Invalid enum value"), 400);
+        }
+        if (body.name !== undefined && typeof body.name !== "string") return json(error(400, "name: Expected string"), 400);
+        if (body.disabled !== undefined && typeof body.disabled !== "boolean") return json(error(400, "disabled: Expected boolean"), 400);
+        if (body.limit !== undefined) k.limit = body.limit as number | null;
+        if (body.limit_reset !== undefined) k.limit_reset = body.limit_reset as string | null;
+        if (body.name !== undefined) k.name = body.name as string;
+        if (body.disabled !== undefined) k.disabled = body.disabled as boolean;
+        k.updated_at = new Date().toISOString();
+        return json({ data: view(k) });
       }
       case "DELETE /api/v1/keys/{hash}": {
         return keys.delete(hash!) ? json({ deleted: true }) : json(error(404, MESSAGES[404]!), 404);

@@ -32,6 +32,9 @@ const PUBLIC = new Set([
   "POST /api/pool/instances/:id/join-resolution",
   // Authenticated by its own secret in the path (RAILWAY_WEBHOOK_SECRET): its own describe below.
   "POST /api/webhooks/railway/:secret",
+  // Also the instance's own token: credits.test.ts refuses other instances' tokens, the pool key and none.
+  "GET /api/pool/instances/:id/credits/remaining",
+  "POST /api/pool/instances/:id/credits/exhausted",
 ]);
 
 async function snapshot(): Promise<string> {

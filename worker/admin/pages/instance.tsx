@@ -3,6 +3,7 @@ import type { FC } from "hono/jsx";
 import type { CheckReport, InstanceView } from "../../api/schemas";
 import { statusLabel, utcTime } from "../format";
 import { CsrfField, type Flash, Layout, type PageContext } from "../layout";
+import { CreditsBadge, TopUpForm } from "./credits";
 import { Ago, DegradedBadge, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 import type { LastEvent } from "./overview";
 
@@ -88,6 +89,14 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
             <Field label="Claim" value={v.claimStatus ? `${v.claimStatus}${v.joined ? " (joined)" : ""}` : null} />
             <Field label="Claimed" value={v.claimedAt ? utcTime(v.claimedAt) : null} />
             <Field label="OpenRouter" value={data.openrouter} />
+            {v.creditsExhaustedAt !== null ? (
+              <>
+                <dt>Credits</dt>
+                <dd data-testid="credits-exhausted">
+                  <CreditsBadge view={v} /> since {utcTime(v.creditsExhaustedAt)}
+                </dd>
+              </>
+            ) : null}
             <Field label="AgentMail inbox" value={v.resources.agentmailInbox ?? "none"} />
             <Field label="Phone number" value={v.resources.phoneNumber ?? "none"} />
             <Field label="Volume" value={v.resources.volume} mono />
@@ -104,6 +113,7 @@ export const InstancePage: FC<{ ctx: PageContext; data: InstancePageData; flash?
               ))}
             </dd>
           </dl>
+          {v.resources.openrouterKey && v.status !== "deleting" && v.status !== "deleted" ? <TopUpForm ctx={ctx} view={v} /> : null}
           <div class="form-actions">
             {v.status !== "deleted" ? <RecheckForm ctx={ctx} id={v.id} /> : null}
             {v.status === "crashed" ? <InstanceActionForm ctx={ctx} view={v} action="dismiss" /> : null}

@@ -6,6 +6,8 @@ import type { StatusCounts } from "../../domain/replenish";
 import type { PoolSettings } from "../../domain/settings";
 import { duration, statusLabel, utcTime } from "../format";
 import { CsrfField, FieldError, type Flash, invalidAttrs, Layout, type PageContext } from "../layout";
+import type { FleetCredits } from "../../api/schemas";
+import { CreditsBadge, FleetCreditsCard } from "./credits";
 import { Ago, DegradedBadge, emptyForm, type FormState, InstanceActionForm, type ProviderLink, StatusBadge } from "./common";
 
 export interface LastEvent {
@@ -38,6 +40,8 @@ export interface OverviewData {
   join?: FormState;
   /** Errors of the replenish / drain forms, keyed by form. */
   actionErrors?: Partial<Record<"replenish" | "drain", string>>;
+  /** The fleet's model spend, when OpenRouter is configured. */
+  credits?: FleetCredits | null;
 }
 
 /** The pills operators filter by; creating and deleting appear only when something is in them. */
@@ -56,6 +60,7 @@ export const OverviewPage: FC<{ ctx: PageContext; data: OverviewData; flash?: Fl
       <PoolStatus data={data} />
       <PoolActions ctx={ctx} data={data} />
       <SettingsSummary settings={data.settings} />
+      {data.credits ? <FleetCreditsCard credits={data.credits} /> : null}
     </div>
     <div class="grid">
       <LaunchForm ctx={ctx} data={data} state={data.launch ?? emptyForm()} />
@@ -314,6 +319,7 @@ const InstanceTable: FC<{ ctx: PageContext; data: OverviewData }> = ({ ctx, data
                 <td>
                   <StatusBadge status={view.status} />
                   <DegradedBadge view={view} />
+                  <CreditsBadge view={view} />
                 </td>
                 <td>{view.agentName ?? <span class="muted">—</span>}</td>
                 <td class="hide-sm">

@@ -39,6 +39,10 @@ export interface KeyUsage {
   disabled: boolean;
 }
 
+function keyUsage(k: z.infer<typeof ApiKeySchema>): KeyUsage {
+  return { usageMonthly: k.usage_monthly, usageTotal: k.usage, limit: k.limit, limitRemaining: k.limit_remaining, limitReset: k.limit_reset, disabled: k.disabled };
+}
+
 export function createOpenRouterClient(opts: { managementKey: string } & HttpTuning) {
   const http = createHttpClient({ provider: "openrouter", baseUrl: OPENROUTER_BASE_URL, headers: { authorization: `Bearer ${opts.managementKey}` }, ...opts });
 
@@ -59,9 +63,19 @@ export function createOpenRouterClient(opts: { managementKey: string } & HttpTun
     },
     async usage(hash: string): Promise<KeyUsage | null> {
       const res = await http.request({ method: "GET", path: `/api/v1/keys/${encodeURIComponent(hash)}`, schema: KeyResponseSchema, accept: [404], what: "read key" });
-      if (res.status === 404) return null;
-      const k = res.data.data;
-      return { usageMonthly: k.usage_monthly, usageTotal: k.usage, limit: k.limit, limitRemaining: k.limit_remaining, limitReset: k.limit_reset, disabled: k.disabled };
+      return res.status === 404 ? null : keyUsage(res.data.data);
+    },
+    /** Sets the key's spending limit (USD); null when OpenRouter no longer knows the key. */
+    async setLimit(hash: string, limitUsd: number): Promise<KeyUsage | null> {
+      const res = await http.request({
+        method: "PATCH",
+        path: `/api/v1/keys/${encodeURIComponent(hash)}`,
+        body: { limit: limitUsd },
+        schema: KeyResponseSchema,
+        accept: [404],
+        what: "update key limit",
+      });
+      return res.status === 404 ? null : keyUsage(res.data.data);
     },
     /** Hashes of the keys with this exact name (a create whose answer was lost still left one). */
     async findKeysByName(name: string): Promise<string[]> {

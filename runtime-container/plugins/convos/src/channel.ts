@@ -6,6 +6,7 @@ import path from "node:path";
 import { createChannelPluginBase, createChatChannelPlugin } from "openclaw/plugin-sdk/channel-core";
 import { resolveWorkspaceFile } from "./attachments.ts";
 import type { ConvosService } from "./convos-service.ts";
+import { creditNoticeBeside, creditReply } from "./credit-notice.ts";
 import { GreetingMarker, greetOnce } from "./greeting.ts";
 import { CHANNEL_ID, handleInbound, type InboundDeps } from "./inbound-dispatch.ts";
 import { AGENT_ACTIONS, PROFILE_SCHEMA, WORKSPACE_FILE_SCHEMA, runAgentAction } from "./message-actions.ts";
@@ -190,7 +191,11 @@ export const convosChannel = createChatChannelPlugin<ResolvedAccount>({
     deliveryMode: "direct",
     textChunkLimit: 4000,
     sendText: async (params: { text: string; replyToId?: string | null }) => {
-      const result = await requireService().send(markdownToPlainText(params.text), params.replyToId ?? undefined);
+      const service = requireService();
+      // Runs outside a turn (scheduled, announced) that hit an exhausted key say so in plain words too, once.
+      const credit = creditReply({ text: params.text }, creditNoticeBeside(service.opts.stateFile), service.opts.pool);
+      if (credit.kind === "drop") return { channel: CHANNEL_ID, messageId: "" };
+      const result = await service.send(credit.kind === "notice" ? credit.text : markdownToPlainText(params.text), params.replyToId ?? undefined);
       return { channel: CHANNEL_ID, messageId: result.messageId ?? "" };
     },
     sendMedia: async (params: { text?: string; mediaUrl?: string; replyToId?: string | null }) => {

@@ -21,6 +21,7 @@ import {
   type StoredAttachment,
 } from "./attachments.ts";
 import type { ConvosService, InboundMessage } from "./convos-service.ts";
+import { type CreditNotice, creditNoticeBeside, creditReply } from "./credit-notice.ts";
 import { markdownToPlainText } from "./plain-text.ts";
 import { DownloadAttachmentResult } from "./cli-protocol.ts";
 import { decideTurn, wantsAcknowledgement, writtenText, type TurnDecision } from "./room-policy.ts";
@@ -75,6 +76,8 @@ export type InboundDeps = {
   log?: Logger;
   now?: () => Date;
   transcribe?: Transcriber;
+  /** Once-per-period credit notice; defaults to the one beside the binding (credit-notice.ts). */
+  credits?: CreditNotice;
 };
 
 /** The context fields every turn carries, whatever kind of message it is. */
@@ -280,7 +283,16 @@ async function dispatchTurn(msg: InboundMessage, decision: TurnDecision, fetched
     ctx: ctxPayload,
     cfg,
     dispatcherOptions: {
-      deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[] }) => {
+      deliver: async (payload: { text?: string; mediaUrl?: string; mediaUrls?: string[]; isError?: boolean }) => {
+        // The model refused for lack of credits: plain words once, not OpenClaw's error text.
+        const credit = creditReply(payload, deps.credits ?? creditNoticeBeside(service.opts.stateFile), service.opts.pool, log);
+        if (credit.kind === "drop") return;
+        if (credit.kind === "notice") {
+          await service.send(credit.text, threaded ? undefined : replyTo);
+          threaded = true;
+          delivered = true;
+          return;
+        }
         const media = [...(payload.mediaUrls ?? []), ...(payload.mediaUrl ? [payload.mediaUrl] : [])];
         const plain = payload.text ? markdownToPlainText(payload.text) : "";
         if (plain) {

@@ -1,0 +1,1 @@
+ALTER TABLE `instances` ADD `credits_exhausted_at` integer;
