@@ -329,7 +329,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   }
 
   private async rolloutStep(settings: PoolSettings, services: Map<string, ServiceObservation> | null): Promise<void> {
-    await runRolloutStep({
+    const step = await runRolloutStep({
       ctx: this.pool,
       settings,
       services,
@@ -340,6 +340,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         return { created: made.created.length, failed: made.failed };
       },
     });
+    if (Object.values(step).some((n) => n > 0)) log.info("rollout step", { ...step });
   }
 
   // --- the tick ----------------------------------------------------------------------------
