@@ -220,7 +220,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
             reason: "health check ready",
             actor: ACTOR,
             now: ctx.now(),
-            set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: check.health.version ?? null },
+            set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: check.health.version ?? null, capabilities: check.health.capabilities ?? null },
           },
           settings,
         );

@@ -1,0 +1,78 @@
+// Which capabilities this instance really has, from the same facts OpenClaw gates on: a
+// skill's `metadata.openclaw.requires` (env vars, binaries) in its SKILL.md, and the rendered
+// config for what OpenClaw provides itself (the scheduler). Reported in /pool/health so the
+// pool's catalog advertises only what agents can do.
+import fs from "node:fs";
+import path from "node:path";
+import type { Capability } from "../contract/pool-runtime.ts";
+
+export type SkillGate = { name: string; env: string[]; bins: string[] };
+
+/** Which capability each image skill provides (skill directory name → capability id). */
+export const SKILL_CAPABILITIES: Record<string, Capability> = {
+  agentmail: "email",
+  "telnyx-cli": "sms",
+  bankr: "payments",
+};
+
+type RenderedConfig = { cron?: { enabled?: boolean }; plugins?: { entries?: Record<string, { enabled?: boolean }> } };
+
+/** Capabilities OpenClaw (or our plugin) provides, decided from the rendered config alone. */
+export const CONFIG_CAPABILITIES: Array<{ id: Capability; on: (config: RenderedConfig) => boolean }> = [
+  // The convos plugin's reminders tool writes to OpenClaw's scheduler: both must be on.
+  { id: "scheduling", on: (c) => c.cron?.enabled !== false && c.plugins?.entries?.convos?.enabled !== false },
+];
+
+/** Reads the gate of a SKILL.md: the frontmatter's one-line `metadata:` JSON. */
+export function parseSkillGate(name: string, skillMd: string): SkillGate {
+  const frontmatter = /^---\n([\s\S]*?)\n---/u.exec(skillMd)?.[1] ?? "";
+  const line = /^metadata:\s*(\{.*\})\s*$/mu.exec(frontmatter)?.[1];
+  let requires: { env?: unknown; bins?: unknown } = {};
+  if (line) {
+    try {
+      requires = (JSON.parse(line) as { openclaw?: { requires?: typeof requires } }).openclaw?.requires ?? {};
+    } catch {
+      // A malformed line gates nothing here; OpenClaw reports it when it loads the skill.
+    }
+  }
+  const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+  return { name, env: strings(requires.env), bins: strings(requires.bins) };
+}
+
+export function readSkillGates(skillsDir: string): SkillGate[] {
+  if (!fs.existsSync(skillsDir)) return [];
+  return fs
+    .readdirSync(skillsDir)
+    .filter((name) => fs.existsSync(path.join(skillsDir, name, "SKILL.md")))
+    .sort()
+    .map((name) => parseSkillGate(name, fs.readFileSync(path.join(skillsDir, name, "SKILL.md"), "utf8")));
+}
+
+/** OpenClaw's own rule: every required env var set (non-empty), every required binary on PATH. */
+export function skillEnabled(gate: SkillGate, env: NodeJS.ProcessEnv, hasBin: (bin: string) => boolean): boolean {
+  return gate.env.every((name) => Boolean(env[name]?.trim())) && gate.bins.every(hasBin);
+}
+
+export function instanceCapabilities(input: { config: RenderedConfig; gates: SkillGate[]; env: NodeJS.ProcessEnv; hasBin: (bin: string) => boolean }): Capability[] {
+  const on = new Set<Capability>();
+  for (const c of CONFIG_CAPABILITIES) if (c.on(input.config)) on.add(c.id);
+  for (const gate of input.gates) {
+    const id = SKILL_CAPABILITIES[gate.name];
+    if (id && skillEnabled(gate, input.env, input.hasBin)) on.add(id);
+  }
+  return [...on].sort();
+}
+
+export function binOnPath(bin: string, pathVar = process.env.PATH ?? ""): boolean {
+  return pathVar
+    .split(path.delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
