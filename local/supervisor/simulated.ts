@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { checkInviteUrl, decodeUtf8, firstIssue, INVITE_HOSTS, PROVISION_BODY_MAX_BYTES, ProvisionRequestSchema } from "../../runtime-container/contract/pool-runtime.ts";
-import { instanceCapabilities, readSkillGates } from "../../runtime-container/src/capabilities.ts";
-import { stateLayout } from "../../runtime-container/src/state-layout.ts";
+import { IMAGE_SKILL_GATES, instanceCapabilities } from "../../runtime-container/src/capabilities.ts";
 import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./protocol.ts";
 
 /**
@@ -150,7 +149,7 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     if (faults.healthGarbage) return c.body("<html>oops</html>", 200);
     if (statusOf(inst) !== "running") return c.json({ ready: false, reason: "gateway starting" }, 503);
     // What the real runtime would report with these variables, decided by its own code.
-    const capabilities = instanceCapabilities({ config: {}, gates: readSkillGates(stateLayout("/").skillsDir), env: inst.variables, hasBin: () => true });
+    const capabilities = instanceCapabilities({ config: {}, gates: IMAGE_SKILL_GATES, env: inst.variables, hasBin: () => true });
     return c.json({ ready: true, version: "sim-1", bound: inst.conversationId !== null, capabilities });
   });
 

@@ -185,9 +185,7 @@ export const CAPABILITY_LABELS = {
 } as const;
 export type Capability = keyof typeof CAPABILITY_LABELS;
 export const isCapability = (value: string): value is Capability => Object.hasOwn(CAPABILITY_LABELS, value);
-export const CapabilityListSchema = z
-  .array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/u, "capability ids are lowercase words joined by -"))
-  .max(32);
+export const CapabilityListSchema = z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/u, "capability ids are lowercase words joined by -")).max(32);
 
 /** `GET /pool/health`: 200 ready (bound = no longer a fresh instance), 503 with the reason while not. */
 export const HealthSchema = z.object({

@@ -1,12 +1,21 @@
-// Which capabilities this instance really has, from the same facts OpenClaw gates on: a
+// Which capabilities an instance really has, from the same facts OpenClaw gates on: a
 // skill's `metadata.openclaw.requires` (env vars, binaries) in its SKILL.md, and the rendered
 // config for what OpenClaw provides itself (the scheduler). Reported in /pool/health so the
 // pool's catalog advertises only what agents can do.
-import fs from "node:fs";
-import path from "node:path";
 import type { Capability } from "../contract/pool-runtime.ts";
 
 export type SkillGate = { name: string; env: string[]; bins: string[] };
+type Env = Record<string, string | undefined>;
+
+/**
+ * The image's skills and their gates, as their SKILL.md files declare them (a unit test reads
+ * the files and compares): for the simulated instances, which cannot read the image.
+ */
+export const IMAGE_SKILL_GATES: SkillGate[] = [
+  { name: "agentmail", env: ["AGENTMAIL_API_KEY", "AGENTMAIL_INBOX"], bins: [] },
+  { name: "bankr", env: ["BANKR_API_KEY"], bins: [] },
+  { name: "telnyx-cli", env: ["TELNYX_API_KEY", "TELNYX_PHONE_NUMBER"], bins: [] },
+];
 
 /** Which capability each image skill provides (skill directory name → capability id). */
 export const SKILL_CAPABILITIES: Record<string, Capability> = {
@@ -39,21 +48,12 @@ export function parseSkillGate(name: string, skillMd: string): SkillGate {
   return { name, env: strings(requires.env), bins: strings(requires.bins) };
 }
 
-export function readSkillGates(skillsDir: string): SkillGate[] {
-  if (!fs.existsSync(skillsDir)) return [];
-  return fs
-    .readdirSync(skillsDir)
-    .filter((name) => fs.existsSync(path.join(skillsDir, name, "SKILL.md")))
-    .sort()
-    .map((name) => parseSkillGate(name, fs.readFileSync(path.join(skillsDir, name, "SKILL.md"), "utf8")));
-}
-
 /** OpenClaw's own rule: every required env var set (non-empty), every required binary on PATH. */
-export function skillEnabled(gate: SkillGate, env: NodeJS.ProcessEnv, hasBin: (bin: string) => boolean): boolean {
+export function skillEnabled(gate: SkillGate, env: Env, hasBin: (bin: string) => boolean): boolean {
   return gate.env.every((name) => Boolean(env[name]?.trim())) && gate.bins.every(hasBin);
 }
 
-export function instanceCapabilities(input: { config: RenderedConfig; gates: SkillGate[]; env: NodeJS.ProcessEnv; hasBin: (bin: string) => boolean }): Capability[] {
+export function instanceCapabilities(input: { config: RenderedConfig; gates: SkillGate[]; env: Env; hasBin: (bin: string) => boolean }): Capability[] {
   const on = new Set<Capability>();
   for (const c of CONFIG_CAPABILITIES) if (c.on(input.config)) on.add(c.id);
   for (const gate of input.gates) {
@@ -61,18 +61,4 @@ export function instanceCapabilities(input: { config: RenderedConfig; gates: Ski
     if (id && skillEnabled(gate, input.env, input.hasBin)) on.add(id);
   }
   return [...on].sort();
-}
-
-export function binOnPath(bin: string, pathVar = process.env.PATH ?? ""): boolean {
-  return pathVar
-    .split(path.delimiter)
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
 }

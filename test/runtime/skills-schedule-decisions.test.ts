@@ -5,7 +5,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { planReminder, reminderJobIds } from "../../runtime-container/plugins/convos/src/reminders.ts";
-import { instanceCapabilities, parseSkillGate, readSkillGates, skillEnabled } from "../../runtime-container/src/capabilities.ts";
+import { IMAGE_SKILL_GATES, instanceCapabilities, parseSkillGate, skillEnabled } from "../../runtime-container/src/capabilities.ts";
+import { readSkillGates } from "../../runtime-container/src/skill-gates.ts";
 import { RUNTIME_DIR } from "./support.ts";
 
 const NOW = new Date("2026-12-02T10:00:00Z");
@@ -73,6 +74,8 @@ describe("an instance's capabilities", () => {
       { name: "bankr", env: ["BANKR_API_KEY"], bins: [] },
       { name: "telnyx-cli", env: ["TELNYX_API_KEY", "TELNYX_PHONE_NUMBER"], bins: [] },
     ]);
+    // The simulated instances (npm start, worker tests) use this copy: it must not drift.
+    expect(IMAGE_SKILL_GATES).toEqual(gates);
     expect(parseSkillGate("x", '---\nname: x\nmetadata: {"openclaw": {"requires": {"bins": ["ffmpeg"]}}}\n---\n')).toEqual({ name: "x", env: [], bins: ["ffmpeg"] });
     expect(parseSkillGate("y", "---\nname: y\n---\n")).toEqual({ name: "y", env: [], bins: [] });
   });

@@ -125,7 +125,10 @@ describe("honest skills", () => {
 describe("scheduling", () => {
   it("delivers a reminder set a few seconds ahead into the conversation", async () => {
     const before = sent().length;
-    model.script(reminders(() => ({ action: "set", text: "pack the tent", at: new Date(Date.now() + 5_000).toISOString() })), { text: "Will do — in a few seconds." });
+    model.script(
+      reminders(() => ({ action: "set", text: "pack the tent", at: new Date(Date.now() + 5_000).toISOString() })),
+      { text: "Will do — in a few seconds." },
+    );
     const id = say("Ava, remind us in a few seconds to pack the tent");
     await turnFinished(id);
     expect(toolResult(model.requests.at(-1)!)).toMatch(/Done: scheduled at \S+: pack the tent/u);

@@ -1,11 +1,6 @@
 import { buildClientSchema, type DocumentNode, execute, type GraphQLError, type GraphQLSchema, type IntrospectionQuery, parse, type OperationDefinitionNode, validate } from "graphql";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { instanceCapabilities, readSkillGates } from "../../../runtime-container/src/capabilities.ts";
 import railwayIntrospection from "../fixtures/railway/schema.json";
 import { bearer, FaultPlan, type FaultRule, faultResponse, json } from "./faults.ts";
-
-const SKILLS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "runtime-container", "openclaw", "skills");
 
 /**
  * Railway's public GraphQL API at backboard.railway.com, executed against Railway's real
@@ -292,11 +287,6 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     return json({ ...(result.data !== undefined ? { data: result.data } : {}), ...(result.errors ? { errors: result.errors.map((e) => e.toJSON()) } : {}) }, status, rateHeaders);
   }
 
-  /** What the real runtime would report with these variables: the image's skill gates, decided by the runtime's own code. */
-  function fakeCapabilities(variables: Record<string, string>): string[] {
-    return instanceCapabilities({ config: {}, gates: readSkillGates(SKILLS_DIR), env: variables, hasBin: () => true });
-  }
-
   /** An instance's public domain: answers the front server's health for a deployed service. */
   async function instanceEndpoint(request: Request): Promise<Response> {
     const host = new URL(request.url).hostname;
@@ -305,7 +295,7 @@ export function createFakeRailway(opts: FakeRailwayOptions) {
     const status = s.deployments.at(-1)?.status;
     const path = new URL(request.url).pathname;
     if (path !== "/pool/health") return json({ error: "not found" }, 404);
-    if (status === "SUCCESS" || status === "SLEEPING") return json({ ready: true, version: "fake-runtime", bound: false, capabilities: fakeCapabilities(s.bootVariables ?? s.variables) });
+    if (status === "SUCCESS" || status === "SLEEPING") return json({ ready: true, version: "fake-runtime", bound: false });
     return json({ ready: false }, 503);
   }
 

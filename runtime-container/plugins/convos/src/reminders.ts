@@ -37,11 +37,7 @@ export type ReminderJob = {
   deleteAfterRun: boolean;
 };
 
-export type ReminderPlan =
-  | { action: "set"; job: ReminderJob; summary: string }
-  | { action: "list" }
-  | { action: "cancel"; id: string }
-  | { action: "error"; message: string };
+export type ReminderPlan = { action: "set"; job: ReminderJob; summary: string } | { action: "list" } | { action: "cancel"; id: string } | { action: "error"; message: string };
 
 export const REMINDER_TOOL_DESCRIPTION =
   "Schedule a reminder or a recurring task for this group chat; when it is due you are woken with its text and what you answer is posted in the chat. " +

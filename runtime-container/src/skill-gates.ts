@@ -1,0 +1,27 @@
+// Reading the image's skill gates and binaries from disk (the runtime side of capabilities.ts).
+import fs from "node:fs";
+import path from "node:path";
+import { parseSkillGate, type SkillGate } from "./capabilities.ts";
+
+export function readSkillGates(skillsDir: string): SkillGate[] {
+  if (!fs.existsSync(skillsDir)) return [];
+  return fs
+    .readdirSync(skillsDir)
+    .filter((name) => fs.existsSync(path.join(skillsDir, name, "SKILL.md")))
+    .sort()
+    .map((name) => parseSkillGate(name, fs.readFileSync(path.join(skillsDir, name, "SKILL.md"), "utf8")));
+}
+
+export function binOnPath(bin: string, pathVar = process.env.PATH ?? ""): boolean {
+  return pathVar
+    .split(path.delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        fs.accessSync(path.join(dir, bin), fs.constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
