@@ -61,7 +61,10 @@ beforeAll(async () => {
   if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
   model = await startScriptedModel();
   // An upload provider lets `attach` work (the fake CLI checks for one as the real one does).
-  r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", AGENTMAIL_API_KEY: "", TELNYX_API_KEY: "", BANKR_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" } });
+  r = await startRuntime({
+    gateway: "openclaw",
+    env: { OPENROUTER_API_KEY: "", AGENTMAIL_API_KEY: "", TELNYX_API_KEY: "", BANKR_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" },
+  });
   readyMs = await r.waitReady(240_000);
   healthBeforeClaim = (await r.health()).body;
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
