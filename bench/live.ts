@@ -25,6 +25,21 @@ const UNREGISTERED_ROUNDS = 6;
 const STUB_BOOTS = 3;
 const OPENCLAW_BOOTS = 2;
 const BOOT_TIMEOUT_MS = 240_000;
+/** A warm-booted gateway keeps loading plugins and reconciling its scheduler for a while after ready. */
+const IDLE_SETTLE_MS = 20_000;
+const BEFORE_18_TEMPLATE = join(ROOT, "bench/fixtures/openclaw.template.before-issue-18.json");
+
+/** RSS after the instance has sat idle: the median of three samples a second apart. */
+async function idleRss(pid: number, settleMs: number): Promise<{ self: number; descendants: number }> {
+  await new Promise((r) => setTimeout(r, settleMs));
+  const samples: { self: number; descendants: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 1_000));
+    samples.push(rssKiB(pid));
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+  return { self: median(samples.map((s) => s.self)), descendants: median(samples.map((s) => s.descendants)) };
+}
 
 export interface LiveResult {
   claimToLive: Summary;
@@ -45,6 +60,8 @@ export interface LiveResult {
 
 export interface BootResult {
   gateway: "stub" | "openclaw";
+  /** Which openclaw.template.json the instances rendered: the image's, or the one before issue 18. */
+  config?: "image" | "before #18";
   boots: number[];
   failed: number;
   frontRssMiB: number;
@@ -173,29 +190,31 @@ export async function benchLive(log: (s: string) => void = console.error): Promi
 export async function benchBoot(log: (s: string) => void = console.error): Promise<BootResult[]> {
   const results: BootResult[] = [];
   const modes: ("stub" | "openclaw")[] = OPENCLAW_INSTALLED ? ["stub", "openclaw"] : ["stub"];
-  for (const gateway of modes) {
+  const runs: { gateway: "stub" | "openclaw"; config: "image" | "before #18" }[] = modes.map((gateway) => ({ gateway, config: "image" }));
+  // Idle memory of the image's config (scheduler, quiet heartbeat, gated skills, and whatever
+  // else the template configures) against the config the image shipped before issue 18.
+  if (OPENCLAW_INSTALLED) runs.push({ gateway: "openclaw", config: "before #18" });
+  for (const { gateway, config } of runs) {
     const boots: number[] = [];
     let failed = 0;
     let rss = { self: NaN, descendants: NaN };
-    const count = gateway === "stub" ? STUB_BOOTS : OPENCLAW_BOOTS;
+    const count = gateway === "stub" ? STUB_BOOTS : config === "image" ? OPENCLAW_BOOTS : 1;
+    const env = config === "before #18" ? { OPENCLAW_CONFIG_TEMPLATE: BEFORE_18_TEMPLATE } : undefined;
     for (let i = 0; i < count; i++) {
       let rt: RuntimeProcess | null = null;
       try {
-        rt = await startRuntime({ id: `boot-${gateway}-${i}`, token: GATEWAY_TOKEN, gateway, readyTimeoutMs: BOOT_TIMEOUT_MS });
+        rt = await startRuntime({ id: `boot-${gateway}-${i}`, token: GATEWAY_TOKEN, gateway, readyTimeoutMs: BOOT_TIMEOUT_MS, env });
         if (Number.isNaN(rt.readyMs)) failed++;
         else boots.push(rt.readyMs);
-        if (i === count - 1 && !Number.isNaN(rt.readyMs)) {
-          await new Promise((r) => setTimeout(r, 3_000)); // idle
-          rss = rssKiB(rt.child.pid!);
-        }
+        if (i === count - 1 && !Number.isNaN(rt.readyMs)) rss = await idleRss(rt.child.pid!, gateway === "openclaw" ? IDLE_SETTLE_MS : 3_000);
       } finally {
         await rt?.stop();
       }
     }
-    const r: BootResult = { gateway, boots, failed, frontRssMiB: rss.self / 1024, gatewayRssMiB: rss.descendants / 1024 };
+    const r: BootResult = { gateway, config, boots, failed, frontRssMiB: rss.self / 1024, gatewayRssMiB: rss.descendants / 1024 };
     results.push(r);
     log(
-      `boot ${gateway}: ${boots.map((b) => b.toFixed(0)).join(", ")} ms${failed ? `, ${failed} not ready in ${BOOT_TIMEOUT_MS / 1000} s` : ""}; idle RSS front ${r.frontRssMiB.toFixed(0)} MiB, gateway tree ${r.gatewayRssMiB.toFixed(0)} MiB`,
+      `boot ${gateway} (${config} config): ${boots.map((b) => b.toFixed(0)).join(", ")} ms${failed ? `, ${failed} not ready in ${BOOT_TIMEOUT_MS / 1000} s` : ""}; idle RSS front ${r.frontRssMiB.toFixed(0)} MiB, gateway tree ${r.gatewayRssMiB.toFixed(0)} MiB`,
     );
   }
   if (!OPENCLAW_INSTALLED) results.push({ gateway: "openclaw", boots: [], failed: 0, frontRssMiB: NaN, gatewayRssMiB: NaN, note: "runtime-container/node_modules/openclaw is not installed" });

@@ -172,10 +172,12 @@ if (results.live) {
 if (results.boot) {
   out("### 4. Runtime boot (spawn → first 200 from /pool/health, one at a time) and idle memory");
   out();
-  out("| gateway | boots ms | front server RSS MiB | gateway tree RSS MiB |");
-  out("|---|---|---|---|");
+  out("| gateway | config | boots ms | front server RSS MiB | gateway tree RSS MiB |");
+  out("|---|---|---|---|---|");
   for (const b of results.boot) {
-    out(`| ${b.gateway} | ${b.note ? b.note : b.boots.map((x) => int(x)).join(", ") + (b.failed ? `; ${b.failed} not ready in time` : "")} | ${int(b.frontRssMiB)} | ${int(b.gatewayRssMiB)} |`);
+    out(
+      `| ${b.gateway} | ${b.config ?? "image"} | ${b.note ? b.note : b.boots.map((x) => int(x)).join(", ") + (b.failed ? `; ${b.failed} not ready in time` : "")} | ${int(b.frontRssMiB)} | ${int(b.gatewayRssMiB)} |`,
+    );
   }
   if (results.live) out(`\nThe ${results.live.bootMs.n} stand-in runtimes of section 3, started four at a time: p50 ${int(results.live.bootMs.p50)} ms, p95 ${int(results.live.bootMs.p95)} ms.`);
   out();

@@ -83,7 +83,7 @@ export async function checkInstance(ctx: PoolContext, settings: PoolSettings, ro
           reasons.push(probe.reason);
           break;
         case "ready":
-          moved = await markReady(ctx, settings, row, probe.version, opts.actor);
+          moved = await markReady(ctx, settings, row, probe, opts.actor);
           reasons.push("health check ready");
           break;
         case "not_ready":

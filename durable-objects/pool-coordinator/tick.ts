@@ -171,7 +171,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         await fail(row, verdict.reason);
         return;
       case "ready":
-        if (await markReady(ctx, settings, row, verdict.version, ACTOR)) summary.readied++;
+        if (await markReady(ctx, settings, row, verdict, ACTOR)) summary.readied++;
         return;
       case "healthy":
         healthyIdle.push(row.id);
@@ -277,7 +277,7 @@ export async function adoptService(ctx: PoolContext, settings: PoolSettings, row
 }
 
 /** A starting instance whose health said ready. */
-export function markReady(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, version: string | null, actor: string): Promise<InstanceRow | null> {
+export function markReady(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reported: { version: string | null; capabilities: string[] | null }, actor: string): Promise<InstanceRow | null> {
   return transition(
     ctx.db,
     {
@@ -287,7 +287,7 @@ export function markReady(ctx: PoolContext, settings: PoolSettings, row: Instanc
       reason: "health check ready",
       actor,
       now: ctx.now(),
-      set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: version },
+      set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: reported.version, capabilities: reported.capabilities },
     },
     settings,
   );

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { checkInviteUrl, decodeUtf8, firstIssue, INVITE_HOSTS, PROVISION_BODY_MAX_BYTES, ProvisionRequestSchema } from "../../runtime-container/contract/pool-runtime.ts";
+import { IMAGE_SKILL_GATES, instanceCapabilities } from "../../runtime-container/src/capabilities.ts";
 import type { CreateServiceRequest, LocalService, LocalServiceStatus } from "./protocol.ts";
 
 /**
@@ -173,7 +174,9 @@ export function createSimulatedSupervisor(options: SimulatedOptions) {
     if (inst.fault === "not_ready") return c.json({ ready: false, reason: "gateway restarting" }, 503);
     if (faults.healthGarbage) return c.body("<html>oops</html>", 200);
     if (statusOf(inst) !== "running") return c.json({ ready: false, reason: "gateway starting" }, 503);
-    return c.json({ ready: true, version: inst.image ?? "sim-1", bound: inst.conversationId !== null });
+    // What the real runtime would report with these variables, decided by its own code.
+    const capabilities = instanceCapabilities({ config: {}, gates: IMAGE_SKILL_GATES, env: inst.variables, hasBin: () => true });
+    return c.json({ ready: true, version: inst.image ?? "sim-1", bound: inst.conversationId !== null, capabilities });
   });
 
   app.post("/instances/:id/pool/provision", async (c) => {

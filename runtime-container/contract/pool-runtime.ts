@@ -166,8 +166,35 @@ export const ProvisionResultSchema = z
   .refine((r) => r.conversationId !== null || r.status === "pending_acceptance", "conversationId is missing");
 export type ProvisionResult = z.infer<typeof ProvisionResultSchema>;
 
+// --- capabilities -----------------------------------------------------------------------------
+
+/**
+ * What an instance can really do for its group, by stable id: each is reported only when its
+ * credential, binary or config is present on that instance. New skills are new entries here
+ * (and a label); a pool that does not know an id yet ignores it rather than rejecting health.
+ */
+export const CAPABILITY_LABELS = {
+  "web-search": "Web search",
+  browser: "Web browsing",
+  scheduling: "Reminders & scheduling",
+  email: "Email",
+  sms: "SMS",
+  payments: "Payments",
+  files: "Files",
+  voice: "Voice notes",
+} as const;
+export type Capability = keyof typeof CAPABILITY_LABELS;
+export const isCapability = (value: string): value is Capability => Object.hasOwn(CAPABILITY_LABELS, value);
+export const CapabilityListSchema = z.array(z.string().regex(/^[a-z][a-z0-9-]{0,31}$/u, "capability ids are lowercase words joined by -")).max(32);
+
 /** `GET /pool/health`: 200 ready (bound = no longer a fresh instance), 503 with the reason while not. */
-export const HealthSchema = z.object({ ready: z.boolean(), version: z.string().optional(), bound: z.boolean().optional(), reason: z.string().optional() });
+export const HealthSchema = z.object({
+  ready: z.boolean(),
+  version: z.string().optional(),
+  bound: z.boolean().optional(),
+  reason: z.string().optional(),
+  capabilities: CapabilityListSchema.optional(),
+});
 export type Health = z.infer<typeof HealthSchema>;
 
 /** `GET /convos/status`: clean = never bound, nothing pending; what decides if a failed claim may return an instance to the pool. */

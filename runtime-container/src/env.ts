@@ -30,6 +30,8 @@ export type RuntimeEnv = {
   gatewayBackoffMs: number;
   /** An OpenAI-compatible endpoint to use instead of OpenRouter (local models, tests). */
   devModelUrl: string | undefined;
+  /** Another openclaw.template.json to render (the bench compares configs with it); default: the image's. */
+  configTemplate: string | undefined;
   providers: { openrouter: boolean; agentmail: boolean; telnyx: boolean; bankr: boolean };
   /** OpenRouter's API root: web search (Sonar) and voice-note transcription go there with the instance's key. */
   openrouterBaseUrl: string;
@@ -99,6 +101,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
     version: env.RUNTIME_VERSION || packageVersion(),
     gatewayBackoffMs: Number(env.GATEWAY_RESTART_BACKOFF_MS) > 0 ? Number(env.GATEWAY_RESTART_BACKOFF_MS) : 1000,
     devModelUrl: env.OPENCLAW_DEV_MODEL_URL || undefined,
+    configTemplate: env.OPENCLAW_CONFIG_TEMPLATE ? path.resolve(env.OPENCLAW_CONFIG_TEMPLATE) : undefined,
     providers: {
       openrouter: Boolean(env.OPENROUTER_API_KEY),
       agentmail: Boolean(env.AGENTMAIL_API_KEY && env.AGENTMAIL_INBOX),

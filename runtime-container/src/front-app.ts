@@ -10,6 +10,8 @@ import type { ReadinessProbe } from "./readiness.ts";
 
 export type FrontDeps = {
   version: string;
+  /** What this instance can really do (see capabilities.ts); reported with health. */
+  capabilities?: string[];
   xmtpEnv: "dev" | "production";
   gatewayToken: string;
   workspaceDir: string;
@@ -37,7 +39,7 @@ export function createFrontApp(deps: FrontDeps): Hono<{ Bindings: Bindings }> {
     const r = await deps.readiness.check();
     if (!r.ready) return c.json({ ready: false, reason: r.reason }, 503);
     // Bound = no longer a fresh instance: it has (or had, or is getting) its conversation.
-    return c.json({ ready: true, version: deps.version, bound: !r.status.clean });
+    return c.json({ ready: true, version: deps.version, bound: !r.status.clean, capabilities: deps.capabilities ?? [] });
   });
 
   app.post("/pool/provision", async (c) => {

@@ -4,6 +4,9 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveConvosBin } from "../plugins/convos/src/settings.ts";
+import fs from "node:fs";
+import { instanceCapabilities } from "./capabilities.ts";
+import { binOnPath, readSkillGates } from "./skill-gates.ts";
 import { readRuntimeEnv } from "./env.ts";
 import { createFrontApp } from "./front-app.ts";
 import { GatewaySupervisor } from "./gateway-supervisor.ts";
@@ -33,6 +36,13 @@ async function main(): Promise<void> {
     CONVOS_CLI: convosCli,
     WORKSPACE_DIR: layout.workspaceDir,
   };
+  // The gateway's environment is what OpenClaw gates skills on; the same facts decide the list.
+  const capabilities = instanceCapabilities({
+    config: JSON.parse(fs.readFileSync(layout.openclawConfigPath, "utf8")),
+    gates: readSkillGates(layout.skillsDir),
+    env: gatewayEnv,
+    hasBin: (bin) => binOnPath(bin, gatewayEnv.PATH),
+  });
   const gatewayArgs = env.gatewayMode === "openclaw" ? [env.openclawEntry as string, "gateway", "run"] : [path.join(path.dirname(fileURLToPath(import.meta.url)), "stub-gateway.ts")];
   const supervisor = new GatewaySupervisor({
     command: process.execPath,
@@ -46,6 +56,7 @@ async function main(): Promise<void> {
   const readiness = new ReadinessProbe(supervisor, plugin);
   const app = createFrontApp({
     version: env.version,
+    capabilities,
     xmtpEnv: env.xmtpEnv,
     gatewayToken: env.gatewayToken,
     workspaceDir: layout.workspaceDir,
@@ -58,6 +69,7 @@ async function main(): Promise<void> {
 
   log(`version ${env.version}; gateway: ${env.gatewayMode} (${env.gatewayModeReason}) on 127.0.0.1:${gatewayPort}; XMTP ${env.xmtpEnv}; state ${env.stateDir}`);
   log(`convos CLI: ${convosCli}`);
+  log(`capabilities: ${capabilities.join(", ") || "none"}`);
   const missing = Object.entries(env.providers)
     .filter(([, on]) => !on)
     .map(([name]) => name);

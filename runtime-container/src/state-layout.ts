@@ -44,7 +44,7 @@ export function renderTemplate(template: string, vars: Record<string, string>): 
 }
 
 export function renderOpenclawConfig(env: RuntimeEnv, layout: StateLayout, gatewayPort: number, convosCli: string): string {
-  const template = fs.readFileSync(path.join(layout.templateDir, "openclaw.template.json"), "utf8");
+  const template = fs.readFileSync(env.configTemplate ?? path.join(layout.templateDir, "openclaw.template.json"), "utf8");
   const rendered = renderTemplate(template, {
     GATEWAY_PORT: String(gatewayPort),
     WORKSPACE_DIR: layout.workspaceDir,

@@ -61,7 +61,10 @@ beforeAll(async () => {
   if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
   model = await startScriptedModel();
   // An upload provider lets `attach` work (the fake CLI checks for one as the real one does).
-  r = await startRuntime({ gateway: "openclaw", env: { OPENROUTER_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" } });
+  r = await startRuntime({
+    gateway: "openclaw",
+    env: { OPENROUTER_API_KEY: "", AGENTMAIL_API_KEY: "", TELNYX_API_KEY: "", BANKR_API_KEY: "", OPENCLAW_DEV_MODEL_URL: model.url, CONVOS_UPLOAD_PROVIDER: "convos-api" },
+  });
   readyMs = await r.waitReady(240_000);
   healthBeforeClaim = (await r.health()).body;
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
@@ -89,7 +92,7 @@ afterEach(() => expect(model.pending()).toBe(0));
 describe("the instance with a real OpenClaw gateway", () => {
   it("becomes ready with the convos plugin loaded, unbound until claimed", () => {
     expect(readyMs).toBeGreaterThan(0);
-    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false });
+    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: ["scheduling"] });
     expect(r.output()).toMatch(/http server listening \(\d+ plugins: [^)]*\bconvos\b/u);
     process.stdout.write(`[chat-agent.test] /pool/health ready ${readyMs} ms after spawn\n`);
   });

@@ -80,12 +80,15 @@ describe("workspace", () => {
     expect(config.gateway).toMatchObject({ port: 18789, bind: "loopback", auth: { mode: "token", token: "${GATEWAY_TOKEN}" } });
     // Silence is an answer in the group (NO_REPLY posts nothing); addressed messages get 👀.
     // The pdf tool registers only with a PDF-capable model it can resolve: the agent's own model.
+    // Quiet by default: no recurring heartbeat turn (reminders come from the scheduler).
     expect(config.agents.defaults).toEqual({
       workspace: layout.workspaceDir,
       model: { primary: "openrouter/openai/gpt-5-mini" },
       pdfModel: { primary: "openrouter/openai/gpt-5-mini" },
       silentReply: { group: "allow" },
+      heartbeat: { every: "0m" },
     });
+    expect(config.cron).toMatchObject({ enabled: true });
     expect(config.messages).toEqual({ ackReaction: "👀", ackReactionScope: "group-mentions" });
     expect(config.channels.convos).toMatchObject({ enabled: true, env: "production" });
     expect(config.plugins.load.paths).toEqual([layout.pluginDir, layout.perplexityPluginDir]);

@@ -13,7 +13,7 @@ import { challengeVerifier } from "./challenge";
 import { catalogConfig, type RateRule } from "./config";
 import { siteOg, templateOg } from "./og";
 import { BusyPage, CatalogPage, categoryKey, JoinedPage, MessagePage, StartedPage, TemplatePage, type ClaimForms, type PageEnv, type RetryForm } from "./pages";
-import { findTemplate, publishedTemplates } from "./store";
+import { asAdvertised, findTemplate, publishedTemplates, reportedCapabilities } from "./store";
 import { CATALOG_CSS } from "./style";
 
 /**
@@ -85,7 +85,8 @@ function page(c: C, body: unknown, status: ContentfulStatusCode = 200, headers: 
 }
 
 catalogRoutes.get("/", async (c) => {
-  const all = await publishedTemplates(c.env.DB);
+  const fleet = await reportedCapabilities(c.env.DB);
+  const all = (await publishedTemplates(c.env.DB)).map((t) => asAdvertised(t, fleet));
   const category = c.req.query("category")?.trim().toLowerCase().slice(0, 64) || null;
   const skill = c.req.query("skill")?.trim().slice(0, 64) || null;
   const shown = all.filter((t) => (category === null || categoryKey(t.category) === category) && (skill === null || t.skills.includes(skill)));
@@ -143,7 +144,8 @@ catalogRoutes.onError((err, c) => {
 async function publishedBySlug(c: C): Promise<TemplateRow | null> {
   const parsed = SlugSchema.safeParse(c.req.param("slug"));
   if (!parsed.success) return null;
-  return findTemplate(c.env.DB, parsed.data, { publishedOnly: true });
+  const t = await findTemplate(c.env.DB, parsed.data, { publishedOnly: true });
+  return t && asAdvertised(t, await reportedCapabilities(c.env.DB));
 }
 
 function notFound(c: C) {

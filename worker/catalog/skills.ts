@@ -1,3 +1,5 @@
+import { CAPABILITY_LABELS, isCapability } from "../../runtime-container/contract/pool-runtime";
+
 /**
  * What each runtime skill means to someone choosing an agent. Unknown skills (an operator
  * can tag anything) fall back to their raw name, so a new skill never breaks the catalog.
@@ -10,7 +12,7 @@ const SKILLS: Record<string, { label: string; blurb: string }> = {
 };
 
 export function skillLabel(skill: string): string {
-  return SKILLS[skill]?.label ?? skill;
+  return SKILLS[skill]?.label ?? (isCapability(skill) ? CAPABILITY_LABELS[skill] : skill);
 }
 
 export function skillBlurb(skill: string): string | null {

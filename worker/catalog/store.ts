@@ -1,8 +1,9 @@
-import { and, asc, desc, eq } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull } from "drizzle-orm";
 import { z } from "zod";
 import { SlugSchema, TemplateSchema, type Template } from "../api/schemas";
 import { database } from "../db/client";
-import { templates, type TemplateRow } from "../db/schema";
+import { instances, templates, type TemplateRow } from "../db/schema";
+import { advertisedSkills, fleetCapabilities } from "../domain/advertised-skills";
 
 /**
  * Templates as operators write them (API and admin share these rules). A Notion page id may
@@ -140,4 +141,18 @@ export async function updateTemplate(d1: D1Database, slug: string, patch: Templa
 export async function deleteTemplate(d1: D1Database, slug: string): Promise<boolean> {
   const rows = await database(d1).delete(templates).where(eq(templates.slug, slug)).returning({ slug: templates.slug });
   return rows.length > 0;
+}
+
+/** What the instances a claim can hand out (idle) or has handed out (claimed) report they can do. */
+export async function reportedCapabilities(d1: D1Database): Promise<Set<string>> {
+  const rows = await database(d1)
+    .select({ capabilities: instances.capabilities })
+    .from(instances)
+    .where(and(inArray(instances.status, ["idle", "claimed"]), isNotNull(instances.capabilities)));
+  return fleetCapabilities(rows.map((r) => r.capabilities));
+}
+
+/** Templates as the public catalog shows them: skill tags only for what agents really have. */
+export function asAdvertised<T extends { skills: string[] }>(template: T, fleet: ReadonlySet<string>): T {
+  return { ...template, skills: advertisedSkills(template.skills, fleet) };
 }

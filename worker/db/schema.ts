@@ -28,6 +28,9 @@ export const instances = sqliteTable(
     url: text("url"),
     deploymentStatus: text("deployment_status"),
     runtimeVersion: text("runtime_version"),
+    // What the instance reported it can do in /pool/health (contract CAPABILITY_LABELS ids);
+    // the catalog's skill tags come from these, not from what a template claims.
+    capabilities: text("capabilities", { mode: "json" }).$type<string[]>(),
     lastHealthAt: integer("last_health_at"),
     healthFailures: integer("health_failures").notNull().default(0),
     lastError: text("last_error"),

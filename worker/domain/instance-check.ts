@@ -95,18 +95,19 @@ export function hostVerdict(row: CheckedRow, host: HostView, now: number): HostV
 /** What a starting or idle instance's `GET /pool/health` answer means. */
 export type ProbeVerdict =
   | { action: "fail"; reason: string }
-  | { action: "ready"; version: string | null }
+  | { action: "ready"; version: string | null; capabilities: string[] | null }
   | { action: "not_ready"; reason: string }
   | { action: "healthy" }
   | { action: "unhealthy"; failures: number; reason: string };
 
-export type HealthAnswer = { ok: true; health: { bound?: boolean; version?: string } } | { ok: false; reason: string };
+export type HealthAnswer = { ok: true; health: { bound?: boolean; version?: string; capabilities?: string[] } } | { ok: false; reason: string };
 
 export function probeVerdict(row: Pick<CheckedRow, "status" | "healthFailures">, check: HealthAnswer): ProbeVerdict {
   // Bound to a conversation we never recorded (a provision that landed after we gave up,
   // a manual test): handing it out would only earn the next user a 409.
   if (check.ok && check.health.bound) return { action: "fail", reason: "tainted: bound to a conversation while unclaimed" };
-  if (row.status === "starting") return check.ok ? { action: "ready", version: check.health.version ?? null } : { action: "not_ready", reason: check.reason };
+  if (row.status === "starting")
+    return check.ok ? { action: "ready", version: check.health.version ?? null, capabilities: check.health.capabilities ?? null } : { action: "not_ready", reason: check.reason };
   if (check.ok) return { action: "healthy" };
   if (row.healthFailures + 1 >= IDLE_HEALTH_FAILURES) return { action: "fail", reason: `idle health failed ${IDLE_HEALTH_FAILURES} times: ${check.reason}` };
   return { action: "unhealthy", failures: row.healthFailures + 1, reason: check.reason };

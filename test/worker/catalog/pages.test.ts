@@ -15,6 +15,16 @@ async function agents(): Promise<{ id: string; status: string; template: string 
   return (await json(api("/api/pool/agents"))).body.agents;
 }
 
+/** Instances in the pool (they report their capabilities in health) and templates that want scheduling too. */
+async function poolWithScheduling(slugs: string[]) {
+  await fillPool(1);
+  for (const slug of slugs) {
+    const t = (await json(api(`/api/pool/templates/${slug}`))).body;
+    const skills = (t.template ?? t).skills as string[];
+    expect((await api(`/api/pool/templates/${slug}`, { method: "PATCH", json: { skills: [...skills, "scheduling"] } })).status).toBe(200);
+  }
+}
+
 async function startOnce(slug: string, opts: Parameters<typeof postForm>[2] = {}) {
   const page = await html(getPage(`/a/${slug}`));
   return html(postForm(`/a/${slug}/start`, { attempt: attemptOf(page.text, "start-form") }, opts));
@@ -30,18 +40,35 @@ describe("catalog page", () => {
     // The seed features trip-planner, dinner-picker and event-organizer.
     expect(slugs.slice(0, 3).sort()).toEqual(["dinner-picker", "event-organizer", "trip-planner"]);
     for (const category of ["Travel", "Food", "Learning", "Money", "Social", "Information"]) expect(res.text).toContain(`>${category}</a>`);
-    expect(res.text).toContain(">Web browsing</li>");
-    expect(res.text).toContain(">Email</li>");
+    // No instance has reported what it can do yet: the catalog promises nothing.
+    expect(res.text).not.toContain('<li class="tag">');
+  });
+
+  it("tags a template only with skills the pool's instances report having", async () => {
+    await poolWithScheduling(["trip-planner"]);
+    const res = await html(getPage("/"));
+    // The instances report scheduling, and neither a browser nor an email inbox (this pool
+    // has no AgentMail key): the seed's "browser" and "agentmail" tags are not shown.
+    expect(res.text).toContain(">Reminders &amp; scheduling</li>");
+    expect(res.text).not.toContain("Web browsing");
+    expect(res.text).not.toContain(">Email</li>");
+    const page = await html(getPage("/a/trip-planner"));
+    expect(page.text).toContain("<b>Reminders &amp; scheduling</b>");
+    expect(page.text).not.toContain("<b>Email</b>");
   });
 
   it("filters by category and by skill with plain links", async () => {
+    await poolWithScheduling(["trip-planner", "event-organizer"]);
     const food = await html(getPage("/?category=food"));
     expect([...food.text.matchAll(/data-slug="([^"]+)"/g)].map((m) => m[1])).toEqual(["dinner-picker"]);
     expect(food.text).toMatch(/href="\/\?category=food" aria-current="page"/);
     expect(food.text).toContain("1 agent");
 
+    const scheduling = await html(getPage("/?skill=scheduling"));
+    expect([...scheduling.text.matchAll(/data-slug="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(["event-organizer", "trip-planner"]);
+    // Tagged, but no instance can send email: nothing is offered under it.
     const email = await html(getPage("/?skill=agentmail"));
-    expect([...email.text.matchAll(/data-slug="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(["event-organizer", "trip-planner"]);
+    expect([...email.text.matchAll(/data-slug="([^"]+)"/g)].map((m) => m[1])).toEqual([]);
 
     const none = await html(getPage("/?category=nope"));
     expect(none.status).toBe(200);
@@ -72,12 +99,13 @@ describe("catalog page", () => {
 
 describe("template page", () => {
   it("shows what the agent does, its skills, preview metadata and the Start and Join forms", async () => {
+    await poolWithScheduling(["trip-planner"]);
     const res = await html(getPage("/a/trip-planner"));
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.text).toContain("<h1>Trip Planner</h1>");
     expect(res.text).toContain("Plans group trips in the chat");
-    expect(res.text).toContain("<b>Email</b>");
+    expect(res.text).toContain("<b>Reminders &amp; scheduling</b>");
     expect(res.text).toContain('<meta property="og:image" content="https://pool.test/a/trip-planner/og.svg"/>');
     expect(res.text).toContain('<meta property="og:title" content="Trip Planner · Convos Agents"/>');
     expect(res.text).toMatch(/<form method="post" action="\/a\/trip-planner\/start"/);
@@ -99,13 +127,14 @@ describe("template page", () => {
   });
 
   it("renders an Open Graph SVG with the template's name, escaping operator text", async () => {
+    await poolWithScheduling(["trip-planner"]);
     const img = await getPage("/a/trip-planner/og.svg");
     expect(img.status).toBe(200);
     expect(img.headers.get("content-type")).toMatch(/^image\/svg\+xml/);
     const body = await img.text();
     expect(body).toMatch(/^<svg [^>]*width="1200" height="630"/);
     expect(body).toContain("Trip Planner");
-    expect(body).toContain("Email");
+    expect(body).toContain("Reminders &amp; scheduling");
 
     await api("/api/pool/templates", {
       method: "POST",

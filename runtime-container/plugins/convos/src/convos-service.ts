@@ -108,6 +108,7 @@ export class ConvosService {
   private explodeTimer: NodeJS.Timeout | null = null;
   private inboundHandlers = new Set<(msg: InboundMessage) => void>();
   private eventHandlers = new Set<(event: ServeEvent) => void>();
+  private goneHandlers = new Set<(reason: string) => Promise<void> | void>();
   /** Messages that arrived before the agent attached (gateway still starting its channels). */
   private readonly unclaimed: InboundMessage[] = [];
   private catchup: { running: boolean; again: boolean; final: boolean } = { running: false, again: false, final: false };
@@ -146,6 +147,22 @@ export class ConvosService {
     this.inboundHandlers.add(handler);
     for (const msg of this.unclaimed.splice(0)) handler(msg);
     return () => this.inboundHandlers.delete(handler);
+  }
+
+  /** Called when the conversation is gone for good (exploded, or the instance reset): what belongs to it must go too. */
+  onConversationGone(handler: (reason: string) => Promise<void> | void): () => void {
+    this.goneHandlers.add(handler);
+    return () => this.goneHandlers.delete(handler);
+  }
+
+  private async conversationGone(reason: string): Promise<void> {
+    for (const handler of this.goneHandlers) {
+      try {
+        await handler(reason);
+      } catch (err) {
+        this.opts.log?.(`cleaning up after "${reason}" failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   onServeEvent(handler: (event: ServeEvent) => void): () => void {
@@ -559,7 +576,8 @@ export class ConvosService {
       if (this.opts.workspaceDir) emptyDir(this.opts.workspaceDir);
       this.binding = { ...EMPTY_BINDING, used: true, exploded: true };
       this.store.save(this.binding);
-      this.opts.log?.(`${reason}: conversation state, identity and workspace wiped`);
+      await this.conversationGone(reason);
+      this.opts.log?.(`${reason}: conversation state, identity, workspace and reminders wiped`);
       return this.askPoolToDestroy();
     })();
     return this.wiping;
@@ -585,6 +603,7 @@ export class ConvosService {
     this.cursor = { lastSentAt: null, seen: [] };
     this.cursorStore.clear();
     this.wiping = null;
+    await this.conversationGone("instance reset");
     this.registrar.forget();
     if (this.opts.workspaceDir) fs.rmSync(path.join(this.opts.workspaceDir, "INSTRUCTIONS.md"), { force: true });
     if (!this.closed) void this.registrar.start();
