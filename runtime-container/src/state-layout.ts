@@ -15,7 +15,15 @@ export type StateLayout = {
   templateDir: string;
   skillsDir: string;
   pluginDir: string;
-  /** OpenClaw's own Perplexity web-search plugin (npm), pointed at OpenRouter's Sonar models. */
+  /** OpenClaw's own Perplexity web-search plugin (npm) as the image installs it. */
+  perplexityPluginPackage: string;
+  /**
+   * The copy of that package the gateway loads (plugins.load.paths), pointed at OpenRouter's
+   * Sonar models. OpenClaw refuses any non-bundled plugin file with more than one hard link and
+   * then treats the plugin as missing: it tries to download it from ClawHub at boot and web
+   * search ends up with no provider. node_modules installs may hard-link (`cp -al` checkouts,
+   * pnpm's store), so the runtime loads its own single-link copy instead.
+   */
   perplexityPluginDir: string;
 };
 
@@ -30,7 +38,8 @@ export function stateLayout(stateDir: string): StateLayout {
     templateDir: path.join(RUNTIME_ROOT, "openclaw"),
     skillsDir: path.join(RUNTIME_ROOT, "openclaw", "skills"),
     pluginDir: path.join(RUNTIME_ROOT, "plugins", "convos"),
-    perplexityPluginDir: path.join(RUNTIME_ROOT, "node_modules", "@openclaw", "perplexity-plugin"),
+    perplexityPluginPackage: path.join(RUNTIME_ROOT, "node_modules", "@openclaw", "perplexity-plugin"),
+    perplexityPluginDir: path.join(stateDir, "image-plugins", "perplexity"),
   };
 }
 
@@ -102,9 +111,21 @@ export function seedWorkspace(layout: StateLayout): string[] {
   return copied;
 }
 
+/**
+ * Copies the image's Perplexity plugin package to the directory the gateway loads it from,
+ * replacing any earlier copy so an image upgrade takes effect on the next boot. Copying writes
+ * new files (one link each), which is what OpenClaw's plugin hardlink policy accepts.
+ */
+export function installImagePlugins(layout: StateLayout): void {
+  fs.rmSync(layout.perplexityPluginDir, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(layout.perplexityPluginDir), { recursive: true, mode: 0o700 });
+  fs.cpSync(layout.perplexityPluginPackage, layout.perplexityPluginDir, { recursive: true });
+}
+
 export function prepareState(env: RuntimeEnv, layout: StateLayout, gatewayPort: number, convosCli: string): void {
   for (const dir of [layout.stateDir, layout.openclawStateDir, layout.convosHome]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   seedWorkspace(layout);
+  installImagePlugins(layout);
   // Secrets are not in this file: the template references ${GATEWAY_TOKEN} and OpenClaw
   // resolves it from the environment, so nothing sensitive lands on the volume.
   fs.writeFileSync(layout.openclawConfigPath, renderOpenclawConfig(env, layout, gatewayPort, convosCli), { mode: 0o600 });

@@ -128,6 +128,33 @@ describe("workspace", () => {
     expect(moved.browser.ssrfPolicy).toEqual({ allowedHostnames: ["intranet.example", "10.0.0.5"] });
   });
 
+  it("loads the Perplexity plugin from a single-link copy of the image's package, refreshed on every boot", () => {
+    // OpenClaw ignores a non-bundled plugin whose files have more than one hard link (then tries
+    // ClawHub at boot and web search has no provider); installs such as `cp -al` checkouts or
+    // pnpm's store hard-link node_modules, so the gateway must never load the package in place.
+    const stateDir = tempDir("layout-perplexity");
+    const env = readRuntimeEnv({ STATE_DIR: stateDir, OPENCLAW_GATEWAY: "stub" });
+    const layout = stateLayout(stateDir);
+    prepareState(env, layout, 18789, "convos");
+    expect(layout.perplexityPluginDir.startsWith(stateDir + path.sep)).toBe(true);
+    const files = (dir: string): string[] => fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile());
+    const shipped = files(layout.perplexityPluginPackage).sort();
+    expect(shipped).toContain("openclaw.plugin.json");
+    expect(files(layout.perplexityPluginDir).sort()).toEqual(shipped);
+    for (const f of shipped) {
+      const copy = path.join(layout.perplexityPluginDir, f);
+      expect(fs.statSync(copy).nlink, f).toBe(1);
+      expect(fs.readFileSync(copy).equals(fs.readFileSync(path.join(layout.perplexityPluginPackage, f))), f).toBe(true);
+    }
+
+    // A restart after an image upgrade loads the new package, nothing left of the old copy.
+    fs.writeFileSync(path.join(layout.perplexityPluginDir, "stale.js"), "old image");
+    fs.writeFileSync(path.join(layout.perplexityPluginDir, "package.json"), "{}");
+    prepareState(env, layout, 18789, "convos");
+    expect(files(layout.perplexityPluginDir).sort()).toEqual(shipped);
+    expect(JSON.parse(fs.readFileSync(path.join(layout.perplexityPluginDir, "package.json"), "utf8")).name).toBe("@openclaw/perplexity-plugin");
+  });
+
   it("can point the agent at a local OpenAI-compatible model instead of OpenRouter", () => {
     const stateDir = tempDir("layout-dev-model");
     const env = readRuntimeEnv({ STATE_DIR: stateDir, OPENCLAW_GATEWAY: "stub", OPENCLAW_DEV_MODEL_URL: "http://127.0.0.1:1234/v1" });
