@@ -6,12 +6,12 @@ import { summarize, type Summary } from "./lib/stats.ts";
 
 /**
  * 1. Claims. The Worker under Miniflare (real workerd, D1, Durable Object), 2,000 idle rows
- * seeded before every run, fake instances that provision at once. For each concurrency, one
- * after the other: GET /healthz (the runtime's ceiling), GET /_bench/d1-one (one D1 query),
- * POST /_bench/do-noop (Worker → Durable Object RPC, nothing else), POST /_bench/floor (the
- * claim floor of issue 17), POST /api/pool/claim (the coordinator), POST /_bench/naive-claim
- * (read-then-write from the Worker, no coordinator), and the claim floor again, so a drift of
- * the shared machine's load between the floor and the claims shows. The D1 round trips and
+ * seeded before the claim runs of each concurrency, fake instances that provision at once. For
+ * each concurrency, one after the other: GET /healthz (the runtime's ceiling), GET
+ * /_bench/d1-one (one D1 query), POST /_bench/do-noop (Worker → Durable Object RPC, nothing
+ * else), then POST /_bench/floor (the claim floor of issue 17) and POST /api/pool/claim (the
+ * coordinator) alternating (floor, claims, floor, claims, floor), then POST
+ * /_bench/naive-claim (read-then-write from the Worker, no coordinator). The D1 round trips and
  * statements of every run are counted (bench/worker/counting-d1.ts).
  */
 export const CONCURRENCY = [1, 16, 64, 256];
@@ -19,10 +19,12 @@ export const IDLE_ROWS = 2_000;
 export const CLAIMS_PER_RUN = 400;
 export const NOOP_PER_RUN = 2_000;
 export const KEYED_CLAIMS = 100;
+/** Claim runs per concurrency, each followed by a claim-floor run (one more floor run before the first). */
+export const CLAIM_SEGMENTS = 2;
 const RUN_MAX_MS = 60_000;
 
 export interface ClaimRunResult {
-  kind: "noop" | "d1one" | "doNoop" | "floor" | "floorAfter" | "coordinator" | "coordinatorKeyed" | "naive";
+  kind: "noop" | "d1one" | "doNoop" | "floor" | "coordinator" | "coordinatorKeyed" | "naive";
   concurrency: number;
   sent: number;
   ok: number;
@@ -46,9 +48,15 @@ export interface ClaimRunResult {
   /** D1 round trips and statements the Worker and the coordinator made during the run. */
   d1RoundTrips: number;
   d1Statements: number;
+  /** Successes per second of each run this result combines (the claim floor and the coordinator run in several, interleaved). */
+  segmentsPerSecond: number[];
 }
 
-function summarizeRun(kind: ClaimRunResult["kind"], concurrency: number, run: LoadRun): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements"> {
+function summarizeRun(
+  kind: ClaimRunResult["kind"],
+  concurrency: number,
+  run: LoadRun,
+): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "segmentsPerSecond"> {
   const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
   const non2xx: Record<string, number> = {};
   for (const r of run.results) if (r.status >= 300 || r.status < 200) non2xx[r.status] = (non2xx[r.status] ?? 0) + 1;
@@ -113,12 +121,29 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       const id = `floor-${++floorN}`;
       return { method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }) };
     };
-    const measured = async (kind: ClaimRunResult["kind"], c: number, total: number, request: () => LoadRequest) => {
+    // One closed-loop run, with the D1 round trips and statements made while it ran.
+    const segment = async (c: number, total: number, request: () => LoadRequest) => {
       const c0 = await host.counters();
       const run = await runLoad(host.url, { concurrency: c, total, maxMs: RUN_MAX_MS, request });
       const c1 = await host.counters();
-      return { ...summarizeRun(kind, c, run), d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips!, d1Statements: c1.d1Statements! - c0.d1Statements! };
+      return { run, d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips!, d1Statements: c1.d1Statements! - c0.d1Statements! };
     };
+    type Segment = Awaited<ReturnType<typeof segment>>;
+    const combine = (kind: ClaimRunResult["kind"], c: number, segs: Segment[]) => {
+      const run: LoadRun = {
+        results: segs.flatMap((s) => s.run.results),
+        wallMs: segs.reduce((a, s) => a + s.run.wallMs, 0),
+        errors: segs.reduce((a, s) => a + s.run.errors, 0),
+        cutShort: segs.some((s) => s.run.cutShort),
+      };
+      return {
+        ...summarizeRun(kind, c, run),
+        d1RoundTrips: segs.reduce((a, s) => a + s.d1RoundTrips, 0),
+        d1Statements: segs.reduce((a, s) => a + s.d1Statements, 0),
+        segmentsPerSecond: segs.map((s) => (s.run.results.filter((r) => r.status >= 200 && r.status < 300).length / s.run.wallMs) * 1000),
+      };
+    };
+    const measured = async (kind: ClaimRunResult["kind"], c: number, total: number, request: () => LoadRequest) => combine(kind, c, [await segment(c, total, request)]);
     const refLog = (r: ClaimRunResult) =>
       log(
         `claims ${r.kind.padEnd(11)} c=${String(r.concurrency).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(2)} ms, pool p50 ${r.poolPart?.p50.toFixed(2) ?? "–"} ms, D1 ${r.d1RoundTrips} round trips`,
@@ -128,31 +153,42 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       runs.push({ ...(await measured("noop", c, NOOP_PER_RUN, () => ({ method: "GET", path: "/healthz" }))), secondProvisions: 0, rowsClaimed: 0 });
       // One D1 round trip and nothing else: what a single D1 query costs in this runtime.
       runs.push({ ...(await measured("d1one", c, CLAIMS_PER_RUN, () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }))), secondProvisions: 0, rowsClaimed: 0 });
-      for (const kind of ["doNoop", "floor"] as const) {
-        const r = {
-          ...(await measured(kind, c, CLAIMS_PER_RUN, kind === "doNoop" ? () => ({ method: "POST", path: "/_bench/do-noop", headers: auth, body: "{}" }) : floorRequest)),
-          secondProvisions: 0,
-          rowsClaimed: 0,
-        };
-        runs.push(r);
-        refLog(r);
-      }
+      const doNoop = { ...(await measured("doNoop", c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/_bench/do-noop", headers: auth, body: "{}" }))), secondProvisions: 0, rowsClaimed: 0 };
+      runs.push(doNoop);
+      refLog(doNoop);
 
-      for (const kind of ["coordinator", "naive"] as const) {
-        await reseed();
-        const path = kind === "coordinator" ? "/api/pool/claim" : "/_bench/naive-claim";
-        const measuredRun = await measured(kind, c, CLAIMS_PER_RUN, () => ({ method: "POST", path, headers: auth, body: kind === "coordinator" ? claimBody : "{}" }));
-        const secondProvisions = [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0);
-        const rowsClaimed = await countWhere(host.db, "status = 'claimed'");
-        const r = { ...measuredRun, secondProvisions, rowsClaimed };
-        runs.push(r);
-        log(
-          `claims ${kind.padEnd(11)} c=${String(c).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(1)} ms, pool p50 ${r.poolPart?.p50.toFixed(1)} ms, double ${r.doubleAssigned}, rows claimed ${rowsClaimed}, D1 ${r.d1RoundTrips} round trips (${r.d1Statements} statements)`,
-        );
+      // Claim runs sandwiched between claim-floor runs (floor, claims, floor, claims, floor): the
+      // shared machine's load drifts within seconds, and the ratio is what is compared.
+      await reseed();
+      const floorSegs = [await segment(c, CLAIMS_PER_RUN, floorRequest)];
+      const claimSegs: Segment[] = [];
+      for (let i = 0; i < CLAIM_SEGMENTS; i++) {
+        claimSegs.push(await segment(c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody })));
+        floorSegs.push(await segment(c, CLAIMS_PER_RUN, floorRequest));
       }
-      const after = { ...(await measured("floorAfter", c, CLAIMS_PER_RUN, floorRequest)), secondProvisions: 0, rowsClaimed: 0 };
-      runs.push(after);
-      refLog(after);
+      const coordinator = {
+        ...combine("coordinator", c, claimSegs),
+        secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0),
+        rowsClaimed: await countWhere(host.db, "status = 'claimed'"),
+      };
+      const floor = { ...combine("floor", c, floorSegs), secondProvisions: 0, rowsClaimed: 0 };
+      runs.push(coordinator, floor);
+      refLog(floor);
+      log(
+        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements); claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s`,
+      );
+
+      await reseed();
+      const naiveRun = await measured("naive", c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }));
+      const naive = {
+        ...naiveRun,
+        secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0),
+        rowsClaimed: await countWhere(host.db, "status = 'claimed'"),
+      };
+      runs.push(naive);
+      log(
+        `claims naive       c=${String(c).padStart(3)}: ${naive.ok}/${naive.sent} ok, ${naive.perSecond.toFixed(0)}/s, p50 ${naive.latency.p50.toFixed(1)} ms, pool p50 ${naive.poolPart?.p50.toFixed(1)} ms, double ${naive.doubleAssigned}, rows claimed ${naive.rowsClaimed}, D1 ${naive.d1RoundTrips} round trips`,
+      );
       const n = runs.find((r) => r.kind === "noop" && r.concurrency === c)!;
       const d = runs.find((r) => r.kind === "d1one" && r.concurrency === c)!;
       log(

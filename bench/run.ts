@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../local/worker-host.ts";
-import { benchClaims, CLAIMS_PER_RUN, IDLE_ROWS, KEYED_CLAIMS, NOOP_PER_RUN, type ClaimRunResult } from "./claims.ts";
+import { benchClaims, CLAIM_SEGMENTS, CLAIMS_PER_RUN, IDLE_ROWS, KEYED_CLAIMS, NOOP_PER_RUN, type ClaimRunResult } from "./claims.ts";
 import { benchBoot, benchLive, type BootResult, type LiveResult } from "./live.ts";
 import { benchSize, type SizeResult } from "./size.ts";
 import { benchTick, type TickResult } from "./tick.ts";
@@ -85,7 +85,9 @@ out();
 if (results.claims) {
   const runs = results.claims.runs;
   const get = (kind: ClaimRunResult["kind"], c: number) => runs.find((r) => r.kind === kind && r.concurrency === c);
-  out(`### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each run; ${CLAIMS_PER_RUN} claims, ${NOOP_PER_RUN} no-op requests per run)`);
+  out(
+    `### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each concurrency's claim runs; ${CLAIM_SEGMENTS} × ${CLAIMS_PER_RUN} claims, ${NOOP_PER_RUN} no-op requests per concurrency)`,
+  );
   out();
   out(
     "| c | no-op req/s | no-op p50 ms | one-D1-query route req/s, p50 ms | claims/s | ÷ no-op | pool part p50 / p95 / p99 ms | coordinator's own p50 / p95 / p99 ms | ok | double-assigned | naive claims/s | naive pool part p50 / p95 ms | naive double-assigned |",
@@ -116,46 +118,42 @@ if (results.claims) {
     );
   out();
   out(
-    `Reference routes of issue 17, in the same run, interleaved per c (DO RPC no-op → claim floor → claims → naive → claim floor again): the claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). D1 counts are every round trip the Worker and the coordinator made during the run (\`bench/worker/counting-d1.ts\`), ÷ successful claims.`,
+    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, claims, floor; ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are every round trip the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims.`,
   );
   out();
   out(
-    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s before / after claims | claim floor p50 ms (pool part p50) | claims/s | claims ÷ claim floor | D1 round trips (statements) per claim | naive: D1 round trips per claim |",
+    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | naive: D1 round trips per claim |",
   );
   out("|---|---|---|---|---|---|---|---|");
-  const floorOf = (c: number) => {
-    const a = get("floor", c);
-    const b = get("floorAfter", c);
-    return a && b ? { perSecond: (a.perSecond + b.perSecond) / 2, a, b } : null;
-  };
+  const seg = (r: ClaimRunResult) => r.segmentsPerSecond.map((x) => int(x)).join(", ");
   for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
     const o = get("doNoop", c);
-    const f = floorOf(c);
+    const f = get("floor", c);
     const k = get("coordinator", c);
     const v = get("naive", c);
     if (!o || !f || !k) continue;
     out(
-      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.a.perSecond)} / ${int(f.b.perSecond)} | ${ms(f.a.latency.p50, 2)} / ${ms(f.b.latency.p50, 2)} (${ms(f.a.poolPart?.p50 ?? NaN, 2)} / ${ms(f.b.poolPart?.p50 ?? NaN, 2)}) | ${int(k.perSecond)} | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
+      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
     );
   }
   out();
-  const f64 = floorOf(64);
-  const f1 = floorOf(1);
+  const f64 = get("floor", 64);
+  const f1 = get("floor", 1);
   const keyed = runs.find((r) => r.kind === "coordinatorKeyed");
-  out("Issue 17's measures (targets in brackets):");
+  out("Issue 17's measures, before issue 17 (its targets in brackets):");
   out();
   if (k64 && f64)
     out(
-      `- Claim ceiling ratio: ${(k64.perSecond / f64.perSecond).toFixed(2)} (${int(k64.perSecond)} claims/s at c=64 ÷ ${int(f64.perSecond)} claim floor req/s, the mean of the floor's runs before and after the claims) [≥ 0.9] → ${verdict(k64.perSecond / f64.perSecond >= 0.9)}`,
+      `- Claim ceiling ratio: ${(k64.perSecond / f64.perSecond).toFixed(2)} (${int(k64.perSecond)} claims/s at c=64 ÷ ${int(f64.perSecond)} claim floor req/s, interleaved) [≥ 0.9] → ${verdict(k64.perSecond / f64.perSecond >= 0.9)}`,
     );
   if (k1)
     out(
-      `- D1 round trips per claim: ${(k1.d1RoundTrips / k1.ok).toFixed(2)} (serial, c=1: ${k1.d1RoundTrips} round trips carrying ${k1.d1Statements} statements for ${k1.ok} claims; grouped by the statement batcher at higher c, see the table) [0] → ${verdict(k1.d1RoundTrips === 0)}`,
+      `- D1 round trips per claim: ${(k1.d1RoundTrips / k1.ok).toFixed(2)} (serial, c=1: ${k1.d1RoundTrips} round trips carrying ${k1.d1Statements} statements for ${k1.ok} claims; the statement batcher groups concurrent claims' statements at higher c, see the table) [0] → ${verdict(k1.d1RoundTrips === 0)}`,
     );
   if (keyed)
     out(`- D1 round trips per claim with an Idempotency-Key: ${(keyed.d1RoundTrips / keyed.ok).toFixed(2)} (serial, ${keyed.ok}/${KEYED_CLAIMS} claims, ${keyed.d1Statements} statements) [0]`);
   if (k1?.poolPart && f1) {
-    const floorP50 = (f1.a.latency.p50 + f1.b.latency.p50) / 2;
+    const floorP50 = f1.latency.p50;
     out(
       `- Serial (c=1) pool part p50 vs claim floor p50: ${ms(k1.poolPart.p50, 2)} ms vs ${ms(floorP50, 2)} ms (×${(k1.poolPart.p50 / floorP50).toFixed(2)}) [≤ ×1.5] → ${verdict(k1.poolPart.p50 <= 1.5 * floorP50)}`,
     );
