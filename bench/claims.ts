@@ -52,6 +52,8 @@ export interface ClaimRunResult {
   segmentsPerSecond: number[];
   /** Claim floor only: how many writes shared a commit, on average over its calls. */
   meanCommitSize?: number;
+  /** Claim floor only: mean ms from a commit's first write to its `storage.sync()` resolving, per call. */
+  meanCommitMs?: number;
 }
 
 function summarizeRun(
@@ -173,17 +175,19 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
         secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0),
         rowsClaimed: await countWhere(host.db, "status = 'claimed'"),
       };
-      const commitSizes = floorSegs.flatMap((g) => g.run.results.map((r) => Number((JSON.parse(r.body) as { commitSize?: number }).commitSize ?? NaN)));
+      const answers = floorSegs.flatMap((g) => g.run.results.map((r) => JSON.parse(r.body) as { commitSize?: number; commitMs?: number }));
+      const mean = (xs: number[]) => xs.reduce((a, n) => a + n, 0) / xs.length;
       const floor = {
         ...combine("floor", c, floorSegs),
         secondProvisions: 0,
         rowsClaimed: 0,
-        meanCommitSize: commitSizes.reduce((a, n) => a + n, 0) / commitSizes.length,
+        meanCommitSize: mean(answers.map((a) => Number(a.commitSize ?? NaN))),
+        meanCommitMs: mean(answers.map((a) => Number(a.commitMs ?? NaN))),
       };
       runs.push(coordinator, floor);
       refLog(floor);
       log(
-        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements); claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s, mean commit size ${floor.meanCommitSize.toFixed(1)}`,
+        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements); claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s, mean commit size ${floor.meanCommitSize.toFixed(1)}, ${floor.meanCommitMs.toFixed(1)} ms`,
       );
 
       await reseed();

@@ -122,9 +122,9 @@ if (results.claims) {
   );
   out();
   out(
-    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms, mean writes per commit | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | naive: D1 round trips per claim |",
+    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | floor commits: mean writes, mean ms (write → sync) | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | naive: D1 round trips per claim |",
   );
-  out("|---|---|---|---|---|---|---|---|");
+  out("|---|---|---|---|---|---|---|---|---|");
   const seg = (r: ClaimRunResult) => r.segmentsPerSecond.map((x) => int(x)).join(", ");
   for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
     const o = get("doNoop", c);
@@ -133,7 +133,7 @@ if (results.claims) {
     const v = get("naive", c);
     if (!o || !f || !k) continue;
     out(
-      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)}, ${ms(f.meanCommitSize ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
+      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${ms(f.meanCommitSize ?? NaN)}, ${ms(f.meanCommitMs ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
     );
   }
   out();

@@ -17,12 +17,14 @@ export interface FloorAnswer {
   totalMs: number;
   /** How many writes shared this call's commit. */
   commitSize: number;
+  /** ms from that commit's first write to `storage.sync()` resolving. */
+  commitMs: number;
 }
 
 interface PendingWrite {
   id: string;
   at: number;
-  resolve: (commitSize: number) => void;
+  resolve: (commit: { size: number; ms: number }) => void;
   reject: (err: unknown) => void;
 }
 
@@ -42,11 +44,11 @@ export class BenchFloor extends DurableObject<Env> {
 
   async floor(instanceUrl: string, id: string): Promise<FloorAnswer> {
     const t0 = Date.now();
-    const commitSize = await this.durableWrite(id, t0);
+    const commit = await this.durableWrite(id, t0);
     const t1 = Date.now();
     const provisioned = await this.instances.provision(instanceUrl, "bench-floor-token", { agentName: "Bench", instructions: "be brief" });
     const t2 = Date.now();
-    return { ok: provisioned.ok, conversationId: provisioned.ok ? provisioned.result.conversationId : null, provisionMs: t2 - t1, totalMs: t2 - t0, commitSize };
+    return { ok: provisioned.ok, conversationId: provisioned.ok ? provisioned.result.conversationId : null, provisionMs: t2 - t1, totalMs: t2 - t0, commitSize: commit.size, commitMs: commit.ms };
   }
 
   /**
@@ -55,7 +57,7 @@ export class BenchFloor extends DurableObject<Env> {
    * statements: a lone write commits at once; writes that arrive while a commit is in flight go
    * together in the next one. Resolves once the write is durable (`storage.sync()`).
    */
-  private durableWrite(id: string, at: number): Promise<number> {
+  private durableWrite(id: string, at: number): Promise<{ size: number; ms: number }> {
     return new Promise((resolve, reject) => {
       this.queue.push({ id, at, resolve, reject });
       if (!this.committing) void this.commit();
@@ -67,12 +69,14 @@ export class BenchFloor extends DurableObject<Env> {
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0);
+        const started = performance.now();
         try {
           this.ctx.storage.transactionSync(() => {
             for (const w of batch) this.ctx.storage.sql.exec("INSERT INTO floor_claims (id, at) VALUES (?, ?)", w.id, w.at);
           });
           await this.ctx.storage.sync();
-          for (const w of batch) w.resolve(batch.length);
+          const commit = { size: batch.length, ms: performance.now() - started };
+          for (const w of batch) w.resolve(commit);
         } catch (err) {
           for (const w of batch) w.reject(err);
         }
