@@ -1,23 +1,30 @@
-import { createFakeOutbound } from "./lib/fake-outbound.ts";
+import { createFakeOutbound, FAKE_BASE } from "./lib/fake-outbound.ts";
 import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
-import { runLoad, serverTiming, type LoadRun } from "./lib/load.ts";
+import { runLoad, serverTiming, type LoadRequest, type LoadRun } from "./lib/load.ts";
 import { clearInstances, countWhere, seedRows } from "./lib/seed.ts";
 import { summarize, type Summary } from "./lib/stats.ts";
 
 /**
  * 1. Claims. The Worker under Miniflare (real workerd, D1, Durable Object), 2,000 idle rows
- * seeded before every run, fake instances that provision at once. For each concurrency:
- * GET /healthz (the runtime's ceiling), POST /api/pool/claim (the coordinator) and
- * POST /_bench/naive-claim (read-then-write from the Worker, no coordinator).
+ * seeded before the claim runs of each concurrency, fake instances that provision at once. For
+ * each concurrency, one after the other: GET /healthz (the runtime's ceiling), GET
+ * /_bench/d1-one (one D1 query), POST /_bench/do-noop (Worker → Durable Object RPC, nothing
+ * else), then POST /_bench/floor (the claim floor of issue 17) and POST /api/pool/claim (the
+ * coordinator) alternating (floor, claims, floor, claims, floor), then POST
+ * /_bench/naive-claim (read-then-write from the Worker, no coordinator). The D1 round trips and
+ * statements of every run are counted (bench/worker/counting-d1.ts).
  */
 export const CONCURRENCY = [1, 16, 64, 256];
 export const IDLE_ROWS = 2_000;
 export const CLAIMS_PER_RUN = 400;
 export const NOOP_PER_RUN = 2_000;
+export const KEYED_CLAIMS = 100;
+/** Claim runs per concurrency, each followed by a claim-floor run (one more floor run before the first). */
+export const CLAIM_SEGMENTS = 2;
 const RUN_MAX_MS = 60_000;
 
 export interface ClaimRunResult {
-  kind: "noop" | "d1one" | "coordinator" | "naive";
+  kind: "noop" | "d1one" | "doNoop" | "floor" | "coordinator" | "coordinatorKeyed" | "naive";
   concurrency: number;
   sent: number;
   ok: number;
@@ -38,9 +45,22 @@ export interface ClaimRunResult {
   secondProvisions: number;
   rowsClaimed: number;
   cutShort: boolean;
+  /** D1 round trips and statements the Worker and the coordinator made during the run. */
+  d1RoundTrips: number;
+  d1Statements: number;
+  /** Successes per second of each run this result combines (the claim floor and the coordinator run in several, interleaved). */
+  segmentsPerSecond: number[];
+  /** Claim floor only: how many writes shared a commit, on average over its calls. */
+  meanCommitSize?: number;
+  /** Claim floor only: mean ms from a commit's first write to its `storage.sync()` resolving, per call. */
+  meanCommitMs?: number;
 }
 
-function summarizeRun(kind: ClaimRunResult["kind"], concurrency: number, run: LoadRun): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed"> {
+function summarizeRun(
+  kind: ClaimRunResult["kind"],
+  concurrency: number,
+  run: LoadRun,
+): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "segmentsPerSecond"> {
   const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
   const non2xx: Record<string, number> = {};
   for (const r of run.results) if (r.status >= 300 || r.status < 200) non2xx[r.status] = (non2xx[r.status] ?? 0) + 1;
@@ -88,34 +108,99 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
     await reseed();
     await runLoad(host.url, { concurrency: 4, total: 200, maxMs: 10_000, request: () => ({ method: "GET", path: "/healthz" }) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }) });
+    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/do-noop", headers: auth, body: "{}" }) });
+    await runLoad(host.url, {
+      concurrency: 4,
+      total: 40,
+      maxMs: 10_000,
+      request: (i) => ({ method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id: `warm-${i}`, url: `${FAKE_BASE}/inst/warm-${i}` }) }),
+    });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody }) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }) });
     const metricsBefore = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
 
-    for (const c of CONCURRENCY) {
-      const noop = await runLoad(host.url, { concurrency: c, total: NOOP_PER_RUN, maxMs: RUN_MAX_MS, request: () => ({ method: "GET", path: "/healthz" }) });
-      runs.push({ ...summarizeRun("noop", c, noop), secondProvisions: 0, rowsClaimed: 0 });
-      // One D1 round trip and nothing else: what a single D1 query costs in this runtime.
-      const d1one = await runLoad(host.url, { concurrency: c, total: CLAIMS_PER_RUN, maxMs: RUN_MAX_MS, request: () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }) });
-      runs.push({ ...summarizeRun("d1one", c, d1one), secondProvisions: 0, rowsClaimed: 0 });
+    // Each floor call provisions a fresh fake instance (a second provision would be a 409).
+    let floorN = 0;
+    const floorRequest = () => {
+      const id = `floor-${++floorN}`;
+      return { method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }) };
+    };
+    // One closed-loop run, with the D1 round trips and statements made while it ran.
+    const segment = async (c: number, total: number, request: () => LoadRequest) => {
+      const c0 = await host.counters();
+      const run = await runLoad(host.url, { concurrency: c, total, maxMs: RUN_MAX_MS, request });
+      const c1 = await host.counters();
+      return { run, d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips!, d1Statements: c1.d1Statements! - c0.d1Statements! };
+    };
+    type Segment = Awaited<ReturnType<typeof segment>>;
+    const combine = (kind: ClaimRunResult["kind"], c: number, segs: Segment[]) => {
+      const run: LoadRun = {
+        results: segs.flatMap((s) => s.run.results),
+        wallMs: segs.reduce((a, s) => a + s.run.wallMs, 0),
+        errors: segs.reduce((a, s) => a + s.run.errors, 0),
+        cutShort: segs.some((s) => s.run.cutShort),
+      };
+      return {
+        ...summarizeRun(kind, c, run),
+        d1RoundTrips: segs.reduce((a, s) => a + s.d1RoundTrips, 0),
+        d1Statements: segs.reduce((a, s) => a + s.d1Statements, 0),
+        segmentsPerSecond: segs.map((s) => (s.run.results.filter((r) => r.status >= 200 && r.status < 300).length / s.run.wallMs) * 1000),
+      };
+    };
+    const measured = async (kind: ClaimRunResult["kind"], c: number, total: number, request: () => LoadRequest) => combine(kind, c, [await segment(c, total, request)]);
+    const refLog = (r: ClaimRunResult) =>
+      log(
+        `claims ${r.kind.padEnd(11)} c=${String(r.concurrency).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(2)} ms, pool p50 ${r.poolPart?.p50.toFixed(2) ?? "–"} ms, D1 ${r.d1RoundTrips} round trips`,
+      );
 
-      for (const kind of ["coordinator", "naive"] as const) {
-        await reseed();
-        const path = kind === "coordinator" ? "/api/pool/claim" : "/_bench/naive-claim";
-        const run = await runLoad(host.url, {
-          concurrency: c,
-          total: CLAIMS_PER_RUN,
-          maxMs: RUN_MAX_MS,
-          request: () => ({ method: "POST", path, headers: auth, body: kind === "coordinator" ? claimBody : "{}" }),
-        });
-        const secondProvisions = [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0);
-        const rowsClaimed = await countWhere(host.db, "status = 'claimed'");
-        const r = { ...summarizeRun(kind, c, run), secondProvisions, rowsClaimed };
-        runs.push(r);
-        log(
-          `claims ${kind.padEnd(11)} c=${String(c).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(1)} ms, pool p50 ${r.poolPart?.p50.toFixed(1)} ms, double ${r.doubleAssigned}, rows claimed ${rowsClaimed}`,
-        );
+    for (const c of CONCURRENCY) {
+      runs.push({ ...(await measured("noop", c, NOOP_PER_RUN, () => ({ method: "GET", path: "/healthz" }))), secondProvisions: 0, rowsClaimed: 0 });
+      // One D1 round trip and nothing else: what a single D1 query costs in this runtime.
+      runs.push({ ...(await measured("d1one", c, CLAIMS_PER_RUN, () => ({ method: "GET", path: "/_bench/d1-one", headers: auth }))), secondProvisions: 0, rowsClaimed: 0 });
+      const doNoop = { ...(await measured("doNoop", c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/_bench/do-noop", headers: auth, body: "{}" }))), secondProvisions: 0, rowsClaimed: 0 };
+      runs.push(doNoop);
+      refLog(doNoop);
+
+      // Claim runs sandwiched between claim-floor runs (floor, claims, floor, claims, floor): the
+      // shared machine's load drifts within seconds, and the ratio is what is compared.
+      await reseed();
+      const floorSegs = [await segment(c, CLAIMS_PER_RUN, floorRequest)];
+      const claimSegs: Segment[] = [];
+      for (let i = 0; i < CLAIM_SEGMENTS; i++) {
+        claimSegs.push(await segment(c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody })));
+        floorSegs.push(await segment(c, CLAIMS_PER_RUN, floorRequest));
       }
+      const coordinator = {
+        ...combine("coordinator", c, claimSegs),
+        secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0),
+        rowsClaimed: await countWhere(host.db, "status = 'claimed'"),
+      };
+      const answers = floorSegs.flatMap((g) => g.run.results.map((r) => JSON.parse(r.body) as { commitSize?: number; commitMs?: number }));
+      const mean = (xs: number[]) => xs.reduce((a, n) => a + n, 0) / xs.length;
+      const floor = {
+        ...combine("floor", c, floorSegs),
+        secondProvisions: 0,
+        rowsClaimed: 0,
+        meanCommitSize: mean(answers.map((a) => Number(a.commitSize ?? NaN))),
+        meanCommitMs: mean(answers.map((a) => Number(a.commitMs ?? NaN))),
+      };
+      runs.push(coordinator, floor);
+      refLog(floor);
+      log(
+        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements); claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s, mean commit size ${floor.meanCommitSize.toFixed(1)}, ${floor.meanCommitMs.toFixed(1)} ms`,
+      );
+
+      await reseed();
+      const naiveRun = await measured("naive", c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }));
+      const naive = {
+        ...naiveRun,
+        secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0),
+        rowsClaimed: await countWhere(host.db, "status = 'claimed'"),
+      };
+      runs.push(naive);
+      log(
+        `claims naive       c=${String(c).padStart(3)}: ${naive.ok}/${naive.sent} ok, ${naive.perSecond.toFixed(0)}/s, p50 ${naive.latency.p50.toFixed(1)} ms, pool p50 ${naive.poolPart?.p50.toFixed(1)} ms, double ${naive.doubleAssigned}, rows claimed ${naive.rowsClaimed}, D1 ${naive.d1RoundTrips} round trips`,
+      );
       const n = runs.find((r) => r.kind === "noop" && r.concurrency === c)!;
       const d = runs.find((r) => r.kind === "d1one" && r.concurrency === c)!;
       log(
@@ -123,6 +208,16 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       );
     }
     const metricsAfter = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
+    // The same claims with an Idempotency-Key (a fresh key each), serially: the D1 work a key adds.
+    await reseed();
+    const keyed = await measured("coordinatorKeyed", 1, KEYED_CLAIMS, () => ({
+      method: "POST",
+      path: "/api/pool/claim",
+      headers: { ...auth, "idempotency-key": `bench-${crypto.randomUUID()}` },
+      body: claimBody,
+    }));
+    runs.push({ ...keyed, secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0), rowsClaimed: await countWhere(host.db, "status = 'claimed'") });
+    log(`claims keyed       c=  1: ${keyed.ok}/${keyed.sent} ok, ${keyed.perSecond.toFixed(0)}/s, D1 ${keyed.d1RoundTrips} round trips (${keyed.d1Statements} statements)`);
     return { runs, metricsDelta: histogramDelta(metricsBefore, metricsAfter, "pool_claim_pool_seconds") };
   } finally {
     await host.dispose();

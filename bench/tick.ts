@@ -8,15 +8,18 @@ import { clearInstances, seedRows, type SeedRow } from "./lib/seed.ts";
  * fake local supervisor, one tick through POST /api/pool/reconcile. Two ticks per N:
  * "first" right after seeding (no deployment status recorded yet, every idle row due for
  * its health re-check: the worst case, e.g. the first tick after an outage) and "steady"
- * right after it (the same pool one tick later). Counted: D1 round trips made anywhere in the isolate,
+ * right after it (the same pool one tick later); then unmeasured ticks until the backlog the first
+ * tick left (health re-checks and teardowns beyond the per-tick caps) is worked off, at most
+ * SETTLE_MAX_TICKS, and one more measured tick, "settled": a serving pool's everyday tick. Counted: D1 round trips made anywhere in the isolate,
  * every outbound request by kind, workerd CPU (Linux /proc) and the fake provider's CPU.
  */
 export const SIZES = [100, 1_000, 10_000];
 const TICK_MAX_MS = 300_000;
+const SETTLE_MAX_TICKS = 20;
 
 export interface TickResult {
   n: number;
-  phase: "first" | "steady";
+  phase: "first" | "steady" | "settled";
   wallMs: number;
   durationMs: number;
   workerdCpuMs: number;
@@ -76,19 +79,34 @@ export async function benchTick(log: (s: string) => void = console.error, tickSo
       const { rows, services } = mix(n, Date.now());
       await seedRows(host.db, rows);
       fake.setServices(services);
-      for (const phase of ["first", "steady"] as const) {
-        const c0 = await host.counters();
-        const f0 = fake.snapshot();
-        const w0 = host.workerdCpuSeconds();
-        const p0 = process.cpuUsage();
-        const t0 = performance.now();
+      // Claimed rows are bound to their recorded conversation, as a serving pool's are.
+      fake.setBound(rows.filter((r) => r.status === "claimed" && r.conversationId).map((r) => [r.id, r.conversationId!]));
+      const reconcile = async () => {
         const res = await fetch(`${host.url}/api/pool/reconcile`, {
           method: "POST",
           headers: { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" },
           body: "{}",
           signal: AbortSignal.timeout(TICK_MAX_MS),
         });
-        const summary = (await res.json()) as Record<string, unknown>;
+        return (await res.json()) as Record<string, unknown>;
+      };
+      for (const phase of ["first", "steady", "settled"] as const) {
+        if (phase === "settled") {
+          let settleTicks = 0;
+          for (; settleTicks < SETTLE_MAX_TICKS; settleTicks++) {
+            const f = fake.snapshot();
+            await reconcile();
+            const d = diff(fake.snapshot(), f);
+            if (!d.destroy && (d.health ?? 0) < 200) break;
+          }
+          log(`tick N=${String(n).padStart(5)}: ${settleTicks + 1} unmeasured ticks to work off the first tick's backlog`);
+        }
+        const c0 = await host.counters();
+        const f0 = fake.snapshot();
+        const w0 = host.workerdCpuSeconds();
+        const p0 = process.cpuUsage();
+        const t0 = performance.now();
+        const summary = await reconcile();
         const wallMs = performance.now() - t0;
         const p = process.cpuUsage(p0);
         const c1 = await host.counters();

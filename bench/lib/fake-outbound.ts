@@ -1,7 +1,9 @@
 /**
  * Everything the benchmarked Worker fetches is answered here, in this process: fake runtime
  * instances under http://127.0.0.1:9/inst/<id>/… (provision answers at once; a second
- * provision of the same instance is a 409, like the real front server) and a fake local
+ * provision of the same instance is a 409, like the real front server; an instance that was
+ * provisioned, or seeded as bound with `setBound`, reports its conversation in /pool/health
+ * and /convos/status, so the tick's claimed-instance checks find it healthy) and a fake local
  * supervisor under http://127.0.0.1:9/sup/services. Nothing is ever really connected to
  * (port 9 is only a name here); every call is counted by kind.
  */
@@ -17,6 +19,8 @@ export interface FakeService {
 export function createFakeOutbound(opts: { passLoopback?: boolean } = {}) {
   const calls: Record<string, number> = {};
   const provisions = new Map<string, number>();
+  /** Instance id → the conversation it is bound to. */
+  const bound = new Map<string, string>();
   /** How long each forwarded loopback call took, measured here (outside the Worker). */
   const loopbackMs: number[] = [];
   let services: FakeService[] = [];
@@ -49,15 +53,17 @@ export function createFakeOutbound(opts: { passLoopback?: boolean } = {}) {
         provisions.set(id, n);
         if (n > 1) return json({ error: { code: "already_bound", message: "already bound" } }, 409);
         const conversationId = `conv-${id}`;
+        bound.set(id, conversationId);
         return json({ status: "created", conversationId, inviteUrl: `https://dev.convos.org/v2?i=${conversationId}`, joined: false });
       }
       if (path === "/pool/health") {
         count("health");
-        return json({ ready: true, version: "bench", bound: false });
+        return json({ ready: true, version: "bench", bound: bound.has(id) });
       }
       if (path === "/convos/status") {
         count("status");
-        return json({ conversationId: null, inboxId: null, pending: false, clean: true, streaming: false });
+        const conversationId = bound.get(id) ?? null;
+        return json({ conversationId, inboxId: null, pending: false, clean: conversationId === null, streaming: conversationId !== null });
       }
     }
     if (url.pathname === "/sup/services" && request.method === "GET") {
@@ -90,9 +96,14 @@ export function createFakeOutbound(opts: { passLoopback?: boolean } = {}) {
     setServices(list: FakeService[]) {
       services = list;
     },
+    /** Instances already bound when the benchmark starts (seeded claimed rows). */
+    setBound(entries: [id: string, conversationId: string][]) {
+      for (const [id, conversationId] of entries) bound.set(id, conversationId);
+    },
     reset() {
       for (const k of Object.keys(calls)) delete calls[k];
       provisions.clear();
+      bound.clear();
     },
     snapshot: () => ({ ...calls }),
   };

@@ -6,9 +6,9 @@ import { applyMigrations, bundleWorker, ROOT, wranglerWorkerOptions } from "../.
 
 /**
  * The Worker as local/worker-host.ts runs it (Miniflare's API, wrangler.toml bindings,
- * migrations applied), bundled with one benchmark-only difference: worker/db/client.ts is
- * wrapped so every D1 round trip made anywhere in the isolate (Worker and PoolCoordinator)
- * is counted in `globalThis.__benchCounters`, which GET /_bench/counters returns.
+ * migrations applied), built from the benchmark's own entry (bench/worker/entry.ts): the
+ * production app and coordinator with their D1 binding counting round trips and statements
+ * (GET /_bench/counters), the /_bench routes and the reference Durable Object (BENCH_FLOOR).
  * Outbound fetches all go to `outboundService`, so nothing leaves this machine.
  */
 /** The D1 binding as Miniflare hands it to Node. */
@@ -16,37 +16,6 @@ export type BenchD1 = Awaited<ReturnType<Miniflare["getD1Database"]>>;
 
 export const BENCH_POOL_KEY = "bench-pool-key-0123456789abcdef";
 export const BENCH_ENCRYPTION_KEY = "bench-encryption-key-0123456789abcdef";
-
-const countingD1: Plugin = {
-  name: "bench-count-d1",
-  setup(b) {
-    b.onLoad({ filter: /worker[\\/]db[\\/]client\.ts$/ }, (args) => {
-      const original = readFileSync(args.path, "utf8").replace("export function database(d1: D1Database) {", "export function database(d1: D1Database) {\n  instrumentD1(d1);");
-      return {
-        loader: "ts",
-        resolveDir: join(ROOT, "worker/db"),
-        contents: `${original}
-const benchCounters: Record<string, number> = ((globalThis as any).__benchCounters ??= { d1RoundTrips: 0, d1Statements: 0, d1Batches: 0 });
-function instrumentD1(d1: any) {
-  if (d1.__benchCounted) return;
-  const batch = d1.batch.bind(d1);
-  d1.batch = (statements: unknown[]) => { benchCounters.d1RoundTrips++; benchCounters.d1Batches++; benchCounters.d1Statements += statements.length; return batch(statements); };
-  const proto = Object.getPrototypeOf(d1.prepare("SELECT 1"));
-  if (!proto.__benchCounted) {
-    for (const m of ["first", "run", "all", "raw"]) {
-      const orig = proto[m];
-      if (typeof orig !== "function") continue;
-      proto[m] = function (this: unknown, ...a: unknown[]) { benchCounters.d1RoundTrips++; benchCounters.d1Statements++; return orig.apply(this, a); };
-    }
-    proto.__benchCounted = true;
-  }
-  d1.__benchCounted = true;
-}
-`,
-      };
-    });
-  },
-};
 
 /** Builds with one module's source taken from another file (e.g. an older tick.ts for a before/after comparison). */
 function substitute(replace: Record<string, string>): Plugin {
@@ -62,7 +31,7 @@ function substitute(replace: Record<string, string>): Plugin {
 }
 
 export function bundleBenchWorker(outfile = join(ROOT, "bench/.out/worker.mjs"), replace: Record<string, string> = {}): Promise<string> {
-  return bundleWorker(outfile, { entryPoints: [join(ROOT, "bench/worker/entry.ts")], plugins: [countingD1, substitute(replace)] });
+  return bundleWorker(outfile, { entryPoints: [join(ROOT, "bench/worker/entry.ts")], plugins: [substitute(replace)] });
 }
 
 export interface BenchHost {
@@ -100,6 +69,10 @@ export async function startBenchHost(opts: {
       ...fromWrangler,
       modules: true,
       scriptPath,
+      durableObjects: {
+        ...((workerOptions as { durableObjects?: object }).durableObjects ?? {}),
+        BENCH_FLOOR: { className: "BenchFloor", useSQLite: true },
+      },
       bindings: {
         ...((workerOptions as { bindings?: object }).bindings ?? {}),
         POOL_API_KEY: BENCH_POOL_KEY,

@@ -1,11 +1,39 @@
 // The Worker the benchmarks run: the production app and coordinator plus the benchmark-only
-// routes under /_bench. Production deploys worker/index.ts, which does not import this.
+// routes under /_bench and the reference Durable Object. Production deploys worker/index.ts,
+// which does not import this. The only other difference: the Worker's and the coordinator's
+// D1 binding counts its round trips and statements (./counting-d1.ts), which GET
+// /_bench/counters returns.
+import { PoolCoordinator as ProductionCoordinator } from "../../durable-objects/pool-coordinator";
 import { app } from "../../worker/app";
 import worker from "../../worker/index";
+import { countingD1, emptyD1Counters, type D1Counters } from "./counting-d1";
 import { benchRoutes } from "./routes";
 
-export { PoolCoordinator } from "../../durable-objects/pool-coordinator";
+export { BenchFloor } from "./floor";
+
+// One set of counters per isolate: the Worker and the coordinator run in the same one here.
+const counters: D1Counters = ((globalThis as { __benchCounters?: D1Counters }).__benchCounters ??= emptyD1Counters());
+const counted = new WeakMap<object, Env>();
+function countedEnv(env: Env): Env {
+  let wrapped = counted.get(env);
+  if (!wrapped) {
+    wrapped = { ...env, DB: countingD1(env.DB, counters) };
+    counted.set(env, wrapped);
+  }
+  return wrapped;
+}
+
+/** The production coordinator, unchanged, handed the counting D1 binding. */
+export class PoolCoordinator extends ProductionCoordinator {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, countedEnv(env));
+  }
+}
 
 app.route("/_bench", benchRoutes);
 
-export default worker;
+export default {
+  ...worker,
+  fetch: (request, env, ctx) => worker.fetch(request, countedEnv(env), ctx),
+  scheduled: (controller, env, ctx) => worker.scheduled(controller, countedEnv(env), ctx),
+} satisfies ExportedHandler<Env>;

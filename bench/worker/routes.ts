@@ -4,6 +4,7 @@ import { requirePoolKey } from "../../worker/http/auth";
 import { ApiError } from "../../worker/http/errors";
 import { createInstanceClient } from "../../worker/instances/client";
 import { newId } from "../../worker/lib/ids";
+import type { BenchFloor } from "./floor";
 
 /**
  * Benchmark-only routes (bench/README.md), mounted by the benchmark's own Worker entry
@@ -14,7 +15,7 @@ import { newId } from "../../worker/lib/ids";
  * update. Under concurrency two requests read the same idle row and both "win" it; the
  * benchmark counts how often. Never use this shape for real claims.
  */
-export const benchRoutes = new Hono<{ Bindings: Env }>();
+export const benchRoutes = new Hono<{ Bindings: Env & { BENCH_FLOOR: DurableObjectNamespace<BenchFloor> } }>();
 
 const instanceClient = createInstanceClient();
 
@@ -79,4 +80,25 @@ benchRoutes.get("/d1-probe", async (c) => {
 benchRoutes.get("/d1-one", async (c) => {
   const row = await c.env.DB.prepare("SELECT count(*) AS n FROM instances WHERE status = 'idle'").first<{ n: number }>();
   return c.json({ idle: row?.n ?? 0 });
+});
+
+/** The reference Durable Object (./floor.ts), reached the way the claim route reaches the coordinator: one named object. */
+const floorStub = (ns: DurableObjectNamespace<BenchFloor>) => ns.get(ns.idFromName("floor"));
+
+/** Worker → Durable Object RPC that does nothing: the hop every coordinated claim pays. */
+benchRoutes.post("/do-noop", async (c) => c.json({ ok: (await floorStub(c.env.BENCH_FLOOR).noop()) === 0 }));
+
+/**
+ * The claim floor (issue 17): one durable, group-committed row write in the Durable Object's
+ * SQLite plus one provision call to the instance at `url`, then the answer, with the same
+ * Server-Timing split as a claim (pool = everything but the provision call).
+ */
+benchRoutes.post("/floor", async (c) => {
+  const body = (await c.req.json().catch(() => null)) as { url?: unknown; id?: unknown } | null;
+  if (typeof body?.url !== "string" || typeof body.id !== "string") throw new ApiError(400, "invalid_request", 'body must be {"url": string, "id": string}');
+  const answer = await floorStub(c.env.BENCH_FLOOR).floor(body.url, body.id);
+  return c.json(
+    { instanceId: body.id, ...answer },
+    { status: answer.ok ? 200 : 502, headers: { "Server-Timing": `pool;dur=${answer.totalMs - answer.provisionMs}, provision;dur=${answer.provisionMs}` } },
+  );
 });
