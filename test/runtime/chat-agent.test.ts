@@ -92,7 +92,9 @@ afterEach(() => expect(model.pending()).toBe(0));
 describe("the instance with a real OpenClaw gateway", () => {
   it("becomes ready with the convos plugin loaded, unbound until claimed", () => {
     expect(readyMs).toBeGreaterThan(0);
-    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: ["scheduling"] });
+    // The browser is reported only where its binary is (the image's Chromium, here Debian's).
+    const browser = fs.existsSync("/usr/bin/chromium") ? ["browser"] : [];
+    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: [...browser, "files", "scheduling"] });
     expect(r.output()).toMatch(/http server listening \(\d+ plugins: [^)]*\bconvos\b/u);
     process.stdout.write(`[chat-agent.test] /pool/health ready ${readyMs} ms after spawn\n`);
   });

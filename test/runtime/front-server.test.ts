@@ -18,14 +18,17 @@ afterEach(async () => {
 
 describe("health", () => {
   it("says 503 with a reason while the gateway starts, then 200 with version, bound and capabilities", async () => {
-    // No provider credentials: of the image's capabilities only the scheduler is there.
-    const r = await runtime({ env: { STUB_GATEWAY_START_DELAY_MS: "1500", AGENTMAIL_API_KEY: "", TELNYX_API_KEY: "", BANKR_API_KEY: "" } });
+    // No provider credentials, no OpenRouter key and no browser binary: of the image's
+    // capabilities only the scheduler and the file tools are there.
+    const r = await runtime({
+      env: { STUB_GATEWAY_START_DELAY_MS: "1500", AGENTMAIL_API_KEY: "", TELNYX_API_KEY: "", BANKR_API_KEY: "", OPENROUTER_API_KEY: "", CHROME_PATH: "/nonexistent/chromium" },
+    });
     await waitFor(async () => (await r.health()).status === 503, "front server up");
     const early = await r.health();
     expect(early.body).toMatchObject({ ready: false });
     expect(String(early.body.reason)).toMatch(/gateway/u);
     await r.waitReady();
-    expect((await r.health()).body).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: ["scheduling"] });
+    expect((await r.health()).body).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: ["files", "scheduling"] });
   });
 
   it("has no side effects: polling health never creates or touches a conversation", async () => {

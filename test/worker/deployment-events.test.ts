@@ -184,7 +184,10 @@ describe("an event as the tick's observation: the same transitions the tick make
   it("a health answer: ready, healthy, counted failures, then given up; bound while unclaimed is tainted", () => {
     const ok = { ok: true as const, health: { bound: false, version: "1.2.3" } };
     const down = { ok: false as const, reason: "timed out" };
-    expect(probeVerdict(row("starting"), ok)).toEqual({ action: "ready", version: "1.2.3" });
+    expect(probeVerdict(row("starting"), ok)).toEqual({ action: "ready", version: "1.2.3", capabilities: null });
+    // What the instance says it can do is kept with its readiness (the catalog's tags come from it).
+    const reporting = { ok: true as const, health: { bound: false, version: "1.2.3", capabilities: ["files", "scheduling"] } };
+    expect(probeVerdict(row("starting"), reporting)).toEqual({ action: "ready", version: "1.2.3", capabilities: ["files", "scheduling"] });
     expect(probeVerdict(row("starting"), down)).toEqual({ action: "not_ready", reason: "timed out" });
     expect(probeVerdict(row("idle"), ok)).toEqual({ action: "healthy" });
     expect(probeVerdict(row("idle", { healthFailures: 0 }), down)).toEqual({ action: "unhealthy", failures: 1, reason: "timed out" });
