@@ -5,6 +5,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAKE_CONVOS_CLI, FAKE_CONVOS_NETWORK } from "../../local/supervisor/processes.ts";
 import type { LocalPool } from "../../local/system.ts";
+import { CLAIM_RETRY_WINDOW_MS } from "../../worker/domain/claim-attempts.ts";
 import { type Agent, agent, agents, alive, instanceCall, serviceOf, startE2eSystem, stopE2eSystem, tick, tickUntil, transcript, waitFor } from "./support.ts";
 
 /**
@@ -187,7 +188,10 @@ describe("a claim never gets a dead, restarting or hung idle instance", () => {
       console.log(`claim with a stopped idle instance first in line: ${took} ms`);
       expect(res.status).toBe(200);
       expect(res.body.instanceId).not.toBe(victim.id);
-      expect(took).toBeLessThan(5_000);
+      // The stopped instance costs one readiness probe, then the claim moves on: seconds, bounded
+      // by the claim's own retry window, far from the 75 s a provision timeout would cost. The
+      // window itself (not a tighter figure) keeps this a behaviour check on a loaded machine.
+      expect(took).toBeLessThan(CLAIM_RETRY_WINDOW_MS + 4_000);
       await expectSkippedAsDead(victim.id);
     } finally {
       process.kill(svc.pid!, "SIGCONT");

@@ -10,8 +10,7 @@ import { ConvosCliError, runConvosJson } from "./cli-runner.ts";
 import { IdentityRegistrar, type Backoff, type IdentityStatus } from "./identity-registration.ts";
 import { advance, CursorStore, gapStart, rowsToDispatch, sentAfterNs, type Cursor } from "./inbound-cursor.ts";
 import { fromMessageRow, fromServeMessage, type InboundMessage } from "./inbound-message.ts";
-import { reportJoin } from "./join-report.ts";
-import { requestSelfDestruct, type SelfDestructConfig, type SelfDestructResult } from "./pool-client.ts";
+import { reportJoin, requestSelfDestruct, type SelfDestructConfig, type SelfDestructResult } from "./pool-client.ts";
 
 export type { InboundMessage };
 export type XmtpEnv = "dev" | "production";
