@@ -50,6 +50,9 @@ function packageVersion(): string {
 }
 
 /** The openclaw CLI entry shipped in node_modules, if it is installed. */
+/** The image's Chromium (Debian's package, see the Dockerfile); CHROME_PATH overrides it. */
+export const DEFAULT_CHROME_PATH = "/usr/bin/chromium";
+
 export function findOpenclawEntry(explicit?: string): string | undefined {
   const candidate = explicit ?? path.join(RUNTIME_ROOT, "node_modules", "openclaw", "openclaw.mjs");
   return fs.existsSync(candidate) ? candidate : undefined;
@@ -109,7 +112,7 @@ export function readRuntimeEnv(env: NodeJS.ProcessEnv = process.env): RuntimeEnv
       bankr: Boolean(env.BANKR_API_KEY),
     },
     openrouterBaseUrl: (env.OPENROUTER_BASE_URL || "https://openrouter.ai/api/v1").replace(/\/+$/u, ""),
-    chromePath: env.CHROME_PATH || "/usr/bin/chromium",
+    chromePath: env.CHROME_PATH || DEFAULT_CHROME_PATH,
     browserAllowedHosts: (env.BROWSER_ALLOWED_HOSTS ?? "")
       .split(",")
       .map((h) => h.trim())

@@ -19,6 +19,8 @@ export type SupervisorOptions = {
   log?: (line: string) => void;
   /** Where the child's output goes; defaults to this process's stdout/stderr. */
   output?: "inherit" | "ignore";
+  /** Runs after the backoff, before each restart (a failure is logged and the restart goes ahead). */
+  beforeRestart?: () => Promise<void>;
 };
 
 export class GatewaySupervisor extends EventEmitter {
@@ -80,8 +82,14 @@ export class GatewaySupervisor extends EventEmitter {
     this.restarts++;
     this.state = "backoff";
     this.opts.log?.(`gateway exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
-    this.timer = setTimeout(() => {
+    this.timer = setTimeout(async () => {
       this.timer = null;
+      if (this.state !== "backoff") return;
+      try {
+        await this.opts.beforeRestart?.();
+      } catch (err) {
+        this.opts.log?.(`before restarting the gateway: ${err instanceof Error ? err.message : String(err)}`);
+      }
       if (this.state === "backoff") this.spawnChild();
     }, delay);
   }

@@ -1,6 +1,7 @@
 // Entry point of an agent instance: `node runtime-container/src/main.ts` (Node 24).
 // Lays out the state volume, starts and supervises the gateway, serves $PORT, and on
 // SIGTERM stops everything it started.
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { resolveConvosBin } from "../plugins/convos/src/settings.ts";
@@ -13,7 +14,7 @@ import { GatewaySupervisor } from "./gateway-supervisor.ts";
 import { PluginClient } from "./plugin-client.ts";
 import { ReadinessProbe } from "./readiness.ts";
 import { createFrontServer } from "./server.ts";
-import { prepareState, resolveGatewayPort, stateLayout } from "./state-layout.ts";
+import { portIsFree, prepareState, resolveGatewayPort, setGatewayPort, stateLayout } from "./state-layout.ts";
 
 const startedAt = Date.now();
 const log = (line: string) => process.stdout.write(`[runtime] ${line}\n`);
@@ -21,7 +22,9 @@ const log = (line: string) => process.stdout.write(`[runtime] ${line}\n`);
 async function main(): Promise<void> {
   const env = readRuntimeEnv();
   const layout = stateLayout(env.stateDir);
-  const gatewayPort = await resolveGatewayPort(env.gatewayPort);
+  let gatewayPort = await resolveGatewayPort(env.gatewayPort);
+  // Tells our gateway's answers from those of any other process on its port.
+  const bootId = randomUUID();
   const convosCli = env.convosCli ?? resolveConvosBin();
   prepareState(env, layout, gatewayPort, convosCli);
 
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
     CONVOS_HOME: layout.convosHome,
     CONVOS_CLI: convosCli,
     WORKSPACE_DIR: layout.workspaceDir,
+    RUNTIME_BOOT_ID: bootId,
   };
   // The gateway's environment is what OpenClaw gates skills on; the same facts decide the list.
   const capabilities = instanceCapabilities({
@@ -51,9 +55,18 @@ async function main(): Promise<void> {
     cwd: layout.stateDir,
     initialBackoffMs: env.gatewayBackoffMs,
     log,
+    // A port chosen automatically is only free when chosen: if another process took it before
+    // the gateway bound it, the gateway can never start there. Choose again.
+    beforeRestart: async () => {
+      if (env.gatewayPort !== 0 || (await portIsFree(gatewayPort))) return;
+      const taken = gatewayPort;
+      gatewayPort = await resolveGatewayPort(0);
+      setGatewayPort(layout.openclawConfigPath, gatewayPort);
+      log(`gateway port ${taken} is held by another process; the gateway moves to ${gatewayPort}`);
+    },
   });
   const plugin = new PluginClient(() => `http://127.0.0.1:${gatewayPort}`, env.gatewayToken);
-  const readiness = new ReadinessProbe(supervisor, plugin);
+  const readiness = new ReadinessProbe(supervisor, plugin, undefined, bootId);
   const app = createFrontApp({
     version: env.version,
     capabilities,

@@ -13,10 +13,13 @@ export class ReadinessProbe {
   private readonly supervisor: GatewaySupervisor;
   private readonly plugin: PluginClient;
   private readonly cacheMs: number;
-  constructor(supervisor: GatewaySupervisor, plugin: PluginClient, cacheMs = 500) {
+  private readonly bootId: string | null;
+  /** `bootId` is what this runtime handed its gateway; an answer carrying another comes from someone else's process. */
+  constructor(supervisor: GatewaySupervisor, plugin: PluginClient, cacheMs = 500, bootId: string | null = null) {
     this.supervisor = supervisor;
     this.plugin = plugin;
     this.cacheMs = cacheMs;
+    this.bootId = bootId;
   }
 
   invalidate(): void {
@@ -35,6 +38,9 @@ export class ReadinessProbe {
     try {
       const reply = await this.plugin.call<ConvosStatus>("GET", "/convos/status", undefined, 2000);
       if (reply.status !== 200) value = { ready: false, reason: `convos plugin answered ${reply.status}` };
+      // While our gateway cannot bind its port, whatever holds the port answers: never
+      // hand out (or provision) another process's conversation as ours.
+      else if (this.bootId && reply.body.bootId !== this.bootId) value = { ready: false, reason: "another process answers on the gateway port" };
       // The plugin answers before OpenClaw has started its channels; until the agent is
       // attached, a conversation could be created that nobody answers.
       else if (reply.body.agentAttached === false) value = { ready: false, reason: "gateway is starting its channels" };

@@ -132,6 +132,24 @@ export function prepareState(env: RuntimeEnv, layout: StateLayout, gatewayPort: 
 }
 
 /** Resolves port 0 to a free loopback port (several local instances on one machine). */
+/** Points the rendered gateway config at another port (the auto-chosen one was taken meanwhile). */
+export function setGatewayPort(configPath: string, port: number): void {
+  const config = JSON.parse(fs.readFileSync(configPath, "utf8"));
+  config.gateway.port = port;
+  const tmp = `${configPath}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, configPath);
+}
+
+/** True when nothing listens on 127.0.0.1:port right now. */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
 export async function resolveGatewayPort(port: number): Promise<number> {
   if (port !== 0) return port;
   return new Promise((resolve, reject) => {

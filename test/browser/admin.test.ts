@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { startLocalSystem, type LocalSystem } from "../support/local-system.ts";
+import { adminPages, type PageOptions } from "./admin-session.ts";
 import { launchChromium, screenshotPath } from "./chromium.ts";
 
 /**
@@ -10,10 +11,13 @@ import { launchChromium, screenshotPath } from "./chromium.ts";
  */
 let sys: LocalSystem;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const cspViolations: string[] = [];
+const pages = adminPages(
+  () => browser,
+  () => sys,
+);
+const { newPage, cspViolations } = pages;
+const loginPage = (opts: PageOptions = {}) => pages.loginPage("/admin", opts);
 
-const LAPTOP = { width: 1366, height: 850 };
 const PHONE = { width: 390, height: 844 };
 
 beforeAll(async () => {
@@ -25,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
+  await pages.close();
   await browser?.close();
   await sys?.stop();
 });
@@ -33,25 +37,6 @@ afterAll(async () => {
 async function reconcile(): Promise<void> {
   const res = await sys.api("/api/pool/reconcile", { method: "POST" });
   expect(res.status).toBe(200);
-}
-
-async function newPage(opts: { viewport?: { width: number; height: number }; javaScriptEnabled?: boolean; isMobile?: boolean } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: opts.viewport ?? LAPTOP, javaScriptEnabled: opts.javaScriptEnabled ?? true, isMobile: opts.isMobile, hasTouch: opts.isMobile });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("console", (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  return page;
-}
-
-async function loginPage(opts: Parameters<typeof newPage>[0] = {}): Promise<Page> {
-  const page = await newPage(opts);
-  await page.goto(`${sys.baseUrl}/admin`);
-  expect(new URL(page.url()).pathname).toBe("/admin/login");
-  await page.fill("#key", sys.apiKey);
-  await Promise.all([page.waitForURL(`${sys.baseUrl}/admin`), page.click("button[type=submit]")]);
-  return page;
 }
 
 async function count(page: Page, status: string): Promise<number> {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { startLocalSystem, type LocalSystem } from "../support/local-system.ts";
+import { adminPages } from "./admin-session.ts";
 import { launchChromium, screenshotPath } from "./chromium.ts";
 
 /**
@@ -10,8 +11,13 @@ import { launchChromium, screenshotPath } from "./chromium.ts";
  */
 let sys: LocalSystem;
 let browser: Browser;
-const contexts: BrowserContext[] = [];
-const cspViolations: string[] = [];
+const pages = adminPages(
+  () => browser,
+  () => sys,
+);
+const { cspViolations } = pages;
+// JavaScript off: every rollout action must work as a plain form post.
+const loginPage = () => pages.loginPage("/admin/rollouts", { javaScriptEnabled: false });
 
 beforeAll(async () => {
   sys = await startLocalSystem();
@@ -22,27 +28,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
+  await pages.close();
   await browser?.close();
   await sys?.stop();
 });
 
 async function reconcile(): Promise<void> {
   expect((await sys.api("/api/pool/reconcile", { method: "POST" })).status).toBe(200);
-}
-
-async function loginPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 850 }, javaScriptEnabled: false });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("console", (msg) => {
-    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  await page.goto(`${sys.baseUrl}/admin/rollouts`);
-  expect(new URL(page.url()).pathname).toBe("/admin/login");
-  await page.fill("#key", sys.apiKey);
-  await Promise.all([page.waitForURL(`${sys.baseUrl}/admin/rollouts`), page.click("button[type=submit]")]);
-  return page;
 }
 
 describe("rollouts in Chromium", () => {

@@ -9,7 +9,20 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { greetingText } from "../../runtime-container/plugins/convos/src/greeting.ts";
 import { imageParts, lastUserMessage, messageText, startScriptedModel, systemPrompt, type ModelRequest, type ScriptedModel } from "../support/scripted-model.ts";
-import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, openWebSocket, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+import {
+  BROWSER_CAPABILITY,
+  OPENCLAW_INSTALLED,
+  alive,
+  descendants,
+  fakeConvos,
+  openWebSocket,
+  readTranscript,
+  startRuntime,
+  tempDir,
+  waitFor,
+  type RuntimeHandle,
+  type TranscriptEntry,
+} from "./support.ts";
 
 const INSTRUCTIONS = "Help the group plan weekend trips. Keep a shared packing list.";
 const MAYA = { id: "a".repeat(64), name: "Maya" };
@@ -68,7 +81,7 @@ beforeAll(async () => {
   readyMs = await r.waitReady(240_000);
   healthBeforeClaim = (await r.health()).body;
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: INSTRUCTIONS });
-  expect(provisioned.status).toBe(200);
+  expect(provisioned.status, JSON.stringify(provisioned.body)).toBe(200);
   conversationId = provisioned.body.conversationId;
   await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "conversation stream");
 }, 300_000);
@@ -93,8 +106,7 @@ describe("the instance with a real OpenClaw gateway", () => {
   it("becomes ready with the convos plugin loaded, unbound until claimed", () => {
     expect(readyMs).toBeGreaterThan(0);
     // The browser is reported only where its binary is (the image's Chromium, here Debian's).
-    const browser = fs.existsSync("/usr/bin/chromium") ? ["browser"] : [];
-    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: [...browser, "files", "scheduling"] });
+    expect(healthBeforeClaim).toEqual({ ready: true, version: "0.1.0", bound: false, capabilities: [...BROWSER_CAPABILITY, "files", "scheduling"] });
     expect(r.output()).toMatch(/http server listening \(\d+ plugins: [^)]*\bconvos\b/u);
     process.stdout.write(`[chat-agent.test] /pool/health ready ${readyMs} ms after spawn\n`);
   });

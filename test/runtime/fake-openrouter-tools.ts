@@ -3,6 +3,10 @@
 // `citations` and `url_citation` annotations, as OpenRouter returns them) and
 // /audio/transcriptions (voice notes: `{model, input_audio: {data, format}}` in, `{text}` out).
 // Every request is recorded so a test can check what left the instance and with which key.
+// The shapes are OpenRouter's published ones (ChatResult, STTRequest/STTResponse and the error
+// body of ../shared/reference/openrouter/openapi.yaml, copied as
+// test/support/fixtures/openrouter/openrouter-inference-subset.openapi.json);
+// test/contracts/openrouter-inference.test.ts holds the fake to them.
 // OpenClaw's SSRF guard refuses loopback addresses for these calls (rightly), so the fake is
 // reached the way a container behind an egress proxy reaches OpenRouter: it is the
 // instance's HTTP proxy (HTTP_PROXY) and answers for the host `openrouter.test`.
@@ -64,6 +68,7 @@ export async function startFakeOpenRouterTools(): Promise<FakeOpenRouterTools> {
             model: body.model,
             object: "chat.completion",
             created: 1,
+            system_fingerprint: null,
             choices: [
               {
                 index: 0,

@@ -161,6 +161,42 @@ describe("supervision", () => {
     await waitFor(() => readTranscript(r.convosHome).some((e) => e.kind === "sent" && e.text === "echo: are you back?"), "stub echo reply");
   });
 
+  it("never answers for another process that holds its gateway port", async () => {
+    // Someone else's gateway (already bound to its own conversation) sits on the port ours was told to use.
+    const foreign = await foreignGateway();
+    const r = await runtime({ env: { OPENCLAW_GATEWAY_PORT: String(foreign.port) } });
+    await waitFor(
+      async () => String((await r.health()).body.reason) === "another process answers on the gateway port",
+      () => `health to refuse the foreign answer\n${r.output().slice(-2000)}`,
+      20_000,
+    );
+    const res = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("not_ready");
+    expect(foreign.posts).toEqual([]);
+    await foreign.close();
+  });
+
+  it("moves its gateway to a new port when the automatically chosen one was taken meanwhile", async () => {
+    const r = await runtime({ env: { GATEWAY_RESTART_BACKOFF_MS: "1500" } });
+    await r.waitReady();
+    const { body } = await r.call("POST", "/pool/provision", { agentName: "Ava" });
+    const port = Number(/on 127\.0\.0\.1:(\d+)/u.exec(r.output())![1]);
+    const gatewayPid = descendants(r.child.pid!).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("stub-gateway"))!;
+    process.kill(gatewayPid, "SIGKILL");
+    // Another process takes the port during the restart's backoff.
+    const foreign = await foreignGateway(port);
+    await waitFor(
+      () => r.output().includes(`gateway port ${port} is held by another process; the gateway moves to `),
+      () => `the move\n${r.output().slice(-2000)}`,
+      20_000,
+    );
+    await r.waitReady();
+    expect((await r.call("GET", "/convos/status")).body.conversationId).toBe(body.conversationId);
+    expect(foreign.posts).toEqual([]);
+    await foreign.close();
+  });
+
   it("stops saying ready when the CLI reports the conversation gone", async () => {
     const r = await runtime();
     await r.waitReady();
@@ -222,3 +258,31 @@ describe("self-destruct", () => {
     expect(calls).toEqual([{ url: "/api/pool/instances/inst-42/self-destruct", auth: `Bearer ${r.token}` }]);
   });
 });
+
+/** An HTTP server that answers like a gateway of another instance, bound to its own conversation. */
+async function foreignGateway(port = 0): Promise<{ port: number; posts: string[]; close: () => Promise<void> }> {
+  const posts: string[] = [];
+  const server = http.createServer((req, res) => {
+    if (req.method === "POST") posts.push(req.url ?? "");
+    res.writeHead(req.url === "/convos/status" ? 200 : 409, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify(
+        req.url === "/convos/status"
+          ? { conversationId: "someone-elses", clean: false, pending: false, agentAttached: true, streamError: null, identity: { state: "registered" }, bootId: "another-runtime" }
+          : { error: { code: "already_bound", message: "this instance already has its conversation" } },
+      ),
+    );
+  });
+  // The port may still be closing after the process that held it was killed.
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => resolve(true));
+      }),
+    "the foreign server to listen",
+    5_000,
+    20,
+  );
+  return { port: (server.address() as import("node:net").AddressInfo).port, posts, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}

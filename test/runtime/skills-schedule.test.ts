@@ -9,7 +9,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ModelRequest, type ScriptedModel, startScriptedModel, systemPrompt } from "../support/scripted-model.ts";
-import { OPENCLAW_INSTALLED, fakeConvos, readTranscript, startRuntime, type RuntimeHandle, type TranscriptEntry, waitFor } from "./support.ts";
+import { BROWSER_CAPABILITY, OPENCLAW_INSTALLED, fakeConvos, tempDir, readTranscript, startRuntime, type RuntimeHandle, type TranscriptEntry, waitFor } from "./support.ts";
 
 const MAYA = { id: "a".repeat(64), name: "Maya" };
 // BANKR has its key, AGENTMAIL and TELNYX have none: payments is on, email and SMS are off.
@@ -57,7 +57,7 @@ const toolResult = (q: ModelRequest) => JSON.stringify(q.messages.filter((m) => 
 beforeAll(async () => {
   if (!OPENCLAW_INSTALLED) throw new Error("openclaw is not installed in runtime-container/node_modules: run `npm install` at the repo root");
   model = await startScriptedModel();
-  stateDir = fs.mkdtempSync(path.join("/tmp", "skills-schedule-"));
+  stateDir = tempDir("skills-schedule");
   await boot();
   // /pool/health can say ready while the identity is still being registered (the service is
   // busy, so not "clean", so the identity check is skipped); the pool would see a 409 then too.
@@ -66,7 +66,7 @@ beforeAll(async () => {
     return status.clean && status.identity?.state === "registered";
   }, "the XMTP identity");
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: "Help the group plan a camping trip." });
-  expect(provisioned.status).toBe(200);
+  expect(provisioned.status, JSON.stringify(provisioned.body)).toBe(200);
   conversationId = provisioned.body.conversationId;
   await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "conversation stream");
   await waitFor(() => sent().length === 1, "the greeting", 60_000, 100);
@@ -104,8 +104,7 @@ describe("honest skills", () => {
     const health = await r.health();
     expect(health.body).toMatchObject({ ready: true, bound: true });
     // No OpenRouter key here: no search, no voice notes; the machine's Chromium makes the browser real.
-    const browser = fs.existsSync("/usr/bin/chromium") ? ["browser"] : [];
-    expect(health.body.capabilities).toEqual([...browser, "files", "payments", "scheduling"]);
+    expect(health.body.capabilities).toEqual([...BROWSER_CAPABILITY, "files", "payments", "scheduling"]);
   });
 
   it("offers the model only skills whose credential is present, and the reminders tool", async () => {

@@ -12,10 +12,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CANNOT_LISTEN_LINE } from "../../runtime-container/plugins/convos/src/attachments.ts";
 import { messageText, startScriptedModel, type ModelRequest, type ModelStep, type ScriptedModel } from "../support/scripted-model.ts";
 import { startFakeOpenRouterTools, type FakeOpenRouterTools } from "./fake-openrouter-tools.ts";
-import { OPENCLAW_INSTALLED, alive, descendants, fakeConvos, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
+import { IMAGE_CHROMIUM, OPENCLAW_INSTALLED, alive, descendants, fakeConvos, readTranscript, startRuntime, tempDir, waitFor, type RuntimeHandle, type TranscriptEntry } from "./support.ts";
 
 // Debian's Chromium, as the image ships it (the browser suites' CHROMIUM_PATH overrides it).
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const CHROMIUM = process.env.CHROMIUM_PATH || IMAGE_CHROMIUM;
 const INSTANCE_KEY = "sk-or-v1-instance-key-for-this-agent";
 const MAYA = { id: "a".repeat(64), name: "Maya" };
 
@@ -131,7 +131,7 @@ beforeAll(async () => {
   });
   await r.waitReady(240_000);
   const provisioned = await r.call("POST", "/pool/provision", { agentName: "Ava", instructions: "Help the group plan a lake weekend." });
-  expect(provisioned.status).toBe(200);
+  expect(provisioned.status, JSON.stringify(provisioned.body)).toBe(200);
   conversationId = provisioned.body.conversationId;
   await waitFor(async () => (await r.call("GET", "/convos/status")).body.streaming, "conversation stream");
   // The greeting goes out first, without the model.

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../local/supervisor/processes.ts";
+import { DEFAULT_CHROME_PATH } from "../../runtime-container/src/env.ts";
 import { waitFor } from "../support/wait.ts";
 
 export { freePort, waitFor };
@@ -16,6 +17,9 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const RUNTIME_DIR = path.join(REPO_ROOT, "runtime-container");
 export const FAKE_CONVOS = path.join(RUNTIME_DIR, "dev", "fake-convos", "bin", "convos");
 export const CLI_SCHEMA = path.join(REPO_ROOT, "test", "runtime", "fixtures", "convos-cli-schema-0.10.15.json");
+/** The browser a runtime launches by default; it reports the `browser` capability only where this exists. */
+export const IMAGE_CHROMIUM = DEFAULT_CHROME_PATH;
+export const BROWSER_CAPABILITY: string[] = fs.existsSync(IMAGE_CHROMIUM) ? ["browser"] : [];
 export const OPENCLAW_INSTALLED = fs.existsSync(path.join(RUNTIME_DIR, "node_modules", "openclaw", "openclaw.mjs"));
 
 /** The runtime needs Node 24 (type stripping, openclaw); the repo pins it as a devDependency. */

@@ -105,7 +105,7 @@ function writeJson(res: http.ServerResponse, step: ModelStep): void {
  * Starts the model on a free loopback port. When the script runs out, `fallback` answers
  * (default: the silent token, so an unscripted extra request never puts words in the chat).
  */
-/** OpenRouter's answer when the key's credit is gone (openrouter.ai/docs/errors: `{ error: { code, message, metadata? } }`, status = code). */
+/** OpenRouter's answer when the key's credit is gone (its documented 402 error body; test/contracts/openrouter-inference.test.ts checks it against the spec). */
 export const OPENROUTER_402: ModelStep = {
   error: { status: 402, body: { error: { code: 402, message: "Insufficient credits. Add more using https://openrouter.ai/credits" } } },
 };

@@ -6,7 +6,7 @@ import type { FleetCredits, InstanceCredits, TopUpRequest } from "../api/schemas
 import { type CreditFailureCode, decideTopUp, exhaustedByFigures, fleetTotals, markOutlived, topUpCeilingUsd } from "../domain/credits";
 import { mapLimit } from "../lib/concurrency";
 import { log } from "../lib/log";
-import { type KeyUsage, keyLimitUsd, openRouterFromEnv } from "../providers/openrouter";
+import { instanceUsage, type KeyUsage, keyLimitUsd, openRouterFromEnv, usageFigures } from "../providers/openrouter";
 
 /**
  * The I/O side of credits: OpenRouter reads and limit updates for an instance's key, the
@@ -24,15 +24,7 @@ const GONE = ["deleting", "deleted"] as const;
 
 type CreditsView = InstanceCredits;
 
-const figuresOf = (u: KeyUsage) => ({
-  known: true as const,
-  usageMonthlyUsd: u.usageMonthly,
-  usageTotalUsd: u.usageTotal,
-  limitUsd: u.limit,
-  limitRemainingUsd: u.limitRemaining,
-  limitReset: u.limitReset,
-  disabled: u.disabled,
-});
+const figuresOf = (u: KeyUsage) => ({ known: true as const, ...usageFigures(u) });
 
 // Per isolate: enough to spare OpenRouter a call per instance on every dashboard refresh;
 // a top-up through this isolate replaces its entry, others age out within FLEET_CACHE_MS.
@@ -43,18 +35,14 @@ function client(env: Env) {
   return openRouterFromEnv(env, { timeoutMs: 5_000, retries: 1, baseDelayMs: 200 });
 }
 
+// The instance API's own read (instanceUsage), cached for the fleet view when it found figures.
 async function readUsage(env: Env, hash: string): Promise<NonNullable<CreditsView["usage"]> | null> {
-  const c = client(env);
-  if (!c) return null;
-  try {
-    const u = await c.usage(hash);
-    const usage = u ? figuresOf(u) : { known: false as const, reason: "the key no longer exists at OpenRouter" };
-    if (u) cache.set(hash, { at: Date.now(), usage });
-    return usage;
-  } catch (err) {
-    log.warn("openrouter usage unavailable", { error: (err as Error).message });
-    return { known: false, reason: "OpenRouter usage could not be read right now" };
-  }
+  const read = await instanceUsage(env, hash);
+  if (!read) return null;
+  if ("error" in read) return { known: false, reason: read.error };
+  const usage = { known: true as const, ...read };
+  cache.set(hash, { at: Date.now(), usage });
+  return usage;
 }
 
 /** One instance's credits, read fresh from OpenRouter. */

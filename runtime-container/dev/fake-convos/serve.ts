@@ -96,6 +96,10 @@ export async function agentServe(s: Session): Promise<void> {
     fs.writeFileSync(qrCodePath, `fake-convos QR code placeholder for ${invite.url}\n`);
     process.stderr.write(`QR code saved to: ${qrCodePath}\nInvite URL: ${invite.url}\n`);
   }
+  // Control events are the tests' instrument, not CLI behaviour: one injected once this serve
+  // said ready must reach it, however long the stream takes to subscribe after that.
+  const controls = controlFile(s.home, conversationId);
+  let controlOffset = sizeOf(controls);
   emit({
     event: "ready",
     conversationId,
@@ -186,9 +190,7 @@ export async function agentServe(s: Session): Promise<void> {
     }, 250),
   );
 
-  // ---- fake-only control events (fake-inject --event …) ----
-  const controls = controlFile(s.home, conversationId);
-  let controlOffset = sizeOf(controls);
+  // ---- fake-only control events (fake-inject --event …), read from where `ready` was printed ----
   let heartbeatStalledUntil = 0;
   timers.push(
     setInterval(() => {

@@ -134,6 +134,16 @@ export function keyLimitUsd(env: Env): number {
   return env.OPENROUTER_KEY_LIMIT_USD ? n : 20;
 }
 
+/** A key's usage in the pool's API units (dollars, named as such). */
+export const usageFigures = (u: KeyUsage) => ({
+  usageMonthlyUsd: u.usageMonthly,
+  usageTotalUsd: u.usageTotal,
+  limitUsd: u.limit,
+  limitRemainingUsd: u.limitRemaining,
+  limitReset: u.limitReset,
+  disabled: u.disabled,
+});
+
 export type InstanceUsage =
   | { usageMonthlyUsd: number; usageTotalUsd: number; limitUsd: number | null; limitRemainingUsd: number | null; limitReset: string | null; disabled: boolean }
   | { error: string };
@@ -150,7 +160,7 @@ export async function instanceUsage(env: Env, hash: string | null): Promise<Inst
   try {
     const u = await client.usage(hash);
     if (!u) return { error: "the key no longer exists at OpenRouter" };
-    return { usageMonthlyUsd: u.usageMonthly, usageTotalUsd: u.usageTotal, limitUsd: u.limit, limitRemainingUsd: u.limitRemaining, limitReset: u.limitReset, disabled: u.disabled };
+    return usageFigures(u);
   } catch (err) {
     log.warn("openrouter usage unavailable", { error: (err as Error).message });
     return { error: "OpenRouter usage could not be read right now" };

@@ -86,6 +86,8 @@ export type ConvosStatus = {
   lastHeartbeatAt: string | null;
   serveRestarts: number;
   identity: IdentityStatus;
+  /** The runtime process that started this gateway (RUNTIME_BOOT_ID): the front server checks it is talking to its own gateway. */
+  bootId: string | null;
 };
 
 /** How far before the newest seen message a catch-up looks when the gap's start is unknown. */
@@ -214,6 +216,7 @@ export class ConvosService {
       lastHeartbeatAt: this.serve?.lastHeartbeatAt?.toISOString() ?? null,
       serveRestarts: this.serve?.restarts ?? 0,
       identity: this.registrar.snapshot(),
+      bootId: process.env.RUNTIME_BOOT_ID ?? null,
     };
   }
 
