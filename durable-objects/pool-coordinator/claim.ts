@@ -1,9 +1,9 @@
-import { and, eq, lt } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
-import { claims, instances, templates, type InstanceRow } from "../../worker/db/schema";
+import { instances, templates, type InstanceRow } from "../../worker/db/schema";
 import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
 import type { ProvisionOutcome } from "../../worker/instances/client";
 import { returnsToPool } from "../../worker/domain/failed-claim";
@@ -12,6 +12,7 @@ import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
 import type { ClaimOutcome } from "./outcomes";
+import type { ClaimRecords } from "./claim-records";
 import type { StatementBatcher } from "./statement-batcher";
 
 const IDEMPOTENCY_TTL_MS = 48 * 3_600_000;
@@ -46,28 +47,28 @@ async function resolveTemplate(ctx: PoolContext, request: ClaimRequest): Promise
  * Looks up an idempotency key. Returns the stored outcome when the same request already
  * succeeded, a conflict when the key was used for another body, or null to go ahead.
  */
-export async function replayIdempotent(ctx: PoolContext, key: string, bodyHash: string): Promise<ClaimOutcome | null> {
-  const [existing] = await ctx.db.select().from(claims).where(eq(claims.key, key)).limit(1);
+export async function replayIdempotent(ctx: PoolContext, records: ClaimRecords, key: string, bodyHash: string): Promise<ClaimOutcome | null> {
+  const existing = records.get(key);
   if (!existing) return null;
   if (existing.expiresAt < ctx.now()) {
-    await ctx.db.delete(claims).where(and(eq(claims.key, key), lt(claims.expiresAt, ctx.now())));
+    records.delete(key);
     return null;
   }
   if (existing.bodyHash !== bodyHash) {
     return { ok: false, code: "idempotency_conflict", message: "Idempotency-Key was already used with a different request body" };
   }
-  if (existing.state === "succeeded") return { ok: true, claim: existing.result as ClaimResponse, replayed: true };
+  if (existing.state === "succeeded" && existing.result) return { ok: true, claim: existing.result, replayed: true };
   // A pending key whose claim is not in flight here: the coordinator restarted mid-claim.
   // If the instance got bound, that binding is the answer; otherwise start over.
   if (existing.instanceId) {
     const [row] = await ctx.db.select().from(instances).where(eq(instances.id, existing.instanceId)).limit(1);
     if (row?.status === "claimed" && row.claimId === key) {
       const claim = responseOf(row);
-      await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, key));
+      records.succeed(key, claim);
       return { ok: true, claim, replayed: true };
     }
   }
-  await ctx.db.delete(claims).where(eq(claims.key, key));
+  records.delete(key);
   return null;
 }
 
@@ -90,6 +91,8 @@ export interface ClaimHooks {
   inFlight: Set<string>;
   /** Sends the claim path's writes of concurrent claims together (see StatementBatcher). */
   batcher: StatementBatcher;
+  /** The coordinator's idempotency keys. */
+  records: ClaimRecords;
 }
 
 type Attempt = { done: ClaimOutcome } | { skipped: SkipReason };
@@ -118,22 +121,17 @@ export async function runClaim(
   const claimId = idempotencyKey ?? newId("c");
   if (idempotencyKey) {
     const bodyHash = await sha256Hex(stableStringify(request));
-    const replay = await replayIdempotent(ctx, idempotencyKey, bodyHash);
+    const replay = await replayIdempotent(ctx, hooks.records, idempotencyKey, bodyHash);
     if (replay) return replay;
-    const inserted = await ctx.db
-      .insert(claims)
-      .values({ key: idempotencyKey, bodyHash, state: "pending", createdAt: ctx.now(), expiresAt: ctx.now() + IDEMPOTENCY_TTL_MS })
-      .onConflictDoNothing()
-      .returning();
-    if (inserted.length === 0) {
-      // The key appeared between our read and insert: resolve against it instead.
-      const again = await replayIdempotent(ctx, idempotencyKey, bodyHash);
+    if (!hooks.records.insertPending(idempotencyKey, bodyHash, ctx.now(), IDEMPOTENCY_TTL_MS)) {
+      // The key appeared while the replay looked at D1: resolve against it instead.
+      const again = await replayIdempotent(ctx, hooks.records, idempotencyKey, bodyHash);
       if (again) return again;
     }
   }
 
   const forgetKey = async () => {
-    if (idempotencyKey) await ctx.db.delete(claims).where(and(eq(claims.key, idempotencyKey), eq(claims.state, "pending")));
+    if (idempotencyKey) hooks.records.forgetPending(idempotencyKey);
   };
   // Time spent waiting on instances counts as provision time; the rest is the pool's own.
   let mark = t0;
@@ -181,7 +179,7 @@ export async function runClaim(
           retryAfterSeconds: EMPTY_POOL_RETRY_AFTER_SECONDS,
         };
       }
-      if (idempotencyKey) await ctx.db.update(claims).set({ instanceId: reserved.id }).where(eq(claims.key, idempotencyKey));
+      if (idempotencyKey) hooks.records.setInstance(idempotencyKey, reserved.id);
 
       hooks.inFlight.add(reserved.id);
       let attempt: Attempt;
@@ -290,7 +288,7 @@ async function provisionReserved(
       return { done: { ok: false, code: "provision_failed", message: "the claim timed out while the agent was being set up", instanceId: reserved.id } };
     }
     const claim = responseOf(bound);
-    if (idempotencyKey) await ctx.db.update(claims).set({ state: "succeeded", result: claim }).where(eq(claims.key, idempotencyKey));
+    if (idempotencyKey) hooks.records.succeed(idempotencyKey, claim);
     return { done: { ok: true, claim, replayed: false } };
   }
 

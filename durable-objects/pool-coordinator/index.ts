@@ -24,6 +24,7 @@ import { recordJoinReport } from "./join-report";
 import type { JoinReport } from "../../runtime-container/plugins/convos/src/join-report";
 import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
 import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, RecheckOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
+import { ClaimRecords } from "./claim-records";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
@@ -44,6 +45,7 @@ const CREATE_CONCURRENCY = 4;
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
   private readonly batcher: StatementBatcher;
+  private readonly claimRecords: ClaimRecords;
   private settingsCache: PoolSettings | null = null;
   private breaker: BreakerState = closedBreaker;
   private metrics: PoolMetrics = emptyMetrics();
@@ -61,11 +63,20 @@ export class PoolCoordinator extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.pool = createPoolContext(env);
+    this.claimRecords = new ClaimRecords(ctx.storage);
     this.batcher = new StatementBatcher(this.pool.db);
     ctx.blockConcurrencyWhile(async () => {
       this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
       this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
       this.lastTick = (await ctx.storage.get<TickSummary>("lastTick")) ?? null;
+      // The coordinator starts even when this copy fails: a retry of a pre-upgrade claim then
+      // starts over instead of replaying, and the next start copies again.
+      try {
+        const imported = await this.claimRecords.importFromD1(this.pool.db, this.pool.now());
+        if (imported > 0) log.info("idempotency keys copied from D1 into the coordinator", { imported });
+      } catch (err) {
+        log.warn("could not copy idempotency keys from D1; will try at the next start", { error: (err as Error).message });
+      }
     });
   }
 
@@ -101,6 +112,7 @@ export class PoolCoordinator extends DurableObject<Env> {
           onSkip: (reason) => bump(this.metrics.claimSkips, reason),
           inFlight: this.inFlightClaims,
           batcher: this.batcher,
+          records: this.claimRecords,
         },
         timings,
       );
@@ -377,6 +389,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         },
         trigger,
       );
+      this.claimRecords.purgeExpired(Date.now());
       this.lastTick = summary;
       this.metrics.ticks++;
       observe(this.metrics.tickSeconds, summary.durationMs / 1000);

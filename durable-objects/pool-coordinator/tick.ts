@@ -1,8 +1,8 @@
-import { and, asc, eq, gt, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
 import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
-import { claims, instances, type InstanceRow } from "../../worker/db/schema";
+import { instances, type InstanceRow } from "../../worker/db/schema";
 import { claimedVerdict, type ClaimedVerdict } from "../../worker/domain/claimed-health";
 import { hostVerdict, probeVerdict } from "../../worker/domain/instance-check";
 import { failureStatus, type InstanceStatus } from "../../worker/domain/lifecycle";
@@ -248,7 +248,6 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     if (await deps.teardown(row)) summary.tornDown++;
   });
 
-  await ctx.db.delete(claims).where(lt(claims.expiresAt, ctx.now()));
   summary.durationMs = ctx.now() - startedAt;
   return summary;
 }
@@ -318,7 +317,7 @@ export async function recoverExpiredClaim(ctx: PoolContext, settings: PoolSettin
       : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor, now: ctx.now() },
     settings,
   );
-  if (moved && row.claimId) await ctx.db.delete(claims).where(and(eq(claims.key, row.claimId), eq(claims.state, "pending")));
+  // Its idempotency key stays: a retry with it finds the instance not bound to it and starts over.
   return moved;
 }
 

@@ -20,13 +20,14 @@ describe("claim outcomes", () => {
 
   it("a D1 failure inside the claim is a 500 in the one error shape, not claim_interrupted", async () => {
     await fillPool(1);
-    await env.DB.exec("ALTER TABLE claims RENAME TO claims_hidden");
+    // The claim's first D1 statement is its reservation (its idempotency key is the coordinator's own).
+    await env.DB.exec("ALTER TABLE instances RENAME TO instances_hidden");
     try {
       const res = await json(api("/api/pool/claim", { method: "POST", json: {}, headers: { "idempotency-key": "d1-down-1" } }));
       expect(res.status).toBe(500);
       expect(res.body).toEqual({ error: { code: "internal_error", message: expect.any(String) } });
     } finally {
-      await env.DB.exec("ALTER TABLE claims_hidden RENAME TO claims");
+      await env.DB.exec("ALTER TABLE instances_hidden RENAME TO instances");
     }
   });
 });

@@ -100,7 +100,12 @@ export const instanceEvents = sqliteTable(
   (t) => [index("instance_events_instance_idx").on(t.instanceId, t.id)],
 );
 
-/** Idempotency keys of claims → the request's fingerprint and, once known, its result. */
+/**
+ * Idempotency keys of claims, as coordinators before the claim records moved into the
+ * coordinator's own storage (durable-objects/pool-coordinator/claim-records.ts) kept them.
+ * Nothing writes here any more; a coordinator reads it once at its first start. Dropped in a
+ * later migration, once every environment has run that import.
+ */
 export const claims = sqliteTable(
   "claims",
   {
