@@ -26,7 +26,7 @@ import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
 import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, RecheckOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
 import { ClaimRecords } from "./claim-records";
 import { StatementBatcher } from "./statement-batcher";
-import { teardown } from "./teardown";
+import { teardown, teardownMany } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
 import { desiredImage, progress, rolloutAction, runRolloutStep, startRollout, upgradeAllClaimed, upgradeInstance, type UpgradeOutcome } from "./rollout";
 import type { RolloutAction, RolloutActionOutcome, RolloutProgress } from "../../worker/domain/rollout";
@@ -384,7 +384,7 @@ export class PoolCoordinator extends DurableObject<Env> {
             const made = await this.replenishNow(0, "replenish to target");
             return { created: made.created.length, failed: made.failed };
           },
-          teardown: (row) => this.teardownCounted(row, settings),
+          teardown: (rows) => this.teardownCounted(rows, settings),
           rollout: (services) => this.rolloutStep(settings, services),
         },
         trigger,
@@ -496,10 +496,11 @@ export class PoolCoordinator extends DurableObject<Env> {
     return { requested: operator ? extra : count, created, failed, limitedBy };
   }
 
-  private async teardownCounted(row: InstanceRow, settings: PoolSettings): Promise<boolean> {
-    const ok = await teardown(this.pool, row, settings, "tick");
-    ok ? this.metrics.teardowns.ok++ : this.metrics.teardowns.failed++;
-    return ok;
+  private async teardownCounted(rows: InstanceRow[], settings: PoolSettings): Promise<number> {
+    const { deleted, failed } = await teardownMany(this.pool, rows, settings, "tick");
+    this.metrics.teardowns.ok += deleted.length;
+    this.metrics.teardowns.failed += failed.length;
+    return deleted.length;
   }
 
   private async remove(id: string, from: InstanceStatus[], reason: string, actor: string): Promise<InstanceActionOutcome> {

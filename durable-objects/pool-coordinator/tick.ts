@@ -54,7 +54,8 @@ export interface TickDeps {
   /** Creates running right now, so an adopted service is not mistaken for a leftover. */
   creatingNow: ReadonlySet<string>;
   replenish(): Promise<{ created: number; failed: number }>;
-  teardown(row: InstanceRow): Promise<boolean>;
+  /** Tears down these `deleting` rows (their outcomes in one D1 batch); how many are now deleted. */
+  teardown(rows: InstanceRow[]): Promise<number>;
   /** The rollout's bounded step (durable-objects/pool-coordinator/rollout.ts), before replenish so it sees the drained ones. */
   rollout?(services: Map<string, ServiceObservation> | null): Promise<void>;
 }
@@ -244,9 +245,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     .where(and(eq(instances.status, "deleting"), sql`coalesce(${instances.nextTeardownAt}, 0) <= ${ctx.now()}`))
     .orderBy(asc(sql`coalesce(${instances.nextTeardownAt}, 0)`), asc(instances.id))
     .limit(MAX_TEARDOWNS_PER_TICK);
-  await mapLimit(due, 4, async (row) => {
-    if (await deps.teardown(row)) summary.tornDown++;
-  });
+  summary.tornDown += await deps.teardown(due);
 
   summary.durationMs = ctx.now() - startedAt;
   return summary;

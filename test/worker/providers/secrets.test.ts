@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createInstance } from "../../../durable-objects/pool-coordinator/create-instance";
-import { teardown } from "../../../durable-objects/pool-coordinator/teardown";
+import { teardownMany } from "../../../durable-objects/pool-coordinator/teardown";
 import { runTick } from "../../../durable-objects/pool-coordinator/tick";
 import { app } from "../../../worker/app";
 import { database } from "../../../worker/db/client";
@@ -50,7 +50,14 @@ describe("secrets during provider failures", () => {
     await setProviderFaults("railway", [{ op: "project", status: 503, body: { errors: [{ message: `overloaded for ${C.RAILWAY_API_TOKEN}` }] } }]);
     await setProviderFaults("openrouter", [{ op: "DELETE /api/v1/keys/{hash}", status: 500, body: { error: { code: 500, message: `cannot delete with ${C.OPENROUTER_MANAGEMENT_KEY}` } } }]);
     await runTick(
-      { ctx, settings: s, inFlightClaims: new Set(), creatingNow: new Set(), replenish: async () => ({ created: 0, failed: 0 }), teardown: (row) => teardown(ctx, row, s, "tick") },
+      {
+        ctx,
+        settings: s,
+        inFlightClaims: new Set(),
+        creatingNow: new Set(),
+        replenish: async () => ({ created: 0, failed: 0 }),
+        teardown: async (rows) => (await teardownMany(ctx, rows, s, "tick")).deleted.length,
+      },
       "test",
     );
 

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { isNotNull } from "drizzle-orm";
 import type { PoolContext } from "../../../durable-objects/pool-coordinator/context";
 import { createInstance } from "../../../durable-objects/pool-coordinator/create-instance";
-import { teardown } from "../../../durable-objects/pool-coordinator/teardown";
+import { teardownMany } from "../../../durable-objects/pool-coordinator/teardown";
 import { runTick } from "../../../durable-objects/pool-coordinator/tick";
 import { countByStatus } from "../../../worker/db/instances";
 import type { PoolSettings } from "../../../worker/domain/settings";
@@ -79,7 +79,7 @@ export function tickWith(ctx: PoolContext, s: PoolSettings) {
         for (let i = 0; i < want; i++) (await createInstance(ctx, s, "tick", "replenish", new Set())).ok ? created++ : failed++;
         return { created, failed };
       },
-      teardown: (row) => teardown(ctx, row, s, "tick"),
+      teardown: async (rows) => (await teardownMany(ctx, rows, s, "tick")).deleted.length,
     },
     "test",
   );
