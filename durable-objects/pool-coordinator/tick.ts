@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
-import { countByStatus, listNotDeleted, patchInState, transition } from "../../worker/db/instances";
+import { countByStatus, listNotDeleted, patchInState, transition, transitionQuery } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
 import { claimedVerdict, type ClaimedVerdict } from "../../worker/domain/claimed-health";
 import { hostVerdict, probeVerdict } from "../../worker/domain/instance-check";
@@ -45,6 +45,10 @@ export const MAX_ORPHAN_DELETES_PER_TICK = 50;
 /** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
 const IDS_PER_STATEMENT = 2_000;
 const ACTOR = "tick";
+/** Rows per D1 batch when a tick records many rows' outcomes at once. */
+const ROWS_PER_BATCH = 100;
+/** A row's update with RETURNING, unexecuted. */
+type RowQuery = ReturnType<typeof recordUnhealthyQuery>;
 
 export interface TickDeps {
   ctx: PoolContext;
@@ -103,10 +107,6 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
 
   const rows = await listNotDeleted(ctx.db);
   const now = ctx.now();
-  const fail = async (row: InstanceRow, reason: string) => {
-    const moved = await failInstance(ctx, settings, row, reason, ACTOR);
-    if (moved) moved.status === "crashed" ? summary.crashed++ : summary.failed++;
-  };
 
   const toCheckStarting: InstanceRow[] = [];
   const toCheckIdle: InstanceRow[] = [];
@@ -132,6 +132,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   }
 
   // 2–3. Readiness candidates, failures and deadlines (worker/domain/instance-check.ts).
+  const hostFailures: { row: InstanceRow; reason: string }[] = [];
   for (const row of rows) {
     const svc = services?.get(row.serviceName);
     const verdict = hostVerdict(row, { listed: services !== null, service: svc, claimInFlight: deps.inFlightClaims.has(row.id), createInFlight: deps.creatingNow.has(row.id) }, now);
@@ -140,7 +141,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         await adoptService(ctx, settings, row, svc!, ACTOR);
         break;
       case "fail":
-        await fail(row, verdict.reason);
+        hostFailures.push({ row, reason: verdict.reason });
         break;
       case "probe":
         if (verdict.due) (verdict.kind === "starting" ? toCheckStarting : verdict.kind === "idle" ? toCheckIdle : toCheckClaimed).push(row);
@@ -149,6 +150,13 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         expiredClaims.push(row);
         break;
     }
+  }
+
+  // What the host's list said failed, recorded together: one round trip, not one per row.
+  const failures = hostFailures.flatMap(({ row, reason }) => failQuery(ctx, settings, row, reason, ACTOR) ?? []);
+  for (const part of chunk(failures, ROWS_PER_BATCH)) {
+    const moved = (await ctx.db.batch(part as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as InstanceRow[][];
+    for (const [row] of moved) if (row) row.status === "crashed" ? summary.crashed++ : summary.failed++;
   }
 
   // Health checks, bounded and with short timeouts; the check itself changes nothing on the instance.
@@ -164,24 +172,35 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   budget -= 2 * claimedNow.length;
   const toCheck = [...starting, ...toCheckIdle.slice(0, budget)];
   const healthyIdle: string[] = [];
+  // What the checks found, recorded together after them: one round trip per batch, not one per row.
+  const outcomes: { query: RowQuery; counted?: (row: InstanceRow) => void }[] = [];
   await mapLimit(toCheck, HEALTH_CONCURRENCY, async (row) => {
     summary.healthChecks++;
     const verdict = probeVerdict(row, await ctx.instances.health(row.url!));
     switch (verdict.action) {
-      case "fail":
-        await fail(row, verdict.reason);
+      case "fail": {
+        const query = failQuery(ctx, settings, row, verdict.reason, ACTOR);
+        if (query) outcomes.push({ query, counted: (moved) => (moved.status === "crashed" ? summary.crashed++ : summary.failed++) });
         return;
+      }
       case "ready":
-        if (await markReady(ctx, settings, row, verdict, ACTOR)) summary.readied++;
+        outcomes.push({ query: markReadyQuery(ctx, settings, row, verdict, ACTOR), counted: () => summary.readied++ });
         return;
       case "healthy":
         healthyIdle.push(row.id);
         return;
       case "unhealthy":
-        await recordUnhealthy(ctx, row, verdict.failures, verdict.reason);
+        outcomes.push({ query: recordUnhealthyQuery(ctx, row, verdict.failures, verdict.reason) });
         return;
     }
   });
+  for (const part of chunk(outcomes, ROWS_PER_BATCH)) {
+    const moved = (await ctx.db.batch(part.map((o) => o.query) as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as InstanceRow[][];
+    part.forEach((o, i) => {
+      const row = moved[i]?.[0];
+      if (row) o.counted?.(row);
+    });
+  }
 
   // The healthy idle re-checks, recorded together (still only while the instance is idle).
   const checkedAt = ctx.now();
@@ -252,9 +271,15 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
 }
 
 /** A failure observed by a check: `crashed` for a user-facing instance, `dead` otherwise (compare-and-set on the status seen). */
-export function failInstance(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reason: string, actor: string): Promise<InstanceRow | null> {
-  const to = failureStatus(row.status as InstanceStatus);
-  return transition(ctx.db, { id: row.id, from: row.status as InstanceStatus, to, reason, actor, now: ctx.now() }, settings);
+export async function failInstance(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reason: string, actor: string): Promise<InstanceRow | null> {
+  const query = failQuery(ctx, settings, row, reason, actor);
+  const [moved] = query ? await query : [];
+  return moved ?? null;
+}
+
+/** The statement behind `failInstance`, unexecuted, so a tick sends its failures in one batch; null when the status cannot fail. */
+function failQuery(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reason: string, actor: string) {
+  return transitionQuery(ctx.db, { id: row.id, from: row.status as InstanceStatus, to: failureStatus(row.status as InstanceStatus), reason, actor, now: ctx.now() }, settings);
 }
 
 /**
@@ -275,8 +300,19 @@ export async function adoptService(ctx: PoolContext, settings: PoolSettings, row
 }
 
 /** A starting instance whose health said ready. */
-export function markReady(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reported: { version: string | null; capabilities: string[] | null }, actor: string): Promise<InstanceRow | null> {
-  return transition(
+export async function markReady(
+  ctx: PoolContext,
+  settings: PoolSettings,
+  row: InstanceRow,
+  reported: { version: string | null; capabilities: string[] | null },
+  actor: string,
+): Promise<InstanceRow | null> {
+  const [moved] = await markReadyQuery(ctx, settings, row, reported, actor);
+  return moved ?? null;
+}
+
+function markReadyQuery(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reported: { version: string | null; capabilities: string[] | null }, actor: string) {
+  return transitionQuery(
     ctx.db,
     {
       id: row.id,
@@ -288,13 +324,23 @@ export function markReady(ctx: PoolContext, settings: PoolSettings, row: Instanc
       set: { readyAt: ctx.now(), lastHealthAt: ctx.now(), healthFailures: 0, runtimeVersion: reported.version, capabilities: reported.capabilities },
     },
     settings,
-  );
+  )!;
 }
 
 /** An idle instance's failed health check, counted (still only while it is idle). */
 export function recordUnhealthy(ctx: PoolContext, row: InstanceRow, failures: number, reason: string): Promise<InstanceRow | null> {
-  return patchInState(ctx.db, row.id, "idle", { lastHealthAt: ctx.now(), healthFailures: failures, lastError: reason });
+  return patchInState(ctx.db, row.id, "idle", unhealthyPatch(ctx, failures, reason));
 }
+
+function recordUnhealthyQuery(ctx: PoolContext, row: InstanceRow, failures: number, reason: string) {
+  return ctx.db
+    .update(instances)
+    .set(unhealthyPatch(ctx, failures, reason))
+    .where(and(eq(instances.id, row.id), eq(instances.status, "idle")))
+    .returning();
+}
+
+const unhealthyPatch = (ctx: PoolContext, failures: number, reason: string) => ({ lastHealthAt: ctx.now(), healthFailures: failures, lastError: reason });
 
 /** A half-done claim whose coordinator is gone: the instance is asked; clean → back to idle, else crashed. */
 export async function recoverExpiredClaim(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, actor: string): Promise<InstanceRow | null> {
