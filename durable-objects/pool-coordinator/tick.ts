@@ -194,25 +194,22 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         return;
     }
   });
-  for (const part of chunk(outcomes, ROWS_PER_BATCH)) {
-    const moved = (await ctx.db.batch(part.map((o) => o.query) as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as InstanceRow[][];
-    part.forEach((o, i) => {
-      const row = moved[i]?.[0];
-      if (row) o.counted?.(row);
-    });
-  }
-
-  // The healthy idle re-checks, recorded together (still only while the instance is idle).
+  // The healthy idle re-checks go in the same batch (still only while the instance is idle).
   const checkedAt = ctx.now();
-  await runBatch(
-    ctx,
-    chunk(healthyIdle, IDS_PER_STATEMENT).map((part) =>
-      ctx.db
-        .update(instances)
-        .set({ lastHealthAt: checkedAt, healthFailures: 0 })
-        .where(and(idIn(part), eq(instances.status, "idle"))),
-    ),
+  const healthy = chunk(healthyIdle, IDS_PER_STATEMENT).map((part) =>
+    ctx.db
+      .update(instances)
+      .set({ lastHealthAt: checkedAt, healthFailures: 0 })
+      .where(and(idIn(part), eq(instances.status, "idle"))),
   );
+  const results: unknown[] = [];
+  for (const part of chunk<BatchItem<"sqlite">>([...outcomes.map((o) => o.query), ...healthy], ROWS_PER_BATCH)) {
+    results.push(...((await ctx.db.batch(part as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as unknown[]));
+  }
+  outcomes.forEach((o, i) => {
+    const row = (results[i] as InstanceRow[] | undefined)?.[0];
+    if (row) o.counted?.(row);
+  });
 
   await checkClaimed(ctx, settings, claimedNow, summary);
 
