@@ -3,7 +3,7 @@ import { drizzle, type DrizzleSqliteDODatabase } from "drizzle-orm/durable-sqlit
 import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import type { ClaimResponse } from "../../worker/api/schemas";
 import { claims as d1Claims } from "../../worker/db/schema";
-import type { Database } from "../../worker/db/client";
+import { type Database, errorChain } from "../../worker/db/client";
 
 /**
  * Idempotency keys of claims, kept in the coordinator's own SQLite. Every claim runs in the
@@ -63,7 +63,7 @@ export class ClaimRecords {
     try {
       rows = await d1.select().from(d1Claims).where(sql`${d1Claims.expiresAt} >= ${now} AND ${d1Claims.state} IN ('pending', 'succeeded')`);
     } catch (err) {
-      if (!/no such table/i.test(causes(err))) throw err;
+      if (!/no such table/i.test(errorChain(err))) throw err;
       rows = [];
     }
     for (const r of rows) {
@@ -115,11 +115,4 @@ export class ClaimRecords {
   purgeExpired(now: number): void {
     this.db.delete(claimRecords).where(lt(claimRecords.expiresAt, now)).run();
   }
-}
-
-/** drizzle wraps D1's error; SQLite's message is on the cause. */
-function causes(err: unknown): string {
-  const parts: string[] = [];
-  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) parts.push(e.message ?? "");
-  return parts.join(" / ");
 }

@@ -3,6 +3,7 @@ import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
+import { errorChain } from "../../worker/db/client";
 import { instances, templates, type InstanceRow } from "../../worker/db/schema";
 import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
 import type { ProvisionOutcome } from "../../worker/instances/client";
@@ -124,7 +125,7 @@ export async function runClaim(
     const replay = await replayIdempotent(ctx, hooks.records, idempotencyKey, bodyHash);
     if (replay) return replay;
     if (!hooks.records.insertPending(idempotencyKey, bodyHash, ctx.now(), IDEMPOTENCY_TTL_MS)) {
-      // The key appeared while the replay looked at D1: resolve against it instead.
+      // The key appeared while the replay read the instance's row from D1: resolve against it instead.
       const again = await replayIdempotent(ctx, hooks.records, idempotencyKey, bodyHash);
       if (again) return again;
     }
@@ -331,10 +332,6 @@ async function provisionReserved(
   return { done: { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id } };
 }
 
-/** drizzle wraps D1's error; the constraint message is on the cause. */
 function isUniqueViolation(err: unknown): boolean {
-  for (let e = err as { message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (/UNIQUE constraint failed/i.test(e.message ?? "")) return true;
-  }
-  return false;
+  return /UNIQUE constraint failed/i.test(errorChain(err));
 }

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { batchAll } from "../../worker/db/client";
 import { type InstancePatch, transitionQuery } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
 import { teardownBackoffMs } from "../../worker/domain/lifecycle";
@@ -66,14 +66,14 @@ function recordRelease(ctx: PoolContext, { row, cleared, error }: Released, sett
 
 /**
  * Tears down `deleting` rows: their provider calls a few at a time, then every row's outcome
- * in one D1 batch (one round trip, however many rows). A row becomes `deleted` only when all
+ * in one D1 batch (one round trip per hundred rows). A row becomes `deleted` only when all
  * it holds is gone; otherwise it waits with exponential backoff. Returns the rows deleted.
  */
 export async function teardownMany(ctx: PoolContext, rows: InstanceRow[], settings: PoolSettings, actor: string): Promise<{ deleted: string[]; failed: string[] }> {
   if (rows.length === 0) return { deleted: [], failed: [] };
   const released = await mapLimit(rows, TEARDOWN_CONCURRENCY, (row) => release(ctx, row));
   const statements = released.map((r) => recordRelease(ctx, r, settings, actor));
-  const results = (await ctx.db.batch(statements as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as InstanceRow[][];
+  const results = (await batchAll(ctx.db, statements)) as InstanceRow[][];
   const deleted = released.filter((r, i) => r.error === null && (results[i]?.length ?? 0) > 0).map((r) => r.row.id);
   return { deleted, failed: released.filter((r) => r.error !== null).map((r) => r.row.id) };
 }

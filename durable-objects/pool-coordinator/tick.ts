@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { open } from "../../worker/crypto/sealed";
+import { batchAll } from "../../worker/db/client";
 import { countByStatus, listNotDeleted, patchInState, transition, transitionQuery } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
 import { claimedVerdict, type ClaimedVerdict } from "../../worker/domain/claimed-health";
@@ -45,8 +45,6 @@ export const MAX_ORPHAN_DELETES_PER_TICK = 50;
 /** Ids per statement when one UPDATE covers many rows (passed as one JSON parameter). */
 const IDS_PER_STATEMENT = 2_000;
 const ACTOR = "tick";
-/** Rows per D1 batch when a tick records many rows' outcomes at once. */
-const ROWS_PER_BATCH = 100;
 /** A row's update with RETURNING, unexecuted. */
 type RowQuery = ReturnType<typeof recordUnhealthyQuery>;
 
@@ -125,8 +123,8 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         changed.set(svc.rawStatus, ids);
       }
     }
-    await runBatch(
-      ctx,
+    await batchAll(
+      ctx.db,
       [...changed].flatMap(([status, ids]) => chunk(ids, IDS_PER_STATEMENT).map((part) => ctx.db.update(instances).set({ deploymentStatus: status }).where(idIn(part)))),
     );
   }
@@ -153,11 +151,11 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
   }
 
   // What the host's list said failed, recorded together: one round trip, not one per row.
-  const failures = hostFailures.flatMap(({ row, reason }) => failQuery(ctx, settings, row, reason, ACTOR) ?? []);
-  for (const part of chunk(failures, ROWS_PER_BATCH)) {
-    const moved = (await ctx.db.batch(part as unknown as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as InstanceRow[][];
-    for (const [row] of moved) if (row) row.status === "crashed" ? summary.crashed++ : summary.failed++;
-  }
+  const failed = (await batchAll(
+    ctx.db,
+    hostFailures.flatMap(({ row, reason }) => failQuery(ctx, settings, row, reason, ACTOR) ?? []),
+  )) as InstanceRow[][];
+  for (const [row] of failed) if (row) row.status === "crashed" ? summary.crashed++ : summary.failed++;
 
   // Health checks, bounded and with short timeouts; the check itself changes nothing on the instance.
   // Within INSTANCE_CHECK_SUBREQUESTS_PER_TICK: starting instances first, then claimed and idle
@@ -202,10 +200,7 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
       .set({ lastHealthAt: checkedAt, healthFailures: 0 })
       .where(and(idIn(part), eq(instances.status, "idle"))),
   );
-  const results: unknown[] = [];
-  for (const part of chunk<BatchItem<"sqlite">>([...outcomes.map((o) => o.query), ...healthy], ROWS_PER_BATCH)) {
-    results.push(...((await ctx.db.batch(part as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]])) as unknown[]));
-  }
+  const results = await batchAll(ctx.db, [...outcomes.map((o) => o.query), ...healthy]);
   outcomes.forEach((o, i) => {
     const row = (results[i] as InstanceRow[] | undefined)?.[0];
     if (row) o.counted?.(row);
@@ -397,8 +392,8 @@ async function checkClaimed(ctx: PoolContext, settings: PoolSettings, rows: Inst
     }
   });
   const checkedAt = ctx.now();
-  await runBatch(
-    ctx,
+  await batchAll(
+    ctx.db,
     chunk(unchanged, IDS_PER_STATEMENT).map((part) =>
       ctx.db
         .update(instances)
@@ -454,12 +449,6 @@ const recovered = (now: number) => ({ lastHealthAt: now, healthFailures: 0, degr
 
 /** What a pending join that the creator accepted changes on the row (the instance's report or the tick's check). */
 export const joinAccepted = (conversationId: string) => ({ conversationId, claimStatus: "joined" as const, joined: true });
-
-/** One D1 round trip for all the statements (nothing when there are none). */
-async function runBatch(ctx: PoolContext, statements: BatchItem<"sqlite">[]): Promise<void> {
-  if (statements.length === 0) return;
-  await ctx.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-}
 
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
