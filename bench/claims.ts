@@ -45,9 +45,14 @@ export interface ClaimRunResult {
   secondProvisions: number;
   rowsClaimed: number;
   cutShort: boolean;
-  /** D1 round trips and statements the Worker and the coordinator made during the run. */
+  /** D1 round trips and statements the Worker and the coordinator made during the run, on the claim path (the outbox's flushes not included). */
   d1RoundTrips: number;
   d1Statements: number;
+  /** Round trips and statements of the coordinator's outbox flushes during the run (durable-objects/pool-coordinator/outbox.ts). */
+  flushRoundTrips: number;
+  flushStatements: number;
+  /** The outbox at the end of the run: statements left unsent, the most ever waiting, and D1's lag behind the coordinator (ms). */
+  outbox: { pendingAfter: number; maxPending: number; lagP50: number | null; lagP95: number | null; lagMax: number | null };
   /** Successes per second of each run this result combines (the claim floor and the coordinator run in several, interleaved). */
   segmentsPerSecond: number[];
   /** Claim floor only: how many writes shared a commit, on average over its calls. */
@@ -60,7 +65,7 @@ function summarizeRun(
   kind: ClaimRunResult["kind"],
   concurrency: number,
   run: LoadRun,
-): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "segmentsPerSecond"> {
+): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "flushRoundTrips" | "flushStatements" | "outbox" | "segmentsPerSecond"> {
   const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
   const non2xx: Record<string, number> = {};
   for (const r of run.results) if (r.status >= 300 || r.status < 200) non2xx[r.status] = (non2xx[r.status] ?? 0) + 1;
@@ -130,7 +135,17 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       const c0 = await host.counters();
       const run = await runLoad(host.url, { concurrency: c, total, maxMs: RUN_MAX_MS, request });
       const c1 = await host.counters();
-      return { run, d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips!, d1Statements: c1.d1Statements! - c0.d1Statements! };
+      // The outbox's flushes happen after the claims answered: counted apart from the claim path's own.
+      const flushRoundTrips = c1.outboxRoundTrips! - c0.outboxRoundTrips!;
+      const flushStatements = c1.outboxStatements! - c0.outboxStatements!;
+      return {
+        run,
+        d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips! - flushRoundTrips,
+        d1Statements: c1.d1Statements! - c0.d1Statements! - flushStatements,
+        flushRoundTrips,
+        flushStatements,
+        outbox: { pendingAfter: c1.outboxPending!, maxPending: c1.outboxMaxPending!, lagP50: c1.outboxLagP50 ?? null, lagP95: c1.outboxLagP95 ?? null, lagMax: c1.outboxLagMax ?? null },
+      };
     };
     type Segment = Awaited<ReturnType<typeof segment>>;
     const combine = (kind: ClaimRunResult["kind"], c: number, segs: Segment[]) => {
@@ -144,6 +159,10 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
         ...summarizeRun(kind, c, run),
         d1RoundTrips: segs.reduce((a, s) => a + s.d1RoundTrips, 0),
         d1Statements: segs.reduce((a, s) => a + s.d1Statements, 0),
+        flushRoundTrips: segs.reduce((a, s) => a + s.flushRoundTrips, 0),
+        flushStatements: segs.reduce((a, s) => a + s.flushStatements, 0),
+        // The lag samples restart with each concurrency's claim runs, so the last segment's figures cover them all.
+        outbox: segs.at(-1)!.outbox,
         segmentsPerSecond: segs.map((s) => (s.run.results.filter((r) => r.status >= 200 && r.status < 300).length / s.run.wallMs) * 1000),
       };
     };
@@ -164,6 +183,7 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       // Claim runs sandwiched between claim-floor runs (floor, claims, floor, claims, floor): the
       // shared machine's load drifts within seconds, and the ratio is what is compared.
       await reseed();
+      await host.counters(true);
       const floorSegs = [await segment(c, CLAIMS_PER_RUN, floorRequest)];
       const claimSegs: Segment[] = [];
       for (let i = 0; i < CLAIM_SEGMENTS; i++) {

@@ -118,14 +118,15 @@ if (results.claims) {
     );
   out();
   out(
-    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, claims, floor; ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are every round trip the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims.`,
+    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, claims, floor; ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are the round trips the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims, without the outbox's flushes, which are counted apart (the bind reaches D1 after the claim answered; \`durable-objects/pool-coordinator/outbox.ts\`). D1 lag: from a bind's commit in the coordinator to D1's acknowledgement, over the concurrency's claims.`,
   );
   out();
   out(
-    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | floor commits: mean writes, mean ms (write → sync) | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | naive: D1 round trips per claim |",
+    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | floor commits: mean writes, mean ms (write → sync) | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | outbox flushes: round trips (statements) per claim | D1 lag p50 / p95 / max ms, most pending | naive: D1 round trips per claim |",
   );
-  out("|---|---|---|---|---|---|---|---|---|");
+  out("|---|---|---|---|---|---|---|---|---|---|---|");
   const seg = (r: ClaimRunResult) => r.segmentsPerSecond.map((x) => int(x)).join(", ");
+  const lag = (r: ClaimRunResult) => (r.outbox.lagP50 === null ? "–" : `${int(r.outbox.lagP50)} / ${int(r.outbox.lagP95 ?? NaN)} / ${int(r.outbox.lagMax ?? NaN)}, ${r.outbox.maxPending}`);
   for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
     const o = get("doNoop", c);
     const f = get("floor", c);
@@ -133,14 +134,14 @@ if (results.claims) {
     const v = get("naive", c);
     if (!o || !f || !k) continue;
     out(
-      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${ms(f.meanCommitSize ?? NaN)}, ${ms(f.meanCommitMs ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
+      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${ms(f.meanCommitSize ?? NaN)}, ${ms(f.meanCommitMs ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${(k.flushRoundTrips / k.ok).toFixed(2)} (${(k.flushStatements / k.ok).toFixed(2)}) | ${lag(k)} | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
     );
   }
   out();
   const f64 = get("floor", 64);
   const f1 = get("floor", 1);
   const keyed = runs.find((r) => r.kind === "coordinatorKeyed");
-  out("Issue 17's measures, before issue 17 (its targets in brackets):");
+  out("Issue 17's measures (its targets in brackets):");
   out();
   if (k64 && f64)
     out(
@@ -148,7 +149,7 @@ if (results.claims) {
     );
   if (k1)
     out(
-      `- D1 round trips per claim: ${(k1.d1RoundTrips / k1.ok).toFixed(2)} (serial, c=1: ${k1.d1RoundTrips} round trips carrying ${k1.d1Statements} statements for ${k1.ok} claims; the statement batcher groups concurrent claims' statements at higher c, see the table) [0] → ${verdict(k1.d1RoundTrips === 0)}`,
+      `- D1 round trips per claim: ${(k1.d1RoundTrips / k1.ok).toFixed(2)} (serial, c=1: ${k1.d1RoundTrips} round trips carrying ${k1.d1Statements} statements for ${k1.ok} claims; the statement batcher groups concurrent claims' statements at higher c, see the table; outbox flushes apart: ${k1.flushRoundTrips} round trips carrying ${k1.flushStatements} statements, D1 lag ${lag(k1)}) [0] → ${verdict(k1.d1RoundTrips === 0)}`,
     );
   if (keyed)
     out(`- D1 round trips per claim with an Idempotency-Key: ${(keyed.d1RoundTrips / keyed.ok).toFixed(2)} (serial, ${keyed.ok}/${KEYED_CLAIMS} claims, ${keyed.d1Statements} statements) [0]`);

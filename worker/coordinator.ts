@@ -12,6 +12,15 @@ export function coordinator(env: Env): DurableObjectStub<PoolCoordinator> {
 }
 
 /**
+ * Read-your-writes for what the Worker reads from D1: a claim's bind reaches D1 just after the
+ * claim has answered (durable-objects/pool-coordinator/outbox.ts), so a read that must see it
+ * asks the coordinator to send what it holds first. Costs one RPC when nothing is waiting.
+ */
+export async function settled(env: Env): Promise<void> {
+  await coordinator(env).settle();
+}
+
+/**
  * A claim through the coordinator, the same for every caller (API, admin, catalog):
  * - the join URL is checked and canonicalised here, so the "one agent per conversation" dedupe
  *   and the stored `inviteUrl` see one spelling of each invite;

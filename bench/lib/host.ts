@@ -41,7 +41,8 @@ export interface BenchHost {
   /** GET with the pool key; JSON body. */
   getJson<T>(path: string): Promise<T>;
   postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T; ms: number }>;
-  counters(): Promise<Record<string, number>>;
+  /** D1 counters and the coordinator's outbox figures (after a flush); `reset` restarts the outbox's lag samples. */
+  counters(reset?: boolean): Promise<Record<string, number>>;
   /** CPU seconds (user+system) the workerd process has used so far (Linux /proc), or NaN. */
   workerdCpuSeconds(): number;
   dispose(): Promise<void>;
@@ -118,8 +119,8 @@ export async function startBenchHost(opts: {
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : null) as T, ms: performance.now() - t0 };
     },
-    async counters() {
-      const res = await fetch(`${url}/_bench/counters`, { headers: auth });
+    async counters(reset = false) {
+      const res = await fetch(`${url}/_bench/counters${reset ? "?reset=1" : ""}`, { headers: auth });
       return (await res.json()) as Record<string, number>;
     },
     workerdCpuSeconds() {

@@ -6,6 +6,7 @@
 import { PoolCoordinator as ProductionCoordinator } from "../../durable-objects/pool-coordinator";
 import { app } from "../../worker/app";
 import worker from "../../worker/index";
+import { emptyOutboxStats, outboxView, type OutboxView } from "../../durable-objects/pool-coordinator/outbox";
 import { countingD1, emptyD1Counters, type D1Counters } from "./counting-d1";
 import { benchRoutes } from "./routes";
 
@@ -27,6 +28,21 @@ function countedEnv(env: Env): Env {
 export class PoolCoordinator extends ProductionCoordinator {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, countedEnv(env));
+  }
+
+  /**
+   * The outbox's figures after sending what waits, so a run's D1 round trips can be split into
+   * the claim path's own and the flushes'. `reset` starts the lag samples and the high-water
+   * mark afresh (per concurrency); the round-trip counters keep counting.
+   */
+  async benchOutbox(reset = false): Promise<OutboxView> {
+    await this.outbox.flush();
+    const view = outboxView(this.outbox.stats, this.outbox.pending());
+    if (reset) {
+      this.outbox.stats.lagMs.length = 0;
+      this.outbox.stats.maxPending = emptyOutboxStats().maxPending;
+    }
+    return view;
   }
 }
 

@@ -4,6 +4,7 @@ import { requirePoolKey } from "../../worker/http/auth";
 import { ApiError } from "../../worker/http/errors";
 import { createInstanceClient } from "../../worker/instances/client";
 import { newId } from "../../worker/lib/ids";
+import type { PoolCoordinator as BenchCoordinator } from "./entry";
 import type { BenchFloor } from "./floor";
 
 /**
@@ -56,10 +57,25 @@ benchRoutes.post("/naive-claim", async (c) => {
   );
 });
 
-/** Counters a benchmark build of the Worker keeps (bench/lib/host.ts wraps D1); zeros otherwise. */
-benchRoutes.get("/counters", (c) => {
+/**
+ * Counters a benchmark build of the Worker keeps (bench/lib/host.ts wraps D1); zeros otherwise.
+ * The coordinator's outbox is flushed first and its figures ride along (`outbox*`: the flushes'
+ * own round trips and statements, included in `d1*`); `?reset=1` restarts its lag samples.
+ */
+benchRoutes.get("/counters", async (c) => {
+  const ns = c.env.POOL_COORDINATOR as unknown as DurableObjectNamespace<BenchCoordinator>;
+  const outbox = await ns.get(ns.idFromName("pool")).benchOutbox(c.req.query("reset") === "1");
   const counters = (globalThis as { __benchCounters?: Record<string, number> }).__benchCounters ?? {};
-  return c.json(counters);
+  return c.json({
+    ...counters,
+    outboxRoundTrips: outbox.roundTrips,
+    outboxStatements: outbox.statements,
+    outboxPending: outbox.pending,
+    outboxMaxPending: outbox.maxPending,
+    outboxLagP50: outbox.lagMs?.p50 ?? null,
+    outboxLagP95: outbox.lagMs?.p95 ?? null,
+    outboxLagMax: outbox.lagMs?.max ?? null,
+  });
 });
 
 /** Serial D1 round trips from the Worker, to tell D1's own latency in this runtime from the pool's. */

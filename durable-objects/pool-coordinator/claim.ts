@@ -14,6 +14,7 @@ import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
 import type { ClaimOutcome } from "./outcomes";
 import type { ClaimRecords } from "./claim-records";
+import type { Outbox } from "./outbox";
 import type { StatementBatcher } from "./statement-batcher";
 
 const IDEMPOTENCY_TTL_MS = 48 * 3_600_000;
@@ -90,8 +91,12 @@ export interface ClaimHooks {
   /** Called for each idle instance a claim found dead and skipped (for /metrics). */
   onSkip?(reason: SkipReason): void;
   inFlight: Set<string>;
-  /** Sends the claim path's writes of concurrent claims together (see StatementBatcher). */
+  /** Sends the reservations of concurrent claims together (see StatementBatcher). */
   batcher: StatementBatcher;
+  /** Takes the bind: D1 learns of it after the claim has answered (see Outbox). */
+  outbox: Outbox;
+  /** Instances taken from an in-flight claim meanwhile (an operator's kill): that claim must not bind. */
+  released: Set<string>;
   /** The coordinator's idempotency keys. */
   records: ClaimRecords;
 }
@@ -188,6 +193,7 @@ export async function runClaim(
         attempt = await provisionReserved(ctx, settings, reserved, request, resolved, idempotencyKey, actor, hooks, instanceCall, forgetKey);
       } finally {
         hooks.inFlight.delete(reserved.id);
+        hooks.released.delete(reserved.id);
       }
       if ("done" in attempt) return attempt.done;
 
@@ -260,36 +266,31 @@ async function provisionReserved(
 
   if (provisioned.ok) {
     const { result } = provisioned;
-    const bindQuery = transitionQuery(
-      ctx.db,
-      {
-        id: reserved.id,
-        from: "claiming",
-        to: "claimed",
-        reason: `provisioned: ${result.status}`,
-        actor,
-        now: ctx.now(),
-        set: {
-          conversationId: result.conversationId,
-          inviteUrl: result.inviteUrl ?? null,
-          joined: result.joined,
-          claimStatus: result.status,
-          claimedAt: ctx.now(),
-          // Claimed-instance checks start from here (worker/domain/claimed-health.ts).
-          lastHealthAt: ctx.now(),
-        },
-      },
-      settings,
-    )!;
-    const [bound = null] = await hooks.batcher.run(bindQuery);
-    if (!bound) {
-      // The claiming deadline fired while the instance was answering: it is bound to a
-      // conversation nobody will hear about, so it is crashed, not reusable.
+    if (hooks.released.delete(reserved.id)) {
+      // Removed while it was answering: it is bound to a conversation nobody will hear about,
+      // and its row is already on its way out.
       await forgetKey();
-      return { done: { ok: false, code: "provision_failed", message: "the claim timed out while the agent was being set up", instanceId: reserved.id } };
+      return { done: { ok: false, code: "provision_failed", message: "the agent was removed while it was being set up", instanceId: reserved.id } };
     }
-    const claim = responseOf(bound);
+    const now = ctx.now();
+    const bind = {
+      conversationId: result.conversationId,
+      inviteUrl: result.inviteUrl ?? null,
+      joined: result.joined,
+      claimStatus: result.status,
+      claimedAt: now,
+      // Claimed-instance checks start from here (worker/domain/claimed-health.ts).
+      lastHealthAt: now,
+    };
+    const bindQuery = transitionQuery(ctx.db, { id: reserved.id, from: "claiming", to: "claimed", reason: `provisioned: ${result.status}`, actor, now, set: bind }, settings)!;
+    const claim = responseOf({ ...reserved, ...bind });
+    // One synchronous turn, so one commit: the bind and the idempotency record are durable
+    // together before the answer leaves (the output gate holds it until then). While the
+    // instance is in flight nothing else in the coordinator moves its row, so the bind's
+    // compare-and-set cannot lose in D1 and need not be waited for.
+    hooks.outbox.add(reserved.id, bindQuery);
     if (idempotencyKey) hooks.records.succeed(idempotencyKey, claim);
+    void hooks.outbox.flush();
     return { done: { ok: true, claim, replayed: false } };
   }
 

@@ -25,6 +25,7 @@ import type { JoinReport } from "../../runtime-container/plugins/convos/src/join
 import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
 import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, RecheckOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
 import { ClaimRecords } from "./claim-records";
+import { Outbox, outboxView, type OutboxView } from "./outbox";
 import { StatementBatcher } from "./statement-batcher";
 import { teardown, teardownMany } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
@@ -46,6 +47,8 @@ export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
   private readonly batcher: StatementBatcher;
   private readonly claimRecords: ClaimRecords;
+  /** Protected for the benchmark's subclass (bench/worker/entry.ts), which reads its figures. */
+  protected readonly outbox: Outbox;
   private settingsCache: PoolSettings | null = null;
   private breaker: BreakerState = closedBreaker;
   private metrics: PoolMetrics = emptyMetrics();
@@ -55,6 +58,11 @@ export class PoolCoordinator extends DurableObject<Env> {
   private replenishInFlight: Promise<ReplenishOutcome> | null = null;
   private lastEmptyReplenishAt = 0;
   private readonly inFlightClaims = new Set<string>();
+  private readonly releasedClaims = new Set<string>();
+  /** In flight, or bound here with D1 not told yet: either way nothing but that claim's own writes may touch the row. */
+  private readonly claimsNotInD1: ReadonlySet<string> = {
+    has: (id: string) => this.inFlightClaims.has(id) || this.outbox.isPending(id),
+  } as ReadonlySet<string>;
   private readonly creatingNow = new Set<string>();
   private readonly claimsByKey = new Map<string, { body: string; promise: Promise<ClaimOutcome> }>();
   /** Deployment events being applied, per service: the next one of that service waits its turn. */
@@ -65,6 +73,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     this.pool = createPoolContext(env);
     this.claimRecords = new ClaimRecords(ctx.storage);
     this.batcher = new StatementBatcher(this.pool.db);
+    this.outbox = new Outbox(ctx.storage, () => this.pool.env.DB);
     ctx.blockConcurrencyWhile(async () => {
       this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
       this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
@@ -78,6 +87,8 @@ export class PoolCoordinator extends DurableObject<Env> {
         log.warn("could not copy idempotency keys from D1; will try at the next start", { error: (err as Error).message });
       }
     });
+    // Binds a previous run of the coordinator committed but did not get to D1.
+    if (this.outbox.pending() > 0) void this.outbox.flush();
   }
 
   // --- claims ------------------------------------------------------------------------------
@@ -111,7 +122,9 @@ export class PoolCoordinator extends DurableObject<Env> {
           onEmpty: () => this.replenishOnEmpty(),
           onSkip: (reason) => bump(this.metrics.claimSkips, reason),
           inFlight: this.inFlightClaims,
+          released: this.releasedClaims,
           batcher: this.batcher,
+          outbox: this.outbox,
           records: this.claimRecords,
         },
         timings,
@@ -185,6 +198,8 @@ export class PoolCoordinator extends DurableObject<Env> {
   /** An instance telling how its pending join ended (authenticated by its own gateway token). */
   async joinResolved(id: string, token: string, report: JoinReport): Promise<InstanceActionOutcome> {
     if (!(await this.instanceTokenMatches(id, token))) return UNKNOWN_INSTANCE;
+    // The instance may report its join before its bind has reached D1.
+    await this.outbox.flush();
     return recordJoinReport(this.pool, await this.settings(), id, report);
   }
 
@@ -196,6 +211,7 @@ export class PoolCoordinator extends DurableObject<Env> {
 
   /** The tick's checks for one instance, now, whatever the tick's cadence (an operator's recheck). */
   async recheck(id: string): Promise<RecheckOutcome> {
+    await this.outbox.flush();
     const row = await getInstance(this.pool.db, id);
     if (!row || row.status === "deleted") return { ok: false, code: "not_found", message: `instance ${id} does not exist` };
     let service: ServiceObservation | undefined;
@@ -211,7 +227,7 @@ export class PoolCoordinator extends DurableObject<Env> {
       this.pool,
       await this.settings(),
       row,
-      { listed, service, claimInFlight: this.inFlightClaims.has(id), createInFlight: this.creatingNow.has(id) },
+      { listed, service, claimInFlight: this.claimsNotInD1.has(id), createInFlight: this.creatingNow.has(id) },
       { actor: "recheck", probe: "always", adopt: true, source: listed ? "list" : "none", listError },
     );
     bump(this.metrics.rechecks, report.outcome);
@@ -245,6 +261,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   private async applyDeploymentEvent(event: DeploymentEvent): Promise<WebhookAnswer> {
     const key = `deploy-events:${event.serviceId}`;
     const answer = await (async (): Promise<WebhookAnswer> => {
+      await this.outbox.flush();
       const row = await findByService(this.pool.db, event.serviceId, event.serviceName);
       if (!row) {
         // Its instance is gone (or it never was one of ours): nothing to order its events against any more.
@@ -257,7 +274,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         this.pool,
         await this.settings(),
         row,
-        { listed: true, service: { state: railwayState(event.status), rawStatus: event.status }, claimInFlight: this.inFlightClaims.has(row.id), createInFlight: this.creatingNow.has(row.id) },
+        { listed: true, service: { state: railwayState(event.status), rawStatus: event.status }, claimInFlight: this.claimsNotInD1.has(row.id), createInFlight: this.creatingNow.has(row.id) },
         { actor: "railway-webhook", probe: "starting", adopt: false, source: "event" },
       );
       await this.ctx.storage.put(key, order.remember);
@@ -303,12 +320,18 @@ export class PoolCoordinator extends DurableObject<Env> {
     return merged;
   }
 
+  /** Sends D1 what the coordinator holds for it (claims' binds); answers how many statements still wait (D1 refused them). */
+  async settle(): Promise<number> {
+    await this.outbox.flush();
+    return this.outbox.pending();
+  }
+
   async status(): Promise<CoordinatorStatus> {
     return { breaker: this.breakerView(), lastTick: this.lastTick, nextTickAt: await this.ctx.storage.getAlarm() };
   }
 
-  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView }> {
-    return { ...this.metrics, breaker: this.breakerView() };
+  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView; outbox: OutboxView }> {
+    return { ...this.metrics, breaker: this.breakerView(), outbox: outboxView(this.outbox.stats, this.outbox.pending()) };
   }
 
   // --- rollouts of the runtime image (./rollout.ts) -----------------------------------------
@@ -329,6 +352,7 @@ export class PoolCoordinator extends DurableObject<Env> {
 
   async upgradeAllClaimed(actor = "operator"): Promise<RolloutActionOutcome> {
     await this.armAlarm();
+    await this.outbox.flush();
     return upgradeAllClaimed(this.pool, actor);
   }
 
@@ -337,6 +361,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     await this.armAlarm();
     const target = image ?? (await desiredImage(this.pool));
     if (target === null) return { ok: false, code: "no_rollout", message: "no desired image is set on this pool; set one first or name the image" };
+    await this.outbox.flush();
     return upgradeInstance(this.pool, await this.settings(), id, target, actor);
   }
 
@@ -374,11 +399,14 @@ export class PoolCoordinator extends DurableObject<Env> {
     if (this.tickInFlight) log.error("tick hung; starting another", { runningSinceMs: Date.now() - (this.tickStartedAt ?? 0) });
     const run = (async () => {
       const settings = await this.settings();
+      // The tick reads D1: bring it level with the coordinator first. What a refused flush
+      // leaves behind counts as in flight, so the tick leaves those rows alone.
+      await this.outbox.flush();
       const summary = await runTick(
         {
           ctx: this.pool,
           settings,
-          inFlightClaims: this.inFlightClaims,
+          inFlightClaims: this.claimsNotInD1,
           creatingNow: this.creatingNow,
           replenish: async () => {
             const made = await this.replenishNow(0, "replenish to target");
@@ -504,6 +532,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   }
 
   private async remove(id: string, from: InstanceStatus[], reason: string, actor: string): Promise<InstanceActionOutcome> {
+    await this.outbox.flush();
     const row = await getInstance(this.pool.db, id);
     if (!row || row.status === "deleted") return { ok: false, code: "not_found", message: `instance ${id} does not exist` };
     if (row.status === "deleting") return { ok: true, id, status: "deleting" };
@@ -513,6 +542,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     const settings = await this.settings();
     const moved = await transition(this.pool.db, { id, from: row.status as InstanceStatus, to: "deleting", reason, actor, now: Date.now(), set: { nextTeardownAt: Date.now() } }, settings);
     if (!moved) return { ok: false, code: "invalid_state", message: `instance ${id} changed state meanwhile; try again` };
+    if (this.inFlightClaims.has(id)) this.releasedClaims.add(id);
     this.ctx.waitUntil(teardown(this.pool, moved, settings, actor).then(() => undefined));
     return { ok: true, id, status: "deleting" };
   }

@@ -7,7 +7,7 @@ import { NONCE, secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { ClaimRequestSchema, CountRequestSchema, InstanceIdSchema, InstanceStatusSchema } from "../api/schemas";
-import { claimAgent, coordinator } from "../coordinator";
+import { claimAgent, coordinator, settled } from "../coordinator";
 import { claimFailureHttp } from "../domain/claim-outcomes";
 import { secretsEqual } from "../crypto/compare";
 import { database } from "../db/client";
@@ -248,6 +248,7 @@ adminRoutes.post("/reconcile", async (c) => {
 adminRoutes.get("/instances/:id", async (c) => {
   const id = instanceId(c);
   if (!id) return messagePage(c, 400, "Not an instance id", "Instance ids are lowercase letters, digits and dashes.");
+  await settled(c.env);
   const db = database(c.env.DB);
   const row = await getInstance(db, id);
   if (!row) return messagePage(c, 404, "No such instance", `Instance ${id} does not exist.`);
@@ -476,6 +477,7 @@ function backgroundWork(c: AdminContext): ((work: Promise<unknown>) => void) | u
 async function renderOverview(c: AdminContext, extra: Partial<OverviewData>, status: ContentfulStatusCode, flash: Flash | null = null) {
   const db = database(c.env.DB);
   const stub = coordinator(c.env);
+  await stub.settle();
   const filter = extra.filter ?? null;
   const [counts, st, settings, rows, tpl, credits] = await Promise.all([
     countByStatus(db),

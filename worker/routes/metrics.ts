@@ -12,6 +12,8 @@ export const metricsRoutes = new Hono<{ Bindings: Env }>();
 
 metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   const db = database(c.env.DB);
+  // The counts below come from D1: let it catch up with the coordinator first.
+  const pendingInOutbox = await coordinator(c.env).settle();
   const [counts, degraded, m, rollout, exhausted] = await Promise.all([
     countByStatus(db),
     countDegraded(db),
@@ -44,6 +46,28 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   histogram("pool_claim_pool_seconds", "Time a successful claim spent in the pool itself, excluding the instance's provision call.", m.claimPoolSeconds);
   histogram("pool_claim_seconds", "Total time of a successful claim.", m.claimTotalSeconds);
   histogram("pool_tick_seconds", "Reconcile tick duration.", m.tickSeconds);
+  const ob = m.outbox;
+  metric("pool_outbox_pending", "gauge", "Claim binds the coordinator holds that D1 has not acknowledged yet (after this scrape's flush).", [`pool_outbox_pending ${pendingInOutbox}`]);
+  metric("pool_outbox_pending_max", "gauge", "The most binds ever waiting for D1 at once since the coordinator started.", [`pool_outbox_pending_max ${ob.maxPending}`]);
+  metric("pool_outbox_round_trips_total", "counter", "D1 round trips made by outbox flushes (apart from the claim path).", [`pool_outbox_round_trips_total ${ob.roundTrips}`]);
+  metric("pool_outbox_statements_total", "counter", "Statements sent to D1 by outbox flushes, by result.", [
+    `pool_outbox_statements_total{result="sent"} ${ob.statements}`,
+    `pool_outbox_statements_total{result="no_row"} ${ob.conflicts}`,
+    `pool_outbox_statements_total{result="dropped"} ${ob.dropped}`,
+  ]);
+  metric("pool_outbox_flush_failures_total", "counter", "Outbox flush rounds D1 refused (their statements were kept and retried).", [`pool_outbox_flush_failures_total ${ob.failures}`]);
+  metric(
+    "pool_outbox_lag_seconds",
+    "summary",
+    "Time from a bind committed in the coordinator to D1's acknowledgement, over recent statements.",
+    ob.lagMs
+      ? [
+          `pool_outbox_lag_seconds{quantile="0.5"} ${ob.lagMs.p50 / 1000}`,
+          `pool_outbox_lag_seconds{quantile="0.95"} ${ob.lagMs.p95 / 1000}`,
+          `pool_outbox_lag_seconds{quantile="1"} ${ob.lagMs.max / 1000}`,
+        ]
+      : [],
+  );
   metric("pool_instance_creates_total", "counter", "Instance creates by result.", [
     `pool_instance_creates_total{result="ok"} ${m.creates.ok}`,
     `pool_instance_creates_total{result="failed"} ${m.creates.failed}`,

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { InstanceActionOutcome } from "../../durable-objects/pool-coordinator/outcomes";
 import { AgentsQuerySchema, ClaimRequestSchema, CountRequestSchema, IdempotencyKeySchema, InstanceIdSchema, SettingsPutSchema } from "../api/schemas";
-import { claimAgent, coordinator } from "../coordinator";
+import { claimAgent, coordinator, settled } from "../coordinator";
 import { database } from "../db/client";
 import { getEvents, getInstance, lastEvents, listByStatus } from "../db/instances";
 import { type ClaimResult, claimFailureHttp } from "../domain/claim-outcomes";
@@ -58,6 +58,7 @@ poolRoutes.post("/reconcile", auth, async (c) => {
 
 poolRoutes.get("/agents", auth, async (c) => {
   const query = parse(AgentsQuerySchema, c.req.query(), "invalid_query");
+  await settled(c.env);
   const db = database(c.env.DB);
   const rows = await listByStatus(db, query.status, query.limit);
   const last = await lastEvents(
@@ -74,6 +75,7 @@ poolRoutes.get("/agents", auth, async (c) => {
 
 poolRoutes.get("/instances/:id", auth, async (c) => {
   const id = parse(InstanceIdSchema, c.req.param("id"), "invalid_id");
+  await settled(c.env);
   const db = database(c.env.DB);
   const row = await getInstance(db, id);
   if (!row) throw new ApiError(404, "not_found", `instance ${id} does not exist`);

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq } from "drizzle-orm";
 import { Hono } from "hono";
 import { SlugSchema } from "../api/schemas";
-import { coordinator } from "../coordinator";
+import { coordinator, settled } from "../coordinator";
 import { database } from "../db/client";
 import { countByStatus } from "../db/instances";
 import { templates, type TemplateRow } from "../db/schema";
@@ -17,6 +17,7 @@ export const publicRoutes = new Hono<{ Bindings: Env }>();
 publicRoutes.get("/healthz", (c) => c.json({ ok: true, version: VERSION }));
 
 publicRoutes.get("/api/pool/counts", async (c) => {
+  await settled(c.env);
   const [counts, status] = await Promise.all([countByStatus(database(c.env.DB)), coordinator(c.env).status()]);
   // The original pool API's flat shape (clients read `data.idle`); extras sit beside the counts.
   return c.json({ ...counts, breaker: status.breaker.phase });

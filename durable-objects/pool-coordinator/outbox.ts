@@ -1,0 +1,208 @@
+import { log } from "../../worker/lib/log";
+
+/** A drizzle statement, unexecuted: what `toSQL()` renders is what the outbox keeps. */
+export interface RenderableStatement {
+  toSQL(): { sql: string; params: unknown[] };
+}
+
+/** Statements per D1 batch of one flush round. */
+const STATEMENTS_PER_ROUND = 100;
+/**
+ * A statement D1 refuses this many times is dropped (logged, counted): it is a CAS on the
+ * instance's row, so the row stays as D1 had it and the tick's checks take it from there.
+ */
+export const MAX_ATTEMPTS = 20;
+
+export interface OutboxStats {
+  /** D1 round trips the flushes made (one batch each), apart from the claim path's own. */
+  roundTrips: number;
+  statements: number;
+  /** Statements that matched no row in D1 (the row had moved on): applied as no-ops. */
+  conflicts: number;
+  /** Flush rounds D1 refused; their statements stay and go again. */
+  failures: number;
+  dropped: number;
+  /** The most statements ever waiting at once. */
+  maxPending: number;
+  /** ms from a statement's write in the coordinator to D1's acknowledgement, last LAG_SAMPLES of them. */
+  lagMs: number[];
+}
+
+const LAG_SAMPLES = 2_000;
+
+/** What /metrics and the benchmark show of the outbox. */
+export interface OutboxView {
+  pending: number;
+  maxPending: number;
+  roundTrips: number;
+  statements: number;
+  conflicts: number;
+  failures: number;
+  dropped: number;
+  /** Over the last LAG_SAMPLES statements sent, in ms; null before the first. */
+  lagMs: { p50: number; p95: number; max: number } | null;
+}
+
+export function outboxView(stats: OutboxStats, pending: number): OutboxView {
+  const sorted = [...stats.lagMs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const { lagMs: _samples, ...counters } = stats;
+  return { ...counters, pending, lagMs: sorted.length ? { p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1]! } : null };
+}
+
+export const emptyOutboxStats = (): OutboxStats => ({ roundTrips: 0, statements: 0, conflicts: 0, failures: 0, dropped: 0, maxPending: 0, lagMs: [] });
+
+// The store has no migration runner: a column added later goes in with its own ALTER TABLE here.
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS d1_outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    sql TEXT NOT NULL,
+    params TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+  )`,
+  "CREATE INDEX IF NOT EXISTS d1_outbox_instance_idx ON d1_outbox (instance_id, seq)",
+];
+
+type Entry = {
+  seq: number;
+  instance_id: string;
+  sql: string;
+  params: string;
+  created_at: number;
+  attempts: number;
+};
+
+/**
+ * D1 writes of the claim path, kept in the coordinator's own SQLite and sent to D1 after the
+ * claim has answered. An entry is written in the same synchronous turn as the claim's other
+ * state (its idempotency record), so it commits with it: a coordinator reset after that
+ * commit loses nothing, the next start sends it.
+ *
+ * Every entry is a compare-and-set on the instance's row (`WHERE id = ? AND status = ?`), so
+ * sending one twice (D1 committed, the reset came before the entry was deleted here) changes
+ * nothing the second time. Entries of one instance go in order; a round that D1 refuses is
+ * retried one statement at a time, so only the offender waits.
+ */
+export class Outbox {
+  private readonly sql: SqlStorage;
+  /** Entries per instance, mirrored in memory: the tick asks for every row it looks at. */
+  private readonly waiting = new Map<string, number>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  readonly stats: OutboxStats = emptyOutboxStats();
+
+  constructor(
+    storage: DurableObjectStorage,
+    private readonly d1: () => D1Database,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.sql = storage.sql;
+    for (const statement of DDL) this.sql.exec(statement);
+    for (const r of this.sql.exec<{ instance_id: string; n: number }>("SELECT instance_id, count(*) AS n FROM d1_outbox GROUP BY instance_id")) {
+      this.waiting.set(r.instance_id, Number(r.n));
+    }
+  }
+
+  /** Synchronous: commits with whatever else the caller writes in this turn. Call `flush()` after. */
+  add(instanceId: string, statement: RenderableStatement): void {
+    const { sql, params } = statement.toSQL();
+    this.sql.exec("INSERT INTO d1_outbox (instance_id, sql, params, created_at) VALUES (?, ?, ?, ?)", instanceId, sql, JSON.stringify(params), this.now());
+    this.waiting.set(instanceId, (this.waiting.get(instanceId) ?? 0) + 1);
+    this.stats.maxPending = Math.max(this.stats.maxPending, this.pending());
+  }
+
+  pending(): number {
+    let n = 0;
+    for (const count of this.waiting.values()) n += count;
+    return n;
+  }
+
+  /** Whether D1 is still behind the coordinator for this instance. */
+  isPending(instanceId: string): boolean {
+    return this.waiting.has(instanceId);
+  }
+
+  /**
+   * Sends what is waiting. Callers that arrive while a round is in flight share it, and one
+   * more round runs for them, so when the promise settles everything added before the call
+   * has been tried. It never throws: a refused round stays for the next flush.
+   */
+  flush(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      try {
+        do {
+          this.again = false;
+          while (await this.round());
+        } while (this.again);
+      } finally {
+        this.running = null;
+      }
+    })();
+    return this.running;
+  }
+
+  /** One batch; true when it sent everything it took and more may be waiting. */
+  private async round(): Promise<boolean> {
+    const entries = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts FROM d1_outbox ORDER BY seq LIMIT ?", STATEMENTS_PER_ROUND).toArray();
+    if (entries.length === 0) return false;
+    const d1 = this.d1();
+    const prepared = entries.map((e) => d1.prepare(e.sql).bind(...(JSON.parse(e.params) as unknown[])));
+    try {
+      this.stats.roundTrips++;
+      this.stats.statements += entries.length;
+      const results = await d1.batch(prepared);
+      for (const [i, e] of entries.entries()) this.done(e, results[i]);
+      return entries.length === STATEMENTS_PER_ROUND;
+    } catch (err) {
+      this.stats.failures++;
+      log.warn("outbox flush refused by D1; retrying one statement at a time", { statements: entries.length, error: (err as Error).message });
+    }
+    // One at a time, in order; an instance whose earlier statement failed waits for the next flush.
+    const blocked = new Set<string>();
+    for (const [i, e] of entries.entries()) {
+      if (blocked.has(e.instance_id)) continue;
+      try {
+        this.stats.roundTrips++;
+        this.done(e, await prepared[i]!.run());
+      } catch (err) {
+        blocked.add(e.instance_id);
+        this.refused(e, (err as Error).message);
+      }
+    }
+    return false;
+  }
+
+  private remove(e: Entry): void {
+    this.sql.exec("DELETE FROM d1_outbox WHERE seq = ?", e.seq);
+    const left = (this.waiting.get(e.instance_id) ?? 1) - 1;
+    if (left > 0) this.waiting.set(e.instance_id, left);
+    else this.waiting.delete(e.instance_id);
+  }
+
+  private done(e: Entry, result: D1Result | undefined): void {
+    this.remove(e);
+    if ((result?.meta.changes ?? 0) === 0) {
+      this.stats.conflicts++;
+      log.warn("outbox statement matched no row in D1 (the instance had moved on)", { instanceId: e.instance_id });
+    }
+    this.stats.lagMs.push(this.now() - e.created_at);
+    if (this.stats.lagMs.length > LAG_SAMPLES) this.stats.lagMs.splice(0, this.stats.lagMs.length - LAG_SAMPLES);
+  }
+
+  private refused(e: Entry, error: string): void {
+    if (e.attempts + 1 >= MAX_ATTEMPTS) {
+      this.remove(e);
+      this.stats.dropped++;
+      log.error("outbox statement dropped after repeated refusals", { instanceId: e.instance_id, attempts: e.attempts + 1, error: error.slice(0, 300) });
+      return;
+    }
+    this.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?", error.slice(0, 500), e.seq);
+  }
+}
