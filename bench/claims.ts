@@ -105,6 +105,9 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       host.db,
       Array.from({ length: IDLE_ROWS }, (_, i) => ({ id: `i${base + i}`, status: "idle", readyAt: Date.now() - 600_000 + i, lastHealthAt: Date.now() })),
     );
+    // Seeded straight into D1, behind the coordinator: it reloads its queue of claimable instances from D1.
+    const resync = await host.postJson<{ queued: number }>("/_bench/resync", {});
+    if (resync.status !== 200 || resync.body.queued !== IDLE_ROWS) throw new Error(`the coordinator queued ${JSON.stringify(resync.body)} of ${IDLE_ROWS} seeded idle rows`);
   };
   const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
   const claimBody = JSON.stringify({ agentName: "Bench", instructions: "be brief" });

@@ -7,6 +7,7 @@ import { PoolCoordinator as ProductionCoordinator } from "../../durable-objects/
 import { app } from "../../worker/app";
 import worker from "../../worker/index";
 import { emptyOutboxStats, outboxView, type OutboxView } from "../../durable-objects/pool-coordinator/outbox";
+import { database } from "../../worker/db/client";
 import { countingD1, emptyD1Counters, type D1Counters } from "./counting-d1";
 import { benchRoutes } from "./routes";
 
@@ -35,6 +36,13 @@ export class PoolCoordinator extends ProductionCoordinator {
    * the claim path's own and the flushes'. `reset` starts the lag samples and the high-water
    * mark afresh (per concurrency); the round-trip counters keep counting.
    */
+  /** The benchmark replaces D1's rows behind the coordinator's back (a writer no pool has): drop what the queue holds and load D1's idle rows. */
+  async benchResync(): Promise<number> {
+    await this.outbox.flush();
+    this.ctx.storage.sql.exec("DELETE FROM idle_queue");
+    return (await this.idleQueue.refill(database(this.env.DB))).size;
+  }
+
   async benchOutbox(reset = false): Promise<OutboxView> {
     await this.outbox.flush();
     const view = outboxView(this.outbox.stats, this.outbox.pending());

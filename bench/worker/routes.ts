@@ -62,6 +62,12 @@ benchRoutes.post("/naive-claim", async (c) => {
  * The coordinator's outbox is flushed first and its figures ride along (`outbox*`: the flushes'
  * own round trips and statements, included in `d1*`); `?reset=1` restarts its lag samples.
  */
+/** After the benchmark reseeds D1: the coordinator's queue of idle instances reloaded from it. */
+benchRoutes.post("/resync", async (c) => {
+  const ns = c.env.POOL_COORDINATOR as unknown as DurableObjectNamespace<BenchCoordinator>;
+  return c.json({ queued: await ns.get(ns.idFromName("pool")).benchResync() });
+});
+
 benchRoutes.get("/counters", async (c) => {
   const ns = c.env.POOL_COORDINATOR as unknown as DurableObjectNamespace<BenchCoordinator>;
   const outbox = await ns.get(ns.idFromName("pool")).benchOutbox(c.req.query("reset") === "1");

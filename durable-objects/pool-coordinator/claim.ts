@@ -1,9 +1,8 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
-import { patchInState, reserveIdleQuery, transition, transitionQuery } from "../../worker/db/instances";
-import { errorChain } from "../../worker/db/client";
+import { type TransitionRequest, transitionQuery } from "../../worker/db/instances";
 import { instances, templates, type InstanceRow } from "../../worker/db/schema";
 import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
 import type { ProvisionOutcome } from "../../worker/instances/client";
@@ -14,8 +13,9 @@ import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
 import type { ClaimOutcome } from "./outcomes";
 import type { ClaimRecords } from "./claim-records";
+import type { GroupCommit } from "./group-commit";
+import type { IdleQueue, QueuedInstance } from "./idle-queue";
 import type { Outbox } from "./outbox";
-import type { StatementBatcher } from "./statement-batcher";
 
 const IDEMPOTENCY_TTL_MS = 48 * 3_600_000;
 export const EMPTY_POOL_RETRY_AFTER_SECONDS = 15;
@@ -74,7 +74,7 @@ export async function replayIdempotent(ctx: PoolContext, records: ClaimRecords, 
   return null;
 }
 
-function responseOf(row: InstanceRow): ClaimResponse {
+function responseOf(row: Pick<InstanceRow, "id" | "conversationId" | "inviteUrl" | "joined" | "claimStatus" | "agentName">): ClaimResponse {
   return {
     instanceId: row.id,
     conversationId: row.conversationId,
@@ -91,17 +91,20 @@ export interface ClaimHooks {
   /** Called for each idle instance a claim found dead and skipped (for /metrics). */
   onSkip?(reason: SkipReason): void;
   inFlight: Set<string>;
-  /** Sends the reservations of concurrent claims together (see StatementBatcher). */
-  batcher: StatementBatcher;
-  /** Takes the bind: D1 learns of it after the claim has answered (see Outbox). */
+  /** Takes the claim's writes: D1 learns of them after the claim has moved on (see Outbox). */
   outbox: Outbox;
+  /** The idle instances a claim may take, and the invites being joined. */
+  idle: IdleQueue;
+  /** Groups the claim's writes to the coordinator's SQLite with concurrent claims' into one commit. */
+  commit: GroupCommit;
   /** Instances taken from an in-flight claim meanwhile (an operator's kill): that claim must not bind. */
   released: Set<string>;
   /** The coordinator's idempotency keys. */
   records: ClaimRecords;
 }
 
-type Attempt = { done: ClaimOutcome } | { skipped: SkipReason };
+/** `keepsJoin`: the instance stays claiming in D1 (the claim stopped waiting for it), so its invite stays held. */
+type Attempt = { done: ClaimOutcome; keepsJoin?: boolean } | { skipped: SkipReason };
 
 /**
  * One claim: reserve the oldest-ready idle instance with a single conditional update, then
@@ -153,29 +156,51 @@ export async function runClaim(
   };
 
   try {
-    for (let skipped = 0; ; ) {
-      const now = ctx.now();
-      let reserved: InstanceRow | null;
-      try {
-        [reserved = null] = await hooks.batcher.run(
-          reserveIdleQuery(ctx.db, {
-            claimId,
-            agentName: resolved.agentName,
-            joinUrl: request.joinUrl ?? null,
-            template: resolved.template,
-            now,
-            deadlineAt: now + settings.claimTimeoutMs,
-            actor,
-          }),
+    const joinUrl = request.joinUrl ?? null;
+    // Taken, held and written in one synchronous write (group-committed with concurrent
+    // claims'): from here the instance is this claim's, and its provision call leaves only once
+    // the reservation is durable.
+    const reserveNext = () =>
+      hooks.commit.run((): QueuedInstance | "join_held" | null => {
+        if (joinUrl && hooks.idle.joinHeld(joinUrl)) return "join_held";
+        const taken = hooks.idle.take();
+        if (!taken) return null;
+        hooks.inFlight.add(taken.id);
+        if (joinUrl) hooks.idle.holdJoin(joinUrl, taken.id);
+        const now = ctx.now();
+        hooks.outbox.add(
+          taken.id,
+          transitionQuery(
+            ctx.db,
+            {
+              id: taken.id,
+              from: "idle",
+              to: "claiming",
+              reason: "reserved for a claim",
+              actor,
+              now,
+              set: { deadlineAt: now + settings.claimTimeoutMs, claimId, agentName: resolved.agentName, joinUrl, template: resolved.template },
+            },
+            settings,
+          )!,
         );
-      } catch (err) {
-        if (isUniqueViolation(err)) {
-          await forgetKey();
-          return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
-        }
-        throw err;
+        if (idempotencyKey) hooks.records.setInstance(idempotencyKey, taken.id);
+        return taken;
+      });
+
+    for (let skipped = 0; ; ) {
+      let reserved = await reserveNext();
+      if (reserved === null) {
+        // The queue ran dry: D1 may have idle instances it has not seen yet (readied since the
+        // last tick, or a pool upgraded from before the queue). One read, shared by the claims that find it empty.
+        await hooks.idle.refill(ctx.db);
+        reserved = await reserveNext();
       }
-      if (!reserved) {
+      if (reserved === "join_held") {
+        await forgetKey();
+        return { ok: false, code: "join_in_progress", message: "an agent is already joining this conversation; retry once it has finished" };
+      }
+      if (reserved === null) {
         await forgetKey();
         hooks.onEmpty();
         return {
@@ -185,15 +210,16 @@ export async function runClaim(
           retryAfterSeconds: EMPTY_POOL_RETRY_AFTER_SECONDS,
         };
       }
-      if (idempotencyKey) hooks.records.setInstance(idempotencyKey, reserved.id);
+      hooks.outbox.flushSoon();
 
-      hooks.inFlight.add(reserved.id);
-      let attempt: Attempt;
+      let attempt: Attempt | undefined;
       try {
         attempt = await provisionReserved(ctx, settings, reserved, request, resolved, idempotencyKey, actor, hooks, instanceCall, forgetKey);
       } finally {
         hooks.inFlight.delete(reserved.id);
         hooks.released.delete(reserved.id);
+        // A claim that gave up waiting leaves the instance claiming: its invite stays held until the tick settles it.
+        if (!(attempt && "done" in attempt && attempt.keepsJoin)) hooks.idle.dropJoin(reserved.id);
       }
       if ("done" in attempt) return attempt.done;
 
@@ -220,7 +246,7 @@ export async function runClaim(
 async function provisionReserved(
   ctx: PoolContext,
   settings: PoolSettings,
-  reserved: InstanceRow,
+  reserved: QueuedInstance,
   request: ClaimRequest,
   resolved: Resolved,
   idempotencyKey: string | undefined,
@@ -229,17 +255,25 @@ async function provisionReserved(
   instanceCall: <T>(call: () => Promise<T>) => Promise<T>,
   forgetKey: () => Promise<void>,
 ): Promise<Attempt> {
+  // Every write of the claim goes through the outbox, behind its reservation: D1 sees them in order.
+  const write = async (t: Omit<TransitionRequest, "id" | "from" | "actor" | "now">, alsoNow?: () => void) => {
+    await hooks.commit.run(() => {
+      hooks.outbox.add(reserved.id, transitionQuery(ctx.db, { ...t, id: reserved.id, from: "claiming", actor, now: ctx.now() }, settings)!);
+      alsoNow?.();
+    });
+    void hooks.outbox.flush();
+  };
   const untouched = async (skip: SkipReason, reason: string): Promise<Attempt> => {
-    await transition(ctx.db, { id: reserved.id, from: "claiming", to: "dead", reason, actor, now: ctx.now(), set: { claimId: null, joinUrl: null, lastError: reason } }, settings);
+    await write({ to: "dead", reason, set: { claimId: null, joinUrl: null, lastError: reason } });
     log.warn("claim skipped a dead idle instance", { instanceId: reserved.id, reason });
     return { skipped: skip };
   };
 
-  const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed!, reserved.id);
+  const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed, reserved.id);
   const abandon = new AbortController();
   const attempt = await instanceCall(async (): Promise<{ provisioned: ProvisionOutcome } | { skip: Untouched }> => {
     const provision = ctx.instances.provision(
-      reserved.url!,
+      reserved.url,
       token,
       {
         agentName: resolved.agentName,
@@ -251,7 +285,7 @@ async function provisionReserved(
       abandon.signal,
     );
     // The probe only counts while the provision has not answered: an answer settles it either way.
-    const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), ctx.instances.health(reserved.url!, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe }))]);
+    const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), ctx.instances.health(reserved.url, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe }))]);
     const skip = "probe" in first ? probeVerdict(first.probe) : null;
     if (skip) {
       abandon.abort();
@@ -283,13 +317,15 @@ async function provisionReserved(
       lastHealthAt: now,
     };
     const bindQuery = transitionQuery(ctx.db, { id: reserved.id, from: "claiming", to: "claimed", reason: `provisioned: ${result.status}`, actor, now, set: bind }, settings)!;
-    const claim = responseOf({ ...reserved, ...bind });
-    // One synchronous turn, so one commit: the bind and the idempotency record are durable
-    // together before the answer leaves (the output gate holds it until then). While the
+    const claim = responseOf({ id: reserved.id, agentName: resolved.agentName, ...bind });
+    // One write, so one commit: the bind and the idempotency record are durable together
+    // before the answer leaves. While the
     // instance is in flight nothing else in the coordinator moves its row, so the bind's
     // compare-and-set cannot lose in D1 and need not be waited for.
-    hooks.outbox.add(reserved.id, bindQuery);
-    if (idempotencyKey) hooks.records.succeed(idempotencyKey, claim);
+    await hooks.commit.run(() => {
+      hooks.outbox.add(reserved.id, bindQuery);
+      if (idempotencyKey) hooks.records.succeed(idempotencyKey, claim);
+    });
     void hooks.outbox.flush();
     return { done: { ok: true, claim, replayed: false } };
   }
@@ -299,40 +335,39 @@ async function provisionReserved(
 
   await forgetKey();
   if (provisioned.kind === "already_bound") {
-    await transition(ctx.db, { id: reserved.id, from: "claiming", to: "crashed", reason: `tainted: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } }, settings);
+    await write({ to: "crashed", reason: `tainted: ${provisioned.reason}`, set: { lastError: provisioned.reason } });
     return { done: { ok: false, code: "provision_failed", message: "the agent could not be set up (it was already in use); please retry", instanceId: reserved.id } };
   }
   if (provisioned.kind === "timed_out") {
     // The instance may still bind after we stopped waiting: asking it now would find it
     // clean and hand it to the next claim, tainted. It stays claiming; when its deadline
     // passes the tick asks again and returns it to the pool or marks it crashed.
-    await patchInState(ctx.db, reserved.id, "claiming", { lastError: provisioned.reason });
+    await hooks.commit.run(() =>
+      hooks.outbox.add(
+        reserved.id,
+        ctx.db
+          .update(instances)
+          .set({ lastError: provisioned.reason })
+          .where(and(eq(instances.id, reserved.id), eq(instances.status, "claiming"))),
+      ),
+    );
+    void hooks.outbox.flush();
     log.warn("provision timed out", { instanceId: reserved.id });
-    return { done: { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id } };
+    return { done: { ok: false, code: "provision_failed", message: "the agent took too long to set up; please retry", instanceId: reserved.id }, keepsJoin: true };
   }
-  const status = await instanceCall(() => ctx.instances.convosStatus(reserved.url!, token));
+  const status = await instanceCall(() => ctx.instances.convosStatus(reserved.url, token));
   const clean = returnsToPool(status);
-  await transition(
-    ctx.db,
-    clean
-      ? {
-          id: reserved.id,
-          from: "claiming",
-          to: "idle",
-          reason: `provision failed, instance clean: ${provisioned.reason}`,
-          actor,
-          now: ctx.now(),
-          set: { claimId: null, agentName: null, joinUrl: null, template: null, lastError: provisioned.reason },
-        }
-      : { id: reserved.id, from: "claiming", to: "crashed", reason: `provision failed: ${provisioned.reason}`, actor, now: ctx.now(), set: { lastError: provisioned.reason } },
-    settings,
-  );
+  if (clean) {
+    // Claimable again at once: the next claim's reservation queues behind this write in the outbox.
+    await write(
+      { to: "idle", reason: `provision failed, instance clean: ${provisioned.reason}`, set: { claimId: null, agentName: null, joinUrl: null, template: null, lastError: provisioned.reason } },
+      () => hooks.idle.admit(reserved),
+    );
+  } else {
+    await write({ to: "crashed", reason: `provision failed: ${provisioned.reason}`, set: { lastError: provisioned.reason } });
+  }
   log.warn("provision failed", { instanceId: reserved.id, reason: provisioned.reason, returnedToPool: clean });
   // The user's link, not the agent, was the problem: say so as a 400 naming it.
   if (provisioned.kind === "invalid_invite") return { done: { ok: false, code: "invalid_join_url", problem: "unreadable", message: `the invite link could not be read: ${provisioned.reason}` } };
   return { done: { ok: false, code: "provision_failed", message: `the agent could not be set up: ${provisioned.reason}`, instanceId: reserved.id } };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  return /UNIQUE constraint failed/i.test(errorChain(err));
 }

@@ -5,6 +5,7 @@ import { createInstanceClient, type InstanceClient } from "../../worker/instance
 import { defaultSettings, type PoolSettings, PoolSettingsSchema } from "../../worker/domain/settings";
 import { computeProvider, type ComputeProvider } from "../../worker/providers/compute";
 import { instanceResources, type InstanceResources } from "../../worker/providers/resources";
+import { type IdleGate, OPEN_GATE } from "./idle-queue";
 
 /**
  * Everything the coordinator's operations touch, built once per coordinator instance.
@@ -16,6 +17,8 @@ export interface PoolContext {
   compute: ComputeProvider;
   resources: InstanceResources;
   instances: InstanceClient;
+  /** Asked before an idle instance is moved by anything but a claim (./idle-queue.ts). */
+  idle: IdleGate;
   now: () => number;
 }
 
@@ -26,6 +29,7 @@ export function createPoolContext(env: Env): PoolContext {
     compute: computeProvider(env),
     resources: instanceResources(env),
     instances: createInstanceClient(),
+    idle: OPEN_GATE,
     now: Date.now,
   };
 }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { asc, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray } from "drizzle-orm";
 import type { WebhookAnswer } from "../../worker/api/schemas";
 import { countByStatus, findByService, getInstance, transition } from "../../worker/db/instances";
 import { instances, type InstanceRow } from "../../worker/db/schema";
@@ -26,7 +26,8 @@ import { bump, emptyMetrics, observe, type PoolMetrics } from "./metrics";
 import type { BreakerView, ClaimInput, ClaimOutcome, CoordinatorStatus, DrainOutcome, InstanceActionOutcome, RecheckOutcome, ReplenishOutcome, SettingsOutcome, TickSummary } from "./outcomes";
 import { ClaimRecords } from "./claim-records";
 import { Outbox, outboxView, type OutboxView } from "./outbox";
-import { StatementBatcher } from "./statement-batcher";
+import { GroupCommit } from "./group-commit";
+import { IdleQueue } from "./idle-queue";
 import { teardown, teardownMany } from "./teardown";
 import { recentClaimCount, runTick } from "./tick";
 import { desiredImage, progress, rolloutAction, runRolloutStep, startRollout, upgradeAllClaimed, upgradeInstance, type UpgradeOutcome } from "./rollout";
@@ -45,7 +46,9 @@ const CREATE_CONCURRENCY = 4;
  */
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
-  private readonly batcher: StatementBatcher;
+  private readonly commit: GroupCommit;
+  /** Protected for the benchmark's subclass, which reseeds D1 behind the coordinator and resyncs it. */
+  protected readonly idleQueue: IdleQueue;
   private readonly claimRecords: ClaimRecords;
   /** Protected for the benchmark's subclass (bench/worker/entry.ts), which reads its figures. */
   protected readonly outbox: Outbox;
@@ -59,6 +62,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   private lastEmptyReplenishAt = 0;
   private readonly inFlightClaims = new Set<string>();
   private readonly releasedClaims = new Set<string>();
+  private metricsSaveTimer: ReturnType<typeof setTimeout> | null = null;
   /** In flight, or bound here with D1 not told yet: either way nothing but that claim's own writes may touch the row. */
   private readonly claimsNotInD1: ReadonlySet<string> = {
     has: (id: string) => this.inFlightClaims.has(id) || this.outbox.isPending(id),
@@ -72,8 +76,14 @@ export class PoolCoordinator extends DurableObject<Env> {
     super(ctx, env);
     this.pool = createPoolContext(env);
     this.claimRecords = new ClaimRecords(ctx.storage);
-    this.batcher = new StatementBatcher(this.pool.db);
+    this.commit = new GroupCommit(ctx.storage);
     this.outbox = new Outbox(ctx.storage, () => this.pool.env.DB);
+    this.idleQueue = new IdleQueue(
+      ctx.storage,
+      (id) => this.claimsNotInD1.has(id),
+      (id, readAt) => this.outbox.behindFor(id, readAt),
+    );
+    this.pool.idle = this.idleQueue;
     ctx.blockConcurrencyWhile(async () => {
       this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
       this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
@@ -123,8 +133,9 @@ export class PoolCoordinator extends DurableObject<Env> {
           onSkip: (reason) => bump(this.metrics.claimSkips, reason),
           inFlight: this.inFlightClaims,
           released: this.releasedClaims,
-          batcher: this.batcher,
           outbox: this.outbox,
+          idle: this.idleQueue,
+          commit: this.commit,
           records: this.claimRecords,
         },
         timings,
@@ -138,7 +149,8 @@ export class PoolCoordinator extends DurableObject<Env> {
         observe(this.metrics.claimPoolSeconds, (timings.poolMs || Date.now() - started) / 1000);
         observe(this.metrics.claimTotalSeconds, (Date.now() - started) / 1000);
       }
-      await this.saveMetrics();
+      // Not awaited per claim: a storage write per claim is a commit per claim.
+      this.saveMetricsSoon();
       // Timings ride along for the Server-Timing header; the shared (idempotent) promise stays untouched.
       return outcome.ok && !outcome.replayed ? { ...outcome, timings: { ...timings } } : outcome;
     } finally {
@@ -168,6 +180,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     for (const row of candidates) {
       if (drained.length >= count) break;
       if (this.creatingNow.has(row.id)) continue;
+      if (row.status === "idle" && !this.idleQueue.release(row.id)) continue;
       const moved = await transition(
         this.pool.db,
         { id: row.id, from: row.status as InstanceStatus, to: "deleting", reason: "drained by operator", actor: "operator", now: Date.now(), set: { nextTeardownAt: Date.now() } },
@@ -330,8 +343,13 @@ export class PoolCoordinator extends DurableObject<Env> {
     return { breaker: this.breakerView(), lastTick: this.lastTick, nextTickAt: await this.ctx.storage.getAlarm() };
   }
 
-  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView; outbox: OutboxView }> {
-    return { ...this.metrics, breaker: this.breakerView(), outbox: outboxView(this.outbox.stats, this.outbox.pending()) };
+  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView; outbox: OutboxView; idleQueue: { size: number; drift: number } }> {
+    return {
+      ...this.metrics,
+      breaker: this.breakerView(),
+      outbox: outboxView(this.outbox.stats, this.outbox.pending()),
+      idleQueue: { size: this.idleQueue.size(), drift: this.idleQueue.drift },
+    };
   }
 
   // --- rollouts of the runtime image (./rollout.ts) -----------------------------------------
@@ -418,6 +436,12 @@ export class PoolCoordinator extends DurableObject<Env> {
         trigger,
       );
       this.claimRecords.purgeExpired(Date.now());
+      // The queue of claimable instances against D1's idle rows: what the tick readied goes in,
+      // what D1 no longer has idle (and no claim holds) comes out, counted as drift.
+      await this.outbox.flush();
+      const queue = await this.idleQueue.refill(this.pool.db);
+      if (queue.removed > 0) log.warn("idle queue drift repaired from D1", { ...queue });
+      await this.dropFinishedJoins();
       this.lastTick = summary;
       this.metrics.ticks++;
       observe(this.metrics.tickSeconds, summary.durationMs / 1000);
@@ -524,6 +548,21 @@ export class PoolCoordinator extends DurableObject<Env> {
     return { requested: operator ? extra : count, created, failed, limitedBy };
   }
 
+  /** Invites held by claims this coordinator no longer runs (cut off by a reset, or given up on): free once D1 shows the instance out of claiming. */
+  private async dropFinishedJoins(): Promise<void> {
+    const holders = this.idleQueue.joinHolders().filter((id) => !this.claimsNotInD1.has(id));
+    if (holders.length === 0) return;
+    const stillClaiming = new Set(
+      (
+        await this.pool.db
+          .select({ id: instances.id })
+          .from(instances)
+          .where(and(inArray(instances.id, holders), eq(instances.status, "claiming")))
+      ).map((r) => r.id),
+    );
+    for (const id of holders) if (!stillClaiming.has(id) && !this.claimsNotInD1.has(id)) this.idleQueue.dropJoin(id);
+  }
+
   private async teardownCounted(rows: InstanceRow[], settings: PoolSettings): Promise<number> {
     const { deleted, failed } = await teardownMany(this.pool, rows, settings, "tick");
     this.metrics.teardowns.ok += deleted.length;
@@ -540,9 +579,15 @@ export class PoolCoordinator extends DurableObject<Env> {
       return { ok: false, code: "invalid_state", message: `instance ${id} is ${row.status}; this action needs one of: ${from.join(", ")}` };
     }
     const settings = await this.settings();
-    const moved = await transition(this.pool.db, { id, from: row.status as InstanceStatus, to: "deleting", reason, actor, now: Date.now(), set: { nextTeardownAt: Date.now() } }, settings);
-    if (!moved) return { ok: false, code: "invalid_state", message: `instance ${id} changed state meanwhile; try again` };
+    // Before the write, so no claim takes it meanwhile; a claim already provisioning it is told
+    // not to bind it (./claim.ts).
+    this.idleQueue.forget(id);
     if (this.inFlightClaims.has(id)) this.releasedClaims.add(id);
+    const moved = await transition(this.pool.db, { id, from: row.status as InstanceStatus, to: "deleting", reason, actor, now: Date.now(), set: { nextTeardownAt: Date.now() } }, settings);
+    if (!moved) {
+      this.releasedClaims.delete(id);
+      return { ok: false, code: "invalid_state", message: `instance ${id} changed state meanwhile; try again` };
+    }
     this.ctx.waitUntil(teardown(this.pool, moved, settings, actor).then(() => undefined));
     return { ok: true, id, status: "deleting" };
   }
@@ -557,6 +602,15 @@ export class PoolCoordinator extends DurableObject<Env> {
   private breakerView(): BreakerView {
     const { consecutiveFailures, openedAt, openUntil, lastError } = this.breaker;
     return { phase: breakerPhase(this.breaker, Date.now()), consecutiveFailures, openedAt, openUntil, lastError };
+  }
+
+  /** Saves the counters within a second: claims come in bursts, and each save would be its own commit. */
+  private saveMetricsSoon(): void {
+    if (this.metricsSaveTimer) return;
+    this.metricsSaveTimer = setTimeout(() => {
+      this.metricsSaveTimer = null;
+      this.saveMetrics().catch((err) => log.warn("could not save metrics", { error: (err as Error).message }));
+    }, 1_000);
   }
 
   private saveMetrics(): Promise<void> {

@@ -29,6 +29,10 @@ export interface OutboxStats {
 }
 
 const LAG_SAMPLES = 2_000;
+/** How long a reservation may wait for its claim's bind to share a D1 batch with it. */
+const FLUSH_SOON_MS = 25;
+/** Longer than any D1 query runs before it times out. */
+const ACK_MEMORY_MS = 120_000;
 
 /** What /metrics and the benchmark show of the outbox. */
 export interface OutboxView {
@@ -90,7 +94,10 @@ export class Outbox {
   private readonly sql: SqlStorage;
   /** Entries per instance, mirrored in memory: the tick asks for every row it looks at. */
   private readonly waiting = new Map<string, number>();
+  /** When D1 last acknowledged a statement of each instance (recent ones): a D1 read begun before that may not show it. */
+  private readonly ackedAt = new Map<string, number>();
   private running: Promise<void> | null = null;
+  private soon: ReturnType<typeof setTimeout> | null = null;
   private again = false;
   readonly stats: OutboxStats = emptyOutboxStats();
 
@@ -123,6 +130,23 @@ export class Outbox {
   /** Whether D1 is still behind the coordinator for this instance. */
   isPending(instanceId: string): boolean {
     return this.waiting.has(instanceId);
+  }
+
+  /** Whether a D1 read that began at `readAt` may miss what the coordinator wrote for this instance. */
+  behindFor(instanceId: string, readAt: number): boolean {
+    return this.waiting.has(instanceId) || (this.ackedAt.get(instanceId) ?? Number.NEGATIVE_INFINITY) >= readAt;
+  }
+
+  /**
+   * Sends what is waiting within `ms`, unless a flush comes first: a claim's reservation usually
+   * goes to D1 in one batch with its bind, and reaches D1 on its own only while the instance is slow.
+   */
+  flushSoon(ms = FLUSH_SOON_MS): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.flush();
+    }, ms);
   }
 
   /**
@@ -188,6 +212,14 @@ export class Outbox {
 
   private done(e: Entry, result: D1Result | undefined): void {
     this.remove(e);
+    const now = this.now();
+    this.ackedAt.delete(e.instance_id);
+    this.ackedAt.set(e.instance_id, now);
+    // Oldest first (insertion order): forget acknowledgements no read can still be waiting on.
+    for (const [id, at] of this.ackedAt) {
+      if (now - at < ACK_MEMORY_MS) break;
+      this.ackedAt.delete(id);
+    }
     if ((result?.meta.changes ?? 0) === 0) {
       this.stats.conflicts++;
       log.warn("outbox statement matched no row in D1 (the instance had moved on)", { instanceId: e.instance_id });

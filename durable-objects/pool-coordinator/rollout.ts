@@ -213,6 +213,7 @@ export async function runRolloutStep(deps: RolloutStepDeps): Promise<RolloutStep
   const step = decideRolloutStep({ rollout: latest, instances: rows.map(asRolloutInstance), settings });
   const now = ctx.now();
   for (const id of step.drain) {
+    if (!ctx.idle.release(id)) continue;
     const moved = await transition(ctx.db, { id, from: "idle", to: "deleting", reason: `replaced by the rollout to ${imageLabel(target)}`, actor: ACTOR, now, set: { nextTeardownAt: now } }, settings);
     if (moved) out.drained++;
   }

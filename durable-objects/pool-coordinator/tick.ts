@@ -182,7 +182,13 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
         return;
       }
       case "ready":
-        outcomes.push({ query: markReadyQuery(ctx, settings, row, verdict, ACTOR), counted: () => summary.readied++ });
+        outcomes.push({
+          query: markReadyQuery(ctx, settings, row, verdict, ACTOR),
+          counted: (moved) => {
+            summary.readied++;
+            ctx.idle.admit(moved);
+          },
+        });
         return;
       case "healthy":
         healthyIdle.push(row.id);
@@ -269,8 +275,13 @@ export async function failInstance(ctx: PoolContext, settings: PoolSettings, row
   return moved ?? null;
 }
 
-/** The statement behind `failInstance`, unexecuted, so a tick sends its failures in one batch; null when the status cannot fail. */
+/**
+ * The statement behind `failInstance`, unexecuted, so a tick sends its failures in one batch;
+ * null when the status cannot fail, or when a claim took the idle instance meanwhile (it is the
+ * claim's to judge now). Call it right before sending: an idle instance leaves the claimable queue here.
+ */
 function failQuery(ctx: PoolContext, settings: PoolSettings, row: InstanceRow, reason: string, actor: string) {
+  if (row.status === "idle" && !ctx.idle.release(row.id)) return null;
   return transitionQuery(ctx.db, { id: row.id, from: row.status as InstanceStatus, to: failureStatus(row.status as InstanceStatus), reason, actor, now: ctx.now() }, settings);
 }
 
@@ -300,6 +311,7 @@ export async function markReady(
   actor: string,
 ): Promise<InstanceRow | null> {
   const [moved] = await markReadyQuery(ctx, settings, row, reported, actor);
+  if (moved) ctx.idle.admit(moved);
   return moved ?? null;
 }
 
@@ -354,6 +366,7 @@ export async function recoverExpiredClaim(ctx: PoolContext, settings: PoolSettin
       : { id: row.id, from: "claiming", to: "crashed", reason: status ? "claim deadline passed, instance bound" : "claim deadline passed, instance unreachable", actor, now: ctx.now() },
     settings,
   );
+  if (moved?.status === "idle") ctx.idle.admit(moved);
   // Its idempotency key stays: a retry with it finds the instance not bound to it and starts over.
   return moved;
 }

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLAIM_FAILURE_HTTP, isInterruption } from "../../worker/domain/claim-outcomes";
-import { api, fillPool, json } from "./helpers";
+import { api, json } from "./helpers";
 
 describe("claim outcomes", () => {
   it("one table answers for every surface", () => {
@@ -19,8 +19,8 @@ describe("claim outcomes", () => {
   });
 
   it("a D1 failure inside the claim is a 500 in the one error shape, not claim_interrupted", async () => {
-    await fillPool(1);
-    // The claim's first D1 statement is its reservation (its idempotency key is the coordinator's own).
+    // A claim reads D1 only when the coordinator's queue of idle instances is empty (it then
+    // looks for idle rows it has not seen): here the queue is empty, so that read is the one that fails.
     await env.DB.exec("ALTER TABLE instances RENAME TO instances_hidden");
     try {
       const res = await json(api("/api/pool/claim", { method: "POST", json: {}, headers: { "idempotency-key": "d1-down-1" } }));

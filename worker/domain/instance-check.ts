@@ -71,6 +71,8 @@ export function hostVerdict(row: CheckedRow, host: HostView, now: number): HostV
       if (row.url && (!host.listed || svc?.state === "running" || svc?.state === "sleeping")) return { action: "probe", kind: "starting", due: true };
       return { action: "none", reason: row.url ? `deployment ${svc?.rawStatus ?? "not listed yet"}` : "no URL yet" };
     case "idle":
+      // A claim has taken it (the coordinator's queue is ahead of D1 here): the claim judges it now.
+      if (host.claimInFlight) return { action: "none", reason: "a claim is provisioning it" };
       if (gone) return { action: "fail", reason: "service vanished" };
       if (broken) return { action: "fail", reason: `deployment ${svc!.rawStatus}` };
       if (row.url) return { action: "probe", kind: "idle", due: (row.lastHealthAt ?? 0) + IDLE_HEALTH_INTERVAL_MS <= now };

@@ -46,6 +46,10 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   histogram("pool_claim_pool_seconds", "Time a successful claim spent in the pool itself, excluding the instance's provision call.", m.claimPoolSeconds);
   histogram("pool_claim_seconds", "Total time of a successful claim.", m.claimTotalSeconds);
   histogram("pool_tick_seconds", "Reconcile tick duration.", m.tickSeconds);
+  metric("pool_idle_queue_size", "gauge", 'Idle instances in the coordinator\'s claimable queue (compare pool_instances{status="idle"} in D1).', [`pool_idle_queue_size ${m.idleQueue.size}`]);
+  metric("pool_idle_queue_drift_total", "counter", "Queue entries the coordinator found no longer idle in D1 (with no claim holding them) and dropped, since it started.", [
+    `pool_idle_queue_drift_total ${m.idleQueue.drift}`,
+  ]);
   const ob = m.outbox;
   metric("pool_outbox_pending", "gauge", "Claim binds the coordinator holds that D1 has not acknowledged yet (after this scrape's flush).", [`pool_outbox_pending ${pendingInOutbox}`]);
   metric("pool_outbox_pending_max", "gauge", "The most binds ever waiting for D1 at once since the coordinator started.", [`pool_outbox_pending_max ${ob.maxPending}`]);

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { isNotNull } from "drizzle-orm";
 import type { PoolContext } from "../../../durable-objects/pool-coordinator/context";
 import { createInstance } from "../../../durable-objects/pool-coordinator/create-instance";
+import { OPEN_GATE } from "../../../durable-objects/pool-coordinator/idle-queue";
 import { teardownMany } from "../../../durable-objects/pool-coordinator/teardown";
 import { runTick } from "../../../durable-objects/pool-coordinator/tick";
 import { countByStatus } from "../../../worker/db/instances";
@@ -31,6 +32,7 @@ export function providerContext(overrides: { limiter?: TokenBucket; envOverrides
   return {
     env: e,
     db: database(env.DB),
+    idle: OPEN_GATE,
     compute: createRailwayProvider({
       token: e.RAILWAY_API_TOKEN,
       projectId: e.RAILWAY_PROJECT_ID,

@@ -1,0 +1,65 @@
+interface Pending {
+  write: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit for the coordinator's own SQLite. Each Durable Object turn that writes is its own
+ * commit (an fsync), and workerd does not merge commits across RPCs: concurrent claims would
+ * each pay one. Writes handed in here run synchronously, together, in one transaction: a lone
+ * write commits at once, writes that arrive while a commit is in flight go in the next one.
+ * Each caller's promise settles once its write is durable.
+ *
+ * A write is a synchronous function, so what it reads and writes (the idle queue, the outbox)
+ * cannot interleave with another claim's: taking the next idle instance inside it is safe.
+ */
+export class GroupCommit {
+  private queue: Pending[] = [];
+  private committing = false;
+
+  constructor(private readonly storage: DurableObjectStorage) {}
+
+  run<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.committing) void this.commit();
+    });
+  }
+
+  private async commit(): Promise<void> {
+    this.committing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        const results: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+        try {
+          this.storage.transactionSync(() => {
+            for (const p of batch) {
+              try {
+                results.push({ ok: true, value: p.write() });
+              } catch (error) {
+                results.push({ ok: false, error });
+              }
+            }
+          });
+          await this.storage.sync();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+          continue;
+        }
+        batch.forEach((p, i) => {
+          const r = results[i]!;
+          if (r.ok) p.resolve(r.value);
+          else p.reject(r.error);
+        });
+        // The output gate holds every outgoing message until the writes made before it are
+        // durable: let the callers just committed send their provision calls before the next
+        // commit's writes start, or each would wait for that commit as well.
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    } finally {
+      this.committing = false;
+    }
+  }
+}
