@@ -31,6 +31,11 @@ export async function transition(db: Database, t: TransitionRequest, deadlines: 
 
 /** The statement behind `transition`, unexecuted, so callers can send several in one batch; null when `to` cannot follow any of `from`. */
 export function transitionQuery(db: Database, t: TransitionRequest, deadlines: DeadlineSettings) {
+  return transitionStatement(db, t, deadlines)?.returning() ?? null;
+}
+
+/** The same compare-and-set without RETURNING, for writes nobody reads back (the coordinator's outbox). */
+export function transitionStatement(db: Database, t: TransitionRequest, deadlines: DeadlineSettings) {
   const from = (Array.isArray(t.from) ? t.from : [t.from]).filter((s) => allowedFrom(t.to).includes(s));
   if (from.length === 0) return null;
   return db
@@ -43,8 +48,7 @@ export function transitionQuery(db: Database, t: TransitionRequest, deadlines: D
       statusActor: t.actor,
       statusChangedAt: t.now,
     })
-    .where(and(eq(instances.id, t.id), inArray(instances.status, from)))
-    .returning();
+    .where(and(eq(instances.id, t.id), inArray(instances.status, from)));
 }
 
 /** Updates columns without a state change, only while the instance is still in `status`. */
@@ -55,49 +59,6 @@ export async function patchInState(db: Database, id: string, status: InstanceSta
     .where(and(eq(instances.id, id), eq(instances.status, status)))
     .returning();
   return row ?? null;
-}
-
-export interface Reservation {
-  claimId: string;
-  agentName: string;
-  joinUrl: string | null;
-  template: string | null;
-  now: number;
-  deadlineAt: number;
-  actor: string;
-}
-
-/**
- * Reserves the oldest-ready idle instance in one conditional statement: whoever runs it
- * second finds that row no longer idle and takes the next one, or none.
- */
-export async function reserveIdle(db: Database, r: Reservation): Promise<InstanceRow | null> {
-  const [row] = await reserveIdleQuery(db, r);
-  return row ?? null;
-}
-
-/** The statement behind `reserveIdle`, unexecuted: in a batch, each one takes the next idle row. */
-export function reserveIdleQuery(db: Database, r: Reservation) {
-  const oldestIdle = db.select({ id: instances.id }).from(instances).where(eq(instances.status, "idle")).orderBy(asc(instances.readyAt), asc(instances.id)).limit(1);
-  return (
-    db
-      .update(instances)
-      .set({
-        status: "claiming",
-        statusReason: "reserved for a claim",
-        statusActor: r.actor,
-        statusChangedAt: r.now,
-        deadlineAt: r.deadlineAt,
-        claimId: r.claimId,
-        agentName: r.agentName,
-        joinUrl: r.joinUrl,
-        template: r.template,
-      })
-      // `id = (…)`, not `id IN (…)`: SQLite runs IN's subquery against every idle row (≈2.7 ms
-      // at 10,000 idle), the scalar form once (≈35 µs). The status check keeps it a compare-and-set.
-      .where(and(sql`${instances.id} = (${oldestIdle})`, eq(instances.status, "idle")))
-      .returning()
-  );
 }
 
 export async function countByStatus(db: Database): Promise<StatusCounts> {
