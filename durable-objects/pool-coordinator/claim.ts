@@ -4,7 +4,16 @@ import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { type TransitionRequest, transitionStatement } from "../../worker/db/instances";
 import { instances, templates, type InstanceRow } from "../../worker/db/schema";
-import { mayTryAnother, probeVerdict, provisionVerdict, READINESS_PROBE_TIMEOUT_MS, type SkipReason, type Untouched } from "../../worker/domain/claim-attempts";
+import {
+  mayTryAnother,
+  probeVerdict,
+  provisionVerdict,
+  READINESS_PROBE_DELAY_MS,
+  READINESS_PROBE_TIMEOUT_MS,
+  type ProbeResult,
+  type SkipReason,
+  type Untouched,
+} from "../../worker/domain/claim-attempts";
 import type { ProvisionOutcome } from "../../worker/instances/client";
 import { returnsToPool } from "../../worker/domain/failed-claim";
 import type { PoolSettings } from "../../worker/domain/settings";
@@ -284,8 +293,16 @@ async function provisionReserved(
       },
       abandon.signal,
     );
-    // The probe only counts while the provision has not answered: an answer settles it either way.
-    const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), ctx.instances.health(reserved.url, READINESS_PROBE_TIMEOUT_MS).then((probe) => ({ probe }))]);
+    // The probe only counts while the provision has not answered: an answer settles it either way,
+    // and one within READINESS_PROBE_DELAY_MS means no probe is sent at all.
+    let probeTimer: ReturnType<typeof setTimeout> | null = null;
+    const probe = new Promise<{ probe: ProbeResult }>((resolve) => {
+      probeTimer = setTimeout(() => {
+        void ctx.instances.health(reserved.url, READINESS_PROBE_TIMEOUT_MS).then((result) => resolve({ probe: result }));
+      }, READINESS_PROBE_DELAY_MS);
+    });
+    const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), probe]);
+    if (probeTimer !== null) clearTimeout(probeTimer);
     const skip = "probe" in first ? probeVerdict(first.probe) : null;
     if (skip) {
       abandon.abort();

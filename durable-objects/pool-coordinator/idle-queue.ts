@@ -42,6 +42,7 @@ const DDL = [
   "CREATE TABLE IF NOT EXISTS claim_joins (join_url TEXT PRIMARY KEY NOT NULL, instance_id TEXT NOT NULL)",
 ];
 
+type IdleRow = { id: string; readyAt: number | null; url: string | null; gatewayTokenSealed: string | null };
 type QueueRow = { id: string; ready_at: number; url: string; token_sealed: string; admitted_at: number };
 
 export interface RefillResult {
@@ -156,7 +157,15 @@ export class IdleQueue implements IdleGate {
       .select({ id: instances.id, readyAt: instances.readyAt, url: instances.url, gatewayTokenSealed: instances.gatewayTokenSealed })
       .from(instances)
       .where(eq(instances.status, "idle"));
-    // From here to the end nothing awaits: no claim runs in between.
+    return this.reconcile(rows, readAt);
+  }
+
+  /**
+   * The repair itself, from D1's idle rows as a read begun at `readAt` returned them (the tick
+   * hands in the rows it read anyway, so this costs it no round trip). Synchronous: no claim
+   * runs in between.
+   */
+  reconcile(rows: IdleRow[], readAt: number): RefillResult {
     const now = this.now();
     const idle = new Map(rows.map((r) => [r.id, r]));
     for (const [id, at] of this.releasedAt) if (!idle.has(id) || now - at > RELEASE_MEMORY_MS) this.releasedAt.delete(id);

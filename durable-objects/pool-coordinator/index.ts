@@ -417,6 +417,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     if (this.tickInFlight) log.error("tick hung; starting another", { runningSinceMs: Date.now() - (this.tickStartedAt ?? 0) });
     const run = (async () => {
       const settings = await this.settings();
+      const observed: { idle: InstanceRow[]; readAt: number } = { idle: [], readAt: Number.NaN };
       // The tick reads D1: bring it level with the coordinator first. What a refused flush
       // leaves behind counts as in flight, so the tick leaves those rows alone.
       await this.outbox.flush();
@@ -432,14 +433,18 @@ export class PoolCoordinator extends DurableObject<Env> {
           },
           teardown: (rows) => this.teardownCounted(rows, settings),
           rollout: (services) => this.rolloutStep(settings, services),
+          observed: (rows, readAt) => {
+            observed.idle = rows.filter((r) => r.status === "idle");
+            observed.readAt = readAt;
+          },
         },
         trigger,
       );
       this.claimRecords.purgeExpired(Date.now());
       // The queue of claimable instances against D1's idle rows: what the tick readied goes in,
       // what D1 no longer has idle (and no claim holds) comes out, counted as drift.
-      await this.outbox.flush();
-      const queue = await this.idleQueue.refill(this.pool.db);
+      // From the rows the tick read at its start: what changed since is in the queue's own records.
+      const queue = Number.isNaN(observed.readAt) ? await this.idleQueue.refill(this.pool.db) : this.idleQueue.reconcile(observed.idle, observed.readAt);
       if (queue.removed > 0) log.warn("idle queue drift repaired from D1", { ...queue });
       await this.dropFinishedJoins();
       this.lastTick = summary;

@@ -60,6 +60,8 @@ export interface TickDeps {
   teardown(rows: InstanceRow[]): Promise<number>;
   /** The rollout's bounded step (durable-objects/pool-coordinator/rollout.ts), before replenish so it sees the drained ones. */
   rollout?(services: Map<string, ServiceObservation> | null): Promise<void>;
+  /** The rows this tick read from D1 and when the read began (the coordinator checks its idle queue against them). */
+  observed?(rows: InstanceRow[], readAt: number): void;
 }
 
 /**
@@ -103,7 +105,9 @@ export async function runTick(deps: TickDeps, trigger: string): Promise<TickSumm
     log.warn("provider list failed; skipping provider-based checks this tick", { error: summary.listError });
   }
 
+  const readAt = ctx.now();
   const rows = await listNotDeleted(ctx.db);
+  deps.observed?.(rows, readAt);
   const now = ctx.now();
 
   const toCheckStarting: InstanceRow[] = [];

@@ -21,6 +21,12 @@ export const CLAIM_RETRY_WINDOW_MS = 8_000;
  * not before it, so a healthy instance's claim waits for no extra round trip.
  */
 export const READINESS_PROBE_TIMEOUT_MS = 2_000;
+/**
+ * The probe goes out this long into the provision call, if that has not answered yet: an instance
+ * that answers sooner has proved itself and needs no probe (one request per claim, not two). A
+ * real provision takes seconds, so it is probed; a hung instance costs the client this much more.
+ */
+export const READINESS_PROBE_DELAY_MS = 250;
 
 /** Why an instance was skipped by a claim: the label of `pool_claim_skipped_instances_total`. */
 export type SkipReason = "probe_failed" | "not_ready" | "unreachable";
