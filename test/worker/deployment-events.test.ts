@@ -160,6 +160,13 @@ describe("an event as the tick's observation: the same transitions the tick make
     }
   });
 
+  it("an idle instance a claim holds (D1 not told yet) is the claim's to judge, whatever the host says", () => {
+    for (const status of ["CRASHED", "FAILED", "REMOVED"]) {
+      expect(hostVerdict(row("idle"), { ...seen(status), claimInFlight: true }, T + 1)).toEqual({ action: "none", reason: "a claim is provisioning it" });
+    }
+    expect(hostVerdict(row("idle"), { listed: true, service: undefined, claimInFlight: true }, T + 1)).toMatchObject({ action: "none" });
+  });
+
   it("sleeping is never a death: a claimed one is left asleep, an idle one waits for its cadence", () => {
     expect(hostVerdict(row("claimed"), seen("SLEEPING"), T + 1)).toMatchObject({ action: "none", reason: expect.stringMatching(/sleeping/) });
     expect(hostVerdict(row("idle"), seen("SLEEPING"), T + 1)).toEqual({ action: "probe", kind: "idle", due: false });

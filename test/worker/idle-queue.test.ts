@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, coordinatorStub, counts, fillPool, json, setFaults, tick } from "./helpers";
+import { api, coordinatorStub, counts, fillPool, json, setFaults, supervisorControl, supervisorState, tick } from "./helpers";
 import { checkInvariants, expireAllDeadlines, rowsIn, sleep, until } from "./reliability/support";
 
 /**
@@ -88,6 +88,40 @@ describe("the coordinator's queue of idle instances", () => {
     expect((await rowsIn("claiming")).length).toBe(0);
     const later = await claim({ joinUrl }, "join-reset-3");
     expect(later.status).toBe(200);
+    await checkInvariants();
+  });
+
+  it("a tick that finds an idle instance failed while a claim holds it (D1 not told yet) leaves it to that claim", async () => {
+    await fillPool(1);
+    const [row] = await rowsIn("idle");
+    await setFaults({ provisionDelayMs: 400 });
+    // D1 refuses the reservation for now, so it still says idle while the claim provisions.
+    await env.DB.prepare("CREATE TRIGGER refuse_reservations BEFORE UPDATE OF status ON instances WHEN NEW.status = 'claiming' BEGIN SELECT RAISE(ABORT, 'D1 is unavailable'); END").run();
+    let res: Awaited<ReturnType<typeof claim>>;
+    try {
+      const pending = claim({}, "held-by-claim-1");
+      await until("the claim has taken it", async () => (await queued()).length === 0);
+      const svc = (await supervisorState()).services.find((s) => s.instanceId === row!.id)!;
+      await supervisorControl(`/services/${svc.id}/crash`);
+      await tick();
+      // Without the queue's answer the tick would have moved it idle → dead under the claim.
+      expect((await rowsIn("idle")).map((r) => r.id)).toContain(row!.id);
+      await env.DB.prepare("DROP TRIGGER refuse_reservations").run();
+      res = await pending;
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS refuse_reservations").run();
+    }
+    // The claim then judged it itself: its readiness probe found the crashed instance, so it
+    // was never handed out (503, the pool had no other), and the claim, not the tick, retired it.
+    expect(res.status).toBe(503);
+    expect(await coordinatorStub().settle()).toBe(0);
+    const events = (await json(api(`/api/pool/instances/${row!.id}`))).body.events as { from: string; to: string; actor: string; reason: string }[];
+    const afterIdle = events.slice(events.findLastIndex((e) => e.to === "idle") + 1);
+    expect(afterIdle.slice(0, 2).map((e) => [e.from, e.to, e.actor])).toEqual([
+      ["idle", "claiming", "api"],
+      ["claiming", "dead", "api"],
+    ]);
+    expect(afterIdle[1]!.reason).toMatch(/readiness probe failed/);
     await checkInvariants();
   });
 });
