@@ -38,16 +38,20 @@ export async function claimAgent(env: Env, input: ClaimInput): Promise<ClaimResu
     if (!check.ok) return { ok: false, code: "invalid_join_url", problem: check.problem, message: check.message };
     request = { ...request, joinUrl: check.url };
   }
-  if (request.template !== undefined && request.instructions === undefined) {
-    const template = await findTemplate(env.DB, request.template, { publishedOnly: false });
-    if (template?.notionPageId) {
-      const resolved = await claimInstructions(env, template);
+  let template: ClaimInput["template"];
+  if (request.template !== undefined) {
+    // Read here, once: the coordinator takes it from the claim and makes no D1 read of its own.
+    const row = await findTemplate(env.DB, request.template, { publishedOnly: false });
+    if (!row) return { ok: false, code: "template_not_found", message: `template "${request.template}" does not exist` };
+    template = { slug: row.slug, name: row.name, instructions: row.instructions };
+    if (row.notionPageId && request.instructions === undefined) {
+      const resolved = await claimInstructions(env, row);
       if (!resolved.ok) return { ok: false, code: "template_unavailable", message: resolved.message, retryAfterSeconds: 300 };
       if (resolved.instructions !== undefined) request = { ...request, instructions: resolved.instructions };
     }
   }
   try {
-    return await coordinator(env).claim({ ...input, request });
+    return await coordinator(env).claim({ ...input, request, template });
   } catch (err) {
     if (!isInterruption(err)) throw err;
     log.error("claim interrupted by a coordinator reset", { actor: input.actor, error: (err as Error).message });

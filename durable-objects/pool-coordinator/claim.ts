@@ -20,7 +20,7 @@ import type { PoolSettings } from "../../worker/domain/settings";
 import { newId, stableStringify } from "../../worker/lib/ids";
 import { log } from "../../worker/lib/log";
 import type { PoolContext } from "./context";
-import type { ClaimOutcome } from "./outcomes";
+import type { ClaimOutcome, ClaimTemplate } from "./outcomes";
 import type { ClaimRecords } from "./claim-records";
 import type { GroupCommit } from "./group-commit";
 import type { IdleQueue, QueuedInstance } from "./idle-queue";
@@ -41,11 +41,12 @@ interface Resolved {
   template: string | null;
 }
 
-async function resolveTemplate(ctx: PoolContext, request: ClaimRequest): Promise<Resolved | null> {
+async function resolveTemplate(ctx: PoolContext, request: ClaimRequest, given: ClaimTemplate | undefined): Promise<Resolved | null> {
   if (!request.template) {
     return { agentName: request.agentName ?? "Assistant", instructions: request.instructions ?? "", template: null };
   }
-  const [tpl] = await ctx.db.select().from(templates).where(eq(templates.slug, request.template)).limit(1);
+  // The Worker hands in the template it read (worker/coordinator.ts); a caller that did not is served from D1.
+  const tpl = given?.slug === request.template ? given : ((await ctx.db.select().from(templates).where(eq(templates.slug, request.template)).limit(1))[0] ?? null);
   if (!tpl) return null;
   return {
     agentName: request.agentName ?? tpl.name,
@@ -127,13 +128,14 @@ export async function runClaim(
   ctx: PoolContext,
   settings: PoolSettings,
   request: ClaimRequest,
+  template: ClaimTemplate | undefined,
   idempotencyKey: string | undefined,
   actor: string,
   hooks: ClaimHooks,
   timings: ClaimTimings,
 ): Promise<ClaimOutcome> {
   const t0 = Date.now();
-  const resolved = await resolveTemplate(ctx, request);
+  const resolved = await resolveTemplate(ctx, request, template);
   if (!resolved) return { ok: false, code: "template_not_found", message: `template "${request.template}" does not exist` };
 
   const claimId = idempotencyKey ?? newId("c");

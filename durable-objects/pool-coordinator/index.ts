@@ -126,6 +126,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         this.pool,
         settings,
         input.request,
+        input.template,
         key,
         input.actor ?? "api",
         {

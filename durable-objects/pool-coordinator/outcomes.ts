@@ -23,6 +23,15 @@ export interface ClaimInput {
   idempotencyKey?: string;
   /** Who asked: "api", "admin", "catalog"… recorded on the instance's events. */
   actor?: string;
+  /** The template `request.template` names, as the Worker read it for this claim, so the coordinator does not read it again. */
+  template?: ClaimTemplate;
+}
+
+/** What a claim takes from its template. */
+export interface ClaimTemplate {
+  slug: string;
+  name: string;
+  instructions: string | null;
 }
 
 export interface ReplenishOutcome {
