@@ -182,7 +182,9 @@ export class Outbox {
       this.stats.roundTrips++;
       this.stats.statements += entries.length;
       const results = await d1.batch(prepared);
-      for (const [i, e] of entries.entries()) this.done(e, results[i]);
+      // One DELETE for the round, not one per entry (each statement costs the coordinator ~0.1 ms).
+      this.sql.exec("DELETE FROM d1_outbox WHERE seq IN (SELECT value FROM json_each(?))", JSON.stringify(entries.map((e) => e.seq)));
+      for (const [i, e] of entries.entries()) this.done(e, results[i], true);
       return entries.length === STATEMENTS_PER_ROUND;
     } catch (err) {
       this.stats.failures++;
@@ -203,15 +205,15 @@ export class Outbox {
     return false;
   }
 
-  private remove(e: Entry): void {
-    this.sql.exec("DELETE FROM d1_outbox WHERE seq = ?", e.seq);
+  private remove(e: Entry, deleted = false): void {
+    if (!deleted) this.sql.exec("DELETE FROM d1_outbox WHERE seq = ?", e.seq);
     const left = (this.waiting.get(e.instance_id) ?? 1) - 1;
     if (left > 0) this.waiting.set(e.instance_id, left);
     else this.waiting.delete(e.instance_id);
   }
 
-  private done(e: Entry, result: D1Result | undefined): void {
-    this.remove(e);
+  private done(e: Entry, result: D1Result | undefined, deleted = false): void {
+    this.remove(e, deleted);
     const now = this.now();
     this.ackedAt.delete(e.instance_id);
     this.ackedAt.set(e.instance_id, now);
