@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { GroupCommit } from "../../durable-objects/pool-coordinator/group-commit";
 import { createInstanceClient } from "../../worker/instances/client";
 
 /**
@@ -21,21 +22,15 @@ export interface FloorAnswer {
   commitMs: number;
 }
 
-interface PendingWrite {
-  id: string;
-  at: number;
-  resolve: (commit: { size: number; ms: number }) => void;
-  reject: (err: unknown) => void;
-}
-
 export class BenchFloor extends DurableObject<Env> {
   private readonly instances = createInstanceClient();
-  private queue: PendingWrite[] = [];
-  private committing = false;
+  // The coordinator's own group commit, so the floor commits its writes the way a claim does.
+  private readonly commits: GroupCommit;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS floor_claims (id TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+    this.commits = new GroupCommit(ctx.storage);
   }
 
   noop(): number {
@@ -44,49 +39,12 @@ export class BenchFloor extends DurableObject<Env> {
 
   async floor(instanceUrl: string, id: string): Promise<FloorAnswer> {
     const t0 = Date.now();
-    const commit = await this.durableWrite(id, t0);
+    const commit = await this.commits.measured(() => {
+      this.ctx.storage.sql.exec("INSERT INTO floor_claims (id, at) VALUES (?, ?)", id, t0);
+    });
     const t1 = Date.now();
     const provisioned = await this.instances.provision(instanceUrl, "bench-floor-token", { agentName: "Bench", instructions: "be brief" });
     const t2 = Date.now();
     return { ok: provisioned.ok, conversationId: provisioned.ok ? provisioned.result.conversationId : null, provisionMs: t2 - t1, totalMs: t2 - t0, commitSize: commit.size, commitMs: commit.ms };
-  }
-
-  /**
-   * Each Durable Object turn that writes is its own SQLite commit (an fsync), and workerd does not
-   * merge commits across RPCs, so writes are grouped here the way StatementBatcher groups D1
-   * statements: a lone write commits at once; writes that arrive while a commit is in flight go
-   * together in the next one. Resolves once the write is durable (`storage.sync()`).
-   */
-  private durableWrite(id: string, at: number): Promise<{ size: number; ms: number }> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ id, at, resolve, reject });
-      if (!this.committing) void this.commit();
-    });
-  }
-
-  private async commit(): Promise<void> {
-    this.committing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0);
-        const started = performance.now();
-        try {
-          this.ctx.storage.transactionSync(() => {
-            for (const w of batch) this.ctx.storage.sql.exec("INSERT INTO floor_claims (id, at) VALUES (?, ?)", w.id, w.at);
-          });
-          await this.ctx.storage.sync();
-          const commit = { size: batch.length, ms: performance.now() - started };
-          for (const w of batch) w.resolve(commit);
-        } catch (err) {
-          for (const w of batch) w.reject(err);
-        }
-        // The output gate holds every outgoing message until all writes made before it are
-        // durable: let the callers just committed send their provision calls before the next
-        // commit's writes start, or each would wait for the following commit as well.
-        await new Promise((r) => setTimeout(r, 0));
-      }
-    } finally {
-      this.committing = false;
-    }
   }
 }
