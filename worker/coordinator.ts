@@ -12,7 +12,7 @@ export function coordinator(env: Env): DurableObjectStub<PoolCoordinator> {
 }
 
 /**
- * Read-your-writes for what the Worker reads from D1: a claim's bind reaches D1 just after the
+ * Read-your-writes for what the Worker reads from D1: a claim's writes reach D1 just after the
  * claim has answered (durable-objects/pool-coordinator/outbox.ts), so a read that must see it
  * asks the coordinator to send what it holds first. Costs one RPC when nothing is waiting.
  */

@@ -58,8 +58,8 @@ export interface RefillResult {
  * oldest-ready one synchronously, so two claims can never take the same one and a claim costs
  * no D1 round trip; the reservation reaches D1 through the outbox (./outbox.ts).
  *
- * D1 stays the record: `refill` compares the queue with D1's idle rows (at the end of every
- * tick, and when a claim finds the queue empty), adds what D1 has and the queue lacks, and drops
+ * D1 stays the record: `reconcile` compares the queue with D1's idle rows (the ones every tick
+ * reads anyway; `refill` reads them when a claim finds the queue empty), adds what D1 has and the queue lacks, and drops
  * what the queue has and D1 does not (counted as drift). Instances a claim holds (`isHeld`: in
  * flight, or with statements still in the outbox) are left as they are: D1 is behind on them.
  */
@@ -121,9 +121,9 @@ export class IdleQueue implements IdleGate {
     );
   }
 
-  /** Whether another claim is joining this invite right now; if not, this claim holds it. Synchronous. */
-  holdJoin(joinUrl: string, instanceId: string): boolean {
-    return this.sql.exec("INSERT INTO claim_joins (join_url, instance_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING join_url", joinUrl, instanceId).toArray().length > 0;
+  /** This claim's instance holds the invite (call `joinHeld` first, in the same synchronous write). */
+  holdJoin(joinUrl: string, instanceId: string): void {
+    this.sql.exec("INSERT INTO claim_joins (join_url, instance_id) VALUES (?, ?)", joinUrl, instanceId);
   }
 
   joinHeld(joinUrl: string): boolean {

@@ -64,9 +64,9 @@ export class PoolCoordinator extends DurableObject<Env> {
   private readonly releasedClaims = new Set<string>();
   private metricsSaveTimer: ReturnType<typeof setTimeout> | null = null;
   /** In flight, or bound here with D1 not told yet: either way nothing but that claim's own writes may touch the row. */
-  private readonly claimsNotInD1: ReadonlySet<string> = {
+  private readonly claimsNotInD1 = {
     has: (id: string) => this.inFlightClaims.has(id) || this.outbox.isPending(id),
-  } as ReadonlySet<string>;
+  };
   private readonly creatingNow = new Set<string>();
   private readonly claimsByKey = new Map<string, { body: string; promise: Promise<ClaimOutcome> }>();
   /** Deployment events being applied, per service: the next one of that service waits its turn. */
@@ -97,7 +97,7 @@ export class PoolCoordinator extends DurableObject<Env> {
         log.warn("could not copy idempotency keys from D1; will try at the next start", { error: (err as Error).message });
       }
     });
-    // Binds a previous run of the coordinator committed but did not get to D1.
+    // Claim writes a previous run of the coordinator committed but did not get to D1.
     if (this.outbox.pending() > 0) void this.outbox.flush();
   }
 
@@ -334,7 +334,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     return merged;
   }
 
-  /** Sends D1 what the coordinator holds for it (claims' binds); answers how many statements still wait (D1 refused them). */
+  /** Sends D1 what the coordinator holds for it (claims' writes); answers how many statements still wait (D1 refused them). */
   async settle(): Promise<number> {
     await this.outbox.flush();
     return this.outbox.pending();
@@ -418,7 +418,6 @@ export class PoolCoordinator extends DurableObject<Env> {
     if (this.tickInFlight) log.error("tick hung; starting another", { runningSinceMs: Date.now() - (this.tickStartedAt ?? 0) });
     const run = (async () => {
       const settings = await this.settings();
-      const observed: { idle: InstanceRow[]; readAt: number } = { idle: [], readAt: Number.NaN };
       // The tick reads D1: bring it level with the coordinator first. What a refused flush
       // leaves behind counts as in flight, so the tick leaves those rows alone.
       await this.outbox.flush();
@@ -434,19 +433,20 @@ export class PoolCoordinator extends DurableObject<Env> {
           },
           teardown: (rows) => this.teardownCounted(rows, settings),
           rollout: (services) => this.rolloutStep(settings, services),
+          // The queue of claimable instances against the idle rows the tick just read: what D1
+          // has and the queue lacks goes in, what D1 no longer has idle (and no claim holds)
+          // comes out, counted as drift. What the tick changes after this goes through the queue.
           observed: (rows, readAt) => {
-            observed.idle = rows.filter((r) => r.status === "idle");
-            observed.readAt = readAt;
+            const queue = this.idleQueue.reconcile(
+              rows.filter((r) => r.status === "idle"),
+              readAt,
+            );
+            if (queue.removed > 0) log.warn("idle queue drift repaired from D1", { ...queue });
           },
         },
         trigger,
       );
       this.claimRecords.purgeExpired(Date.now());
-      // The queue of claimable instances against D1's idle rows: what the tick readied goes in,
-      // what D1 no longer has idle (and no claim holds) comes out, counted as drift.
-      // From the rows the tick read at its start: what changed since is in the queue's own records.
-      const queue = Number.isNaN(observed.readAt) ? await this.idleQueue.refill(this.pool.db) : this.idleQueue.reconcile(observed.idle, observed.readAt);
-      if (queue.removed > 0) log.warn("idle queue drift repaired from D1", { ...queue });
       await this.dropFinishedJoins();
       this.lastTick = summary;
       this.metrics.ticks++;

@@ -80,15 +80,16 @@ type Entry = {
 };
 
 /**
- * D1 writes of the claim path, kept in the coordinator's own SQLite and sent to D1 after the
- * claim has answered. An entry is written in the same synchronous turn as the claim's other
- * state (its idempotency record), so it commits with it: a coordinator reset after that
- * commit loses nothing, the next start sends it.
+ * D1 writes of the claim path, kept in the coordinator's own SQLite and sent to D1 while the
+ * claim moves on (the bind once the claim has answered). An entry is written in the same
+ * synchronous write as the claim's other state (the idle queue, its idempotency record), so it
+ * commits with it: a coordinator reset after that commit loses nothing, the next start sends it.
  *
  * Every entry is a compare-and-set on the instance's row (`WHERE id = ? AND status = ?`), so
  * sending one twice (D1 committed, the reset came before the entry was deleted here) changes
  * nothing the second time. Entries of one instance go in order; a round that D1 refuses is
- * retried one statement at a time, so only the offender waits.
+ * retried one statement at a time, so only the offender (and what follows it for the same
+ * instance) waits.
  */
 export class Outbox {
   private readonly sql: SqlStorage;

@@ -51,8 +51,8 @@ type RowQuery = ReturnType<typeof recordUnhealthyQuery>;
 export interface TickDeps {
   ctx: PoolContext;
   settings: PoolSettings;
-  /** Claims being provisioned right now by this coordinator: their deadline is not ours to enforce yet. */
-  inFlightClaims: ReadonlySet<string>;
+  /** Instances a claim of this coordinator holds (provisioning, or its writes not in D1 yet): their deadline is not ours to enforce yet. */
+  inFlightClaims: { has(id: string): boolean };
   /** Creates running right now, so an adopted service is not mistaken for a leftover. */
   creatingNow: ReadonlySet<string>;
   replenish(): Promise<{ created: number; failed: number }>;

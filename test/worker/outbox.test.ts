@@ -12,9 +12,15 @@ import { checkInvariants, expireAllDeadlines, rows } from "./reliability/support
 
 const claim = (key: string, body: unknown = { agentName: "Ada" }) => json(api("/api/pool/claim", { method: "POST", json: body, headers: { "idempotency-key": key } }));
 
-// D1 refuses every bind, and nothing else, while this trigger exists.
-const refuseBinds = () => env.DB.prepare("CREATE TRIGGER refuse_binds BEFORE UPDATE OF status ON instances WHEN NEW.status = 'claimed' BEGIN SELECT RAISE(ABORT, 'D1 is unavailable'); END").run();
-const acceptBinds = () => env.DB.prepare("DROP TRIGGER IF EXISTS refuse_binds").run();
+/** Runs `steps` while D1 refuses every bind, and nothing else; D1 accepts them again after, whatever happened. */
+async function whileD1RefusesBinds<T>(steps: () => Promise<T>): Promise<T> {
+  await env.DB.prepare("CREATE TRIGGER refuse_binds BEFORE UPDATE OF status ON instances WHEN NEW.status = 'claimed' BEGIN SELECT RAISE(ABORT, 'D1 is unavailable'); END").run();
+  try {
+    return await steps();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER IF EXISTS refuse_binds").run();
+  }
+}
 
 const held = () => runInDurableObject(coordinatorStub(), (_i, state) => state.storage.sql.exec("SELECT instance_id, attempts, last_error FROM d1_outbox ORDER BY seq").toArray());
 const metrics = async () => (await api("/metrics")).text();
@@ -36,8 +42,7 @@ describe("the claim's bind through the outbox", () => {
 
   it("D1 refusing the bind: the claim still answers, the row is left alone by the tick, and the bind lands once D1 is back", async () => {
     await fillPool(2);
-    await refuseBinds();
-    try {
+    const id = await whileD1RefusesBinds(async () => {
       const first = await claim("ob-2");
       expect(first.status).toBe(200);
       const id = first.body.instanceId as string;
@@ -57,30 +62,23 @@ describe("the claim's bind through the outbox", () => {
       const again = await claim("ob-2");
       expect(again).toMatchObject({ status: 200, body: first.body });
       expect((await counts()).claiming).toBe(1);
-
-      await acceptBinds();
-      await tick();
-      expect(await statusOf(id)).toBe("claimed");
-      expect(await held()).toEqual([]);
-      await checkInvariants();
-    } finally {
-      await acceptBinds();
-    }
+      return id;
+    });
+    await tick();
+    expect(await statusOf(id)).toBe("claimed");
+    expect(await held()).toEqual([]);
+    await checkInvariants();
   });
 
   it("a coordinator reset between its commit and the flush loses nothing: the next coordinator sends the bind", async () => {
     await fillPool(2);
-    await refuseBinds();
-    let id: string;
-    try {
+    const id = await whileD1RefusesBinds(async () => {
       const first = await claim("ob-3", { agentName: "Grace" });
       expect(first.status).toBe(200);
-      id = first.body.instanceId;
       expect(await held()).toHaveLength(1);
       await abortAllDurableObjects();
-    } finally {
-      await acceptBinds();
-    }
+      return first.body.instanceId as string;
+    });
     // Any call wakes the new coordinator; what it found in its store goes out.
     const settled = await coordinatorStub().settle();
     expect(settled).toBe(0);
@@ -95,16 +93,12 @@ describe("the claim's bind through the outbox", () => {
 
   it("an instance killed while its bind waits: the bind finds the row moved on and changes nothing; D1 ends equal to the coordinator", async () => {
     await fillPool(2);
-    await refuseBinds();
-    let id: string;
-    try {
+    const id = await whileD1RefusesBinds(async () => {
       const first = await claim("ob-4");
-      id = first.body.instanceId;
-      const killed = await api(`/api/pool/instances/${id}`, { method: "DELETE" });
+      const killed = await api(`/api/pool/instances/${first.body.instanceId}`, { method: "DELETE" });
       expect(killed.status).toBe(202);
-    } finally {
-      await acceptBinds();
-    }
+      return first.body.instanceId as string;
+    });
     expect(await coordinatorStub().settle()).toBe(0);
     await tick();
     expect(["deleting", "deleted"]).toContain(await statusOf(id));

@@ -51,8 +51,10 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
     `pool_idle_queue_drift_total ${m.idleQueue.drift}`,
   ]);
   const ob = m.outbox;
-  metric("pool_outbox_pending", "gauge", "Claim binds the coordinator holds that D1 has not acknowledged yet (after this scrape's flush).", [`pool_outbox_pending ${pendingInOutbox}`]);
-  metric("pool_outbox_pending_max", "gauge", "The most binds ever waiting for D1 at once since the coordinator started.", [`pool_outbox_pending_max ${ob.maxPending}`]);
+  metric("pool_outbox_pending", "gauge", "Claim writes (reservations, binds, failures) the coordinator holds that D1 has not acknowledged yet (after this scrape's flush).", [
+    `pool_outbox_pending ${pendingInOutbox}`,
+  ]);
+  metric("pool_outbox_pending_max", "gauge", "The most claim writes ever waiting for D1 at once since the coordinator started.", [`pool_outbox_pending_max ${ob.maxPending}`]);
   metric("pool_outbox_round_trips_total", "counter", "D1 round trips made by outbox flushes (apart from the claim path).", [`pool_outbox_round_trips_total ${ob.roundTrips}`]);
   metric("pool_outbox_statements_total", "counter", "Statements sent to D1 by outbox flushes, by result.", [
     `pool_outbox_statements_total{result="sent"} ${ob.statements}`,
@@ -63,7 +65,7 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   metric(
     "pool_outbox_lag_seconds",
     "summary",
-    "Time from a bind committed in the coordinator to D1's acknowledgement, over recent statements.",
+    "Time from a claim write committed in the coordinator to D1's acknowledgement, over recent statements.",
     ob.lagMs
       ? [
           `pool_outbox_lag_seconds{quantile="0.5"} ${ob.lagMs.p50 / 1000}`,
