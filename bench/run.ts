@@ -14,6 +14,11 @@ import { int, ms } from "./lib/stats.ts";
  * benchmarks, prints the tables, writes bench/last-run.json and the figures section of
  * bench/README.md. Benchmarks print; they never assert times.
  */
+if (process.argv[2] === "profile") {
+  const { profileClaims } = await import("./profile.ts");
+  await profileClaims(Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 800));
+  process.exit(0);
+}
 const ALL = ["size", "claims", "tick", "live", "boot"] as const;
 type Section = (typeof ALL)[number];
 const asked = process.argv.slice(2).filter((a): a is Section => (ALL as readonly string[]).includes(a));

@@ -53,6 +53,8 @@ export async function startBenchHost(opts: {
   outboundService: (request: Request) => Promise<Response> | Response;
   /** Module path suffix → file whose source replaces it in the bundle. */
   replace?: Record<string, string>;
+  /** Opens V8's inspector on this port (bench/profile.ts). */
+  inspectorPort?: number;
 }): Promise<BenchHost> {
   // BENCH_REPLACE="<module path suffix>=<file>,…" swaps modules for an experiment without touching the tree.
   const fromEnv = Object.fromEntries(
@@ -91,6 +93,7 @@ export async function startBenchHost(opts: {
       host: "127.0.0.1",
       cf: false,
       port: 0,
+      ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
       log: new Log(LogLevel.WARN),
       // The Worker's own info logs (e.g. one line per orphan deleted) would bury the tables: keep warnings and errors only.
       handleStructuredLogs: (l: { level?: string; message?: string }) => {

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
 import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
-import { type TransitionRequest, transitionStatement } from "../../worker/db/instances";
+import { renderTransition, type TransitionRequest } from "../../worker/db/instances";
 import { instances, templates, type InstanceRow } from "../../worker/db/schema";
 import {
   mayTryAnother,
@@ -181,7 +181,7 @@ export async function runClaim(
         const now = ctx.now();
         hooks.outbox.add(
           taken.id,
-          transitionStatement(
+          renderTransition(
             ctx.db,
             {
               id: taken.id,
@@ -269,7 +269,7 @@ async function provisionReserved(
   // Every write of the claim goes through the outbox, behind its reservation: D1 sees them in order.
   const write = async (t: Omit<TransitionRequest, "id" | "from" | "actor" | "now">, alsoNow?: () => void) => {
     await hooks.commit.run(() => {
-      hooks.outbox.add(reserved.id, transitionStatement(ctx.db, { ...t, id: reserved.id, from: "claiming", actor, now: ctx.now() }, settings)!);
+      hooks.outbox.add(reserved.id, renderTransition(ctx.db, { ...t, id: reserved.id, from: "claiming", actor, now: ctx.now() }, settings)!);
       alsoNow?.();
     });
     void hooks.outbox.flush();
@@ -335,7 +335,7 @@ async function provisionReserved(
       // Claimed-instance checks start from here (worker/domain/claimed-health.ts).
       lastHealthAt: now,
     };
-    const bindQuery = transitionStatement(ctx.db, { id: reserved.id, from: "claiming", to: "claimed", reason: `provisioned: ${result.status}`, actor, now, set: bind }, settings)!;
+    const bindQuery = renderTransition(ctx.db, { id: reserved.id, from: "claiming", to: "claimed", reason: `provisioned: ${result.status}`, actor, now, set: bind }, settings)!;
     const claim = responseOf({ id: reserved.id, agentName: resolved.agentName, ...bind });
     // One write, so one commit: the bind and the idempotency record are durable together
     // before the answer leaves. While the

@@ -1,9 +1,9 @@
 import { log } from "../../worker/lib/log";
 
-/** A drizzle statement, unexecuted: what `toSQL()` renders is what the outbox keeps. */
-export interface RenderableStatement {
-  toSQL(): { sql: string; params: unknown[] };
-}
+import { type RenderedStatement, transitionSetSql } from "../../worker/db/instances";
+
+/** A drizzle statement, unexecuted (what `toSQL()` renders is what the outbox keeps), or one already rendered. */
+export type OutboxStatement = { toSQL(): RenderedStatement } | RenderedStatement;
 
 /** Statements per D1 batch of one flush round. */
 const STATEMENTS_PER_ROUND = 100;
@@ -16,8 +16,11 @@ export const MAX_ATTEMPTS = 20;
 export interface OutboxStats {
   /** D1 round trips the flushes made (one batch each), apart from the claim path's own. */
   roundTrips: number;
+  /** Statements those round trips carried: one per shape of write per round, not one per write. */
   statements: number;
-  /** Statements that matched no row in D1 (the row had moved on): applied as no-ops. */
+  /** Writes D1 acknowledged. */
+  writes: number;
+  /** Writes that matched no row in D1 (the row had moved on): applied as no-ops. */
   conflicts: number;
   /** Flush rounds D1 refused; their statements stay and go again. */
   failures: number;
@@ -40,6 +43,7 @@ export interface OutboxView {
   maxPending: number;
   roundTrips: number;
   statements: number;
+  writes: number;
   conflicts: number;
   failures: number;
   dropped: number;
@@ -54,7 +58,7 @@ export function outboxView(stats: OutboxStats, pending: number): OutboxView {
   return { ...counters, pending, lagMs: sorted.length ? { p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1]! } : null };
 }
 
-export const emptyOutboxStats = (): OutboxStats => ({ roundTrips: 0, statements: 0, conflicts: 0, failures: 0, dropped: 0, maxPending: 0, lagMs: [] });
+export const emptyOutboxStats = (): OutboxStats => ({ roundTrips: 0, statements: 0, writes: 0, conflicts: 0, failures: 0, dropped: 0, maxPending: 0, lagMs: [] });
 
 // The store has no migration runner: a column added later goes in with its own ALTER TABLE here.
 const DDL = [
@@ -65,10 +69,13 @@ const DDL = [
     params TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    shape TEXT
   )`,
   "CREATE INDEX IF NOT EXISTS d1_outbox_instance_idx ON d1_outbox (instance_id, seq)",
 ];
+/** Columns added after the table first shipped: ADD COLUMN fails when a store already has them. */
+const ADDED_COLUMNS = ["ALTER TABLE d1_outbox ADD COLUMN shape TEXT"];
 
 type Entry = {
   seq: number;
@@ -77,7 +84,11 @@ type Entry = {
   params: string;
   created_at: number;
   attempts: number;
+  shape: string | null;
 };
+
+/** One statement of a flush round: a write on its own, or writes of one shape sent as one (`transitionSetSql`). */
+type Send = { entries: Entry[]; statement: D1PreparedStatement; many: boolean };
 
 /**
  * D1 writes of the claim path, kept in the coordinator's own SQLite and sent to D1 while the
@@ -109,15 +120,22 @@ export class Outbox {
   ) {
     this.sql = storage.sql;
     for (const statement of DDL) this.sql.exec(statement);
+    for (const statement of ADDED_COLUMNS) {
+      try {
+        this.sql.exec(statement);
+      } catch {
+        // Already there.
+      }
+    }
     for (const r of this.sql.exec<{ instance_id: string; n: number }>("SELECT instance_id, count(*) AS n FROM d1_outbox GROUP BY instance_id")) {
       this.waiting.set(r.instance_id, Number(r.n));
     }
   }
 
   /** Synchronous: commits with whatever else the caller writes in this turn. Call `flush()` after. */
-  add(instanceId: string, statement: RenderableStatement): void {
-    const { sql, params } = statement.toSQL();
-    this.sql.exec("INSERT INTO d1_outbox (instance_id, sql, params, created_at) VALUES (?, ?, ?, ?)", instanceId, sql, JSON.stringify(params), this.now());
+  add(instanceId: string, statement: OutboxStatement): void {
+    const { sql, params, shape = null } = "toSQL" in statement ? statement.toSQL() : statement;
+    this.sql.exec("INSERT INTO d1_outbox (instance_id, sql, params, created_at, shape) VALUES (?, ?, ?, ?, ?)", instanceId, sql, JSON.stringify(params), this.now(), shape);
     this.waiting.set(instanceId, (this.waiting.get(instanceId) ?? 0) + 1);
     this.stats.maxPending = Math.max(this.stats.maxPending, this.pending());
   }
@@ -175,35 +193,75 @@ export class Outbox {
 
   /** One batch; true when it sent everything it took and more may be waiting. */
   private async round(): Promise<boolean> {
-    const entries = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts FROM d1_outbox ORDER BY seq LIMIT ?", STATEMENTS_PER_ROUND).toArray();
+    const entries = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts, shape FROM d1_outbox ORDER BY seq LIMIT ?", STATEMENTS_PER_ROUND).toArray();
     if (entries.length === 0) return false;
     const d1 = this.d1();
-    const prepared = entries.map((e) => d1.prepare(e.sql).bind(...(JSON.parse(e.params) as unknown[])));
+    const sends = this.plan(d1, entries);
     try {
       this.stats.roundTrips++;
-      this.stats.statements += entries.length;
-      const results = await d1.batch(prepared);
+      this.stats.statements += sends.length;
+      const results = await d1.batch(sends.map((s) => s.statement));
       // One DELETE for the round, not one per entry (each statement costs the coordinator ~0.1 ms).
       this.sql.exec("DELETE FROM d1_outbox WHERE seq IN (SELECT value FROM json_each(?))", JSON.stringify(entries.map((e) => e.seq)));
-      for (const [i, e] of entries.entries()) this.done(e, results[i], true);
+      for (const [i, send] of sends.entries()) {
+        const result = results[i];
+        if (!send.many) {
+          this.done(send.entries[0]!, result?.meta.changes ?? 0, true);
+          continue;
+        }
+        const moved = new Set((result?.results as { id: string }[] | undefined)?.map((r) => r.id));
+        for (const e of send.entries) this.done(e, moved.has(e.instance_id) ? 1 : 0, true);
+      }
       return entries.length === STATEMENTS_PER_ROUND;
     } catch (err) {
       this.stats.failures++;
       log.warn("outbox flush refused by D1; retrying one statement at a time", { statements: entries.length, error: (err as Error).message });
     }
-    // One at a time, in order; an instance whose earlier statement failed waits for the next flush.
+    // One at a time, in order, each as its own statement; an instance whose earlier statement failed waits for the next flush.
     const blocked = new Set<string>();
-    for (const [i, e] of entries.entries()) {
+    for (const e of entries) {
       if (blocked.has(e.instance_id)) continue;
       try {
         this.stats.roundTrips++;
-        this.done(e, await prepared[i]!.run());
+        this.stats.statements++;
+        this.done(e, (await this.single(d1, e).run()).meta.changes ?? 0);
       } catch (err) {
         blocked.add(e.instance_id);
         this.refused(e, (err as Error).message);
       }
     }
     return false;
+  }
+
+  private single(d1: D1Database, e: Entry): D1PreparedStatement {
+    return d1.prepare(e.sql).bind(...(JSON.parse(e.params) as unknown[]));
+  }
+
+  /**
+   * The round's statements: an instance's n-th write of the round goes in the n-th layer, and
+   * within a layer the writes of one shape share one statement. Layers go in order, so each
+   * instance's writes reach D1 in the order they were made; different instances' rows are
+   * independent, so their order does not matter.
+   */
+  private plan(d1: D1Database, entries: Entry[]): Send[] {
+    const layerOf = new Map<string, number>();
+    const groups = new Map<string, { layer: number; entries: Entry[]; setSql: string | null }>();
+    for (const e of entries) {
+      const layer = (layerOf.get(e.instance_id) ?? -1) + 1;
+      layerOf.set(e.instance_id, layer);
+      const setSql = e.shape ? transitionSetSql(e.shape) : null;
+      const key = setSql ? `${layer} ${e.shape}` : `${layer} #${e.seq}`;
+      const group = groups.get(key);
+      if (group) group.entries.push(e);
+      else groups.set(key, { layer, entries: [e], setSql });
+    }
+    return [...groups.values()]
+      .sort((a, b) => a.layer - b.layer)
+      .map((g) =>
+        g.setSql && g.entries.length > 1
+          ? { entries: g.entries, statement: d1.prepare(g.setSql).bind(`[${g.entries.map((e) => e.params).join(",")}]`), many: true }
+          : { entries: g.entries, statement: this.single(d1, g.entries[0]!), many: false },
+      );
   }
 
   private remove(e: Entry, deleted = false): void {
@@ -213,8 +271,9 @@ export class Outbox {
     else this.waiting.delete(e.instance_id);
   }
 
-  private done(e: Entry, result: D1Result | undefined, deleted = false): void {
+  private done(e: Entry, changes: number, deleted = false): void {
     this.remove(e, deleted);
+    this.stats.writes++;
     const now = this.now();
     this.ackedAt.delete(e.instance_id);
     this.ackedAt.set(e.instance_id, now);
@@ -223,7 +282,7 @@ export class Outbox {
       if (now - at < ACK_MEMORY_MS) break;
       this.ackedAt.delete(id);
     }
-    if ((result?.meta.changes ?? 0) === 0) {
+    if (changes === 0) {
       this.stats.conflicts++;
       log.warn("outbox statement matched no row in D1 (the instance had moved on)", { instanceId: e.instance_id });
     }

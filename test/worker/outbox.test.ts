@@ -102,7 +102,7 @@ describe("the claim's bind through the outbox", () => {
     expect(await coordinatorStub().settle()).toBe(0);
     await tick();
     expect(["deleting", "deleted"]).toContain(await statusOf(id));
-    expect(await metrics()).toMatch(/^pool_outbox_statements_total\{result="no_row"\} [1-9]/m);
+    expect(await metrics()).toMatch(/^pool_outbox_writes_total\{result="no_row"\} [1-9]/m);
     expect((await rows()).filter((r) => r.status === "claimed")).toEqual([]);
     await checkInvariants();
   });

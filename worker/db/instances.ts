@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, getTableColumns, inArray, ne, or, sql } from "drizzle-orm";
 import { type InstanceStatus, allowedFrom, deadlineFor, type DeadlineSettings } from "../domain/lifecycle";
 import { emptyCounts, type StatusCounts } from "../domain/replenish";
 import type { Database } from "./client";
@@ -36,19 +36,84 @@ export function transitionQuery(db: Database, t: TransitionRequest, deadlines: D
 
 /** The same compare-and-set without RETURNING, for writes nobody reads back (the coordinator's outbox). */
 export function transitionStatement(db: Database, t: TransitionRequest, deadlines: DeadlineSettings) {
-  const from = (Array.isArray(t.from) ? t.from : [t.from]).filter((s) => allowedFrom(t.to).includes(s));
+  const from = fromStates(t);
   if (from.length === 0) return null;
   return db
     .update(instances)
-    .set({
-      deadlineAt: deadlineFor(t.to, t.now, deadlines),
-      ...t.set,
-      status: t.to,
-      statusReason: t.reason,
-      statusActor: t.actor,
-      statusChangedAt: t.now,
-    })
+    .set(transitionSet(t, deadlines))
     .where(and(eq(instances.id, t.id), inArray(instances.status, from)));
+}
+
+function fromStates(t: TransitionRequest): InstanceStatus[] {
+  return (Array.isArray(t.from) ? t.from : [t.from]).filter((s) => allowedFrom(t.to).includes(s));
+}
+
+function transitionSet(t: TransitionRequest, deadlines: DeadlineSettings): InstancePatch & Pick<InstanceRow, "status" | "statusReason" | "statusActor" | "statusChangedAt"> {
+  return { deadlineAt: deadlineFor(t.to, t.now, deadlines), ...t.set, status: t.to, statusReason: t.reason, statusActor: t.actor, statusChangedAt: t.now };
+}
+
+/** A statement as SQL text and its bound values. */
+export interface RenderedStatement {
+  sql: string;
+  params: unknown[];
+  /** Set for a transition whose values are laid out as `transitionSetSql(shape)` reads them: many of one shape go to D1 as one statement. */
+  shape?: string;
+}
+
+const instanceColumns = getTableColumns(instances);
+type ColumnKey = keyof typeof instanceColumns;
+const columnKeys = Object.keys(instanceColumns) as ColumnKey[];
+/** SQL text by statement shape (the columns set, how many `from` states): the values never change the text. */
+const renderedShapes = new Map<string, string>();
+
+/**
+ * `transitionStatement(...).toSQL()`, without building the query each time: drizzle renders
+ * each shape once, and later statements of that shape reuse its text with their own values,
+ * mapped the way drizzle maps them (booleans, JSON). Building a query is most of what a claim
+ * costs the coordinator in CPU; the outbox stores SQL text, so it needs the text, not a builder.
+ * A shape whose values drizzle would bind differently is never cached (test/worker/db-render.test.ts).
+ */
+export function renderTransition(db: Database, t: TransitionRequest, deadlines: DeadlineSettings): RenderedStatement | null {
+  const from = fromStates(t);
+  if (from.length === 0) return null;
+  const set = transitionSet(t, deadlines) as Partial<Record<ColumnKey, unknown>>;
+  // drizzle's UPDATE lists the defined values in the table's column order.
+  const keys = columnKeys.filter((k) => set[k] !== undefined);
+  const params: unknown[] = keys.map((k) => (set[k] === null ? null : instanceColumns[k].mapToDriverValue(set[k] as never)));
+  params.push(t.id, ...from);
+  const shape = `${keys.join(",")}|${from.length}`;
+  const text = renderedShapes.get(shape);
+  if (text !== undefined) return { sql: text, params, shape };
+  const rendered = transitionStatement(db, t, deadlines)!.toSQL();
+  if (JSON.stringify(rendered.params) !== JSON.stringify(params)) return { sql: rendered.sql, params: rendered.params };
+  renderedShapes.set(shape, rendered.sql);
+  return { sql: rendered.sql, params, shape };
+}
+
+const setShapes = new Map<string, string | null>();
+
+/**
+ * Many transitions of one shape as one statement, for the outbox's flush: bound to a JSON array
+ * whose items are the single statements' params (`renderTransition`'s layout: the set values in
+ * column order, the id, the `from` states), it applies each item's compare-and-set to its own
+ * row, and RETURNING names the rows that moved (an instance left out had moved on). Each
+ * instance must appear once: the caller sends an instance's later writes in a later statement.
+ * The status trigger writes each row's event, as for the single statement. Null for a shape it cannot read.
+ */
+export function transitionSetSql(shape: string): string | null {
+  const known = setShapes.get(shape);
+  if (known !== undefined) return known;
+  const [list = "", n = ""] = shape.split("|");
+  const keys = list.split(",") as ColumnKey[];
+  const fromCount = Number(n);
+  const valid = keys.length > 0 && keys.every((k) => Object.hasOwn(instanceColumns, k)) && Number.isInteger(fromCount) && fromCount >= 1;
+  const text = valid
+    ? `UPDATE "instances" SET ${keys.map((k, i) => `"${instanceColumns[k].name}" = w.value ->> ${i}`).join(", ")} FROM json_each(?) AS w ` +
+      `WHERE "instances"."id" = w.value ->> ${keys.length} AND "instances"."status" IN (${Array.from({ length: fromCount }, (_, j) => `w.value ->> ${keys.length + 1 + j}`).join(", ")}) ` +
+      `RETURNING "instances"."id" AS id`
+    : null;
+  setShapes.set(shape, text);
+  return text;
 }
 
 /** Updates columns without a state change, only while the instance is still in `status`. */

@@ -56,11 +56,12 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   ]);
   metric("pool_outbox_pending_max", "gauge", "The most claim writes ever waiting for D1 at once since the coordinator started.", [`pool_outbox_pending_max ${ob.maxPending}`]);
   metric("pool_outbox_round_trips_total", "counter", "D1 round trips made by outbox flushes (apart from the claim path).", [`pool_outbox_round_trips_total ${ob.roundTrips}`]);
-  metric("pool_outbox_statements_total", "counter", "Statements sent to D1 by outbox flushes, by result.", [
-    `pool_outbox_statements_total{result="sent"} ${ob.statements}`,
-    `pool_outbox_statements_total{result="no_row"} ${ob.conflicts}`,
-    `pool_outbox_statements_total{result="dropped"} ${ob.dropped}`,
+  metric("pool_outbox_writes_total", "counter", "Claim writes the outbox sent to D1, by result (no_row: the instance had moved on; dropped: refused too often).", [
+    `pool_outbox_writes_total{result="sent"} ${ob.writes}`,
+    `pool_outbox_writes_total{result="no_row"} ${ob.conflicts}`,
+    `pool_outbox_writes_total{result="dropped"} ${ob.dropped}`,
   ]);
+  metric("pool_outbox_statements_total", "counter", "D1 statements the outbox's flushes carried (writes of one shape share one).", [`pool_outbox_statements_total ${ob.statements}`]);
   metric("pool_outbox_flush_failures_total", "counter", "Outbox flush rounds D1 refused (their statements were kept and retried).", [`pool_outbox_flush_failures_total ${ob.failures}`]);
   metric(
     "pool_outbox_lag_seconds",
