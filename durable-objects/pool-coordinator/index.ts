@@ -57,6 +57,8 @@ export class PoolCoordinator extends DurableObject<Env> {
   private metrics: PoolMetrics = emptyMetrics();
   private lastTick: TickSummary | null = null;
   private tickInFlight: Promise<TickSummary> | null = null;
+  /** An alarm is set (this coordinator set it or saw it): a claim need not ask storage again. Cleared when it fires. */
+  private alarmSet = false;
   private tickStartedAt: number | null = null;
   private replenishInFlight: Promise<ReplenishOutcome> | null = null;
   private lastEmptyReplenishAt = 0;
@@ -106,7 +108,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
     const started = Date.now();
     const key = input.idempotencyKey;
-    const body = stableStringify(input.request);
+    const body = key ? stableStringify(input.request) : "";
     // Concurrent requests with the same key share the first one's outcome. The map is
     // written before any await, so two requests cannot both miss it.
     const existing = key ? this.claimsByKey.get(key) : undefined;
@@ -313,7 +315,8 @@ export class PoolCoordinator extends DurableObject<Env> {
   /** The Worker's Cron Trigger: arms a missing alarm (a fresh deployment), ticks now when the alarm is overdue (a lost one). */
   async keepAlive(): Promise<KeepAlive> {
     const decision = keepAliveAction(await this.ctx.storage.getAlarm(), Date.now());
-    if (decision.action === "arm") await this.armAlarm();
+    // Storage has none, whatever this coordinator last knew.
+    if (decision.action === "arm") await this.armAlarm(true);
     if (decision.action === "tick") {
       log.warn("coordinator alarm overdue; ticking from the cron", { lateMs: decision.lateMs });
       await this.alarm();
@@ -402,6 +405,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   // --- the tick ----------------------------------------------------------------------------
 
   async alarm(info?: AlarmInvocationInfo): Promise<void> {
+    this.alarmSet = false;
     try {
       await this.tick(info?.isRetry ? `alarm (retry ${info.retryCount})` : "alarm");
     } catch (err) {
@@ -472,8 +476,12 @@ export class PoolCoordinator extends DurableObject<Env> {
 
   /** Arms the alarm if none is set (or re-arms it after a tick). */
   private async armAlarm(force = false): Promise<void> {
+    if (this.alarmSet && !force) return;
     const current = await this.ctx.storage.getAlarm();
-    if (current !== null && !force) return;
+    if (current !== null && !force) {
+      this.alarmSet = true;
+      return;
+    }
     // Settings live in D1; if D1 is failing (the likely reason a tick just threw), still
     // re-arm on the default interval: an alarm that throws here would stop the pool.
     const interval = await this.settings().then(
@@ -481,6 +489,7 @@ export class PoolCoordinator extends DurableObject<Env> {
       () => defaultSettings(this.env).tickIntervalMs,
     );
     await this.ctx.storage.setAlarm(Date.now() + interval);
+    this.alarmSet = true;
   }
 
   // --- creation and teardown ---------------------------------------------------------------

@@ -62,7 +62,7 @@ export interface RenderedStatement {
 
 const instanceColumns = getTableColumns(instances);
 type ColumnKey = keyof typeof instanceColumns;
-const columnKeys = Object.keys(instanceColumns) as ColumnKey[];
+const columnOrder = new Map((Object.keys(instanceColumns) as ColumnKey[]).map((k, i) => [k, i]));
 /** SQL text by statement shape (the columns set, how many `from` states): the values never change the text. */
 const renderedShapes = new Map<string, string>();
 
@@ -78,7 +78,7 @@ export function renderTransition(db: Database, t: TransitionRequest, deadlines: 
   if (from.length === 0) return null;
   const set = transitionSet(t, deadlines) as Partial<Record<ColumnKey, unknown>>;
   // drizzle's UPDATE lists the defined values in the table's column order.
-  const keys = columnKeys.filter((k) => set[k] !== undefined);
+  const keys = (Object.keys(set) as ColumnKey[]).filter((k) => set[k] !== undefined).sort((a, b) => columnOrder.get(a)! - columnOrder.get(b)!);
   const params: unknown[] = keys.map((k) => (set[k] === null ? null : instanceColumns[k].mapToDriverValue(set[k] as never)));
   params.push(t.id, ...from);
   const shape = `${keys.join(",")}|${from.length}`;
