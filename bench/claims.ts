@@ -19,8 +19,12 @@ export const IDLE_ROWS = 2_000;
 export const CLAIMS_PER_RUN = 400;
 export const NOOP_PER_RUN = 2_000;
 export const KEYED_CLAIMS = 100;
-/** Claim runs per concurrency, each followed by a claim-floor run (one more floor run before the first). */
-export const CLAIM_SEGMENTS = 2;
+/**
+ * Claim runs per concurrency, each followed by a claim-floor run (one more floor run before the
+ * first). Segments of a shared 2-core machine drift by ±20 % within seconds; four pairs keep the
+ * ratio's spread between whole runs near ±0.05 (two pairs: ±0.1), and 4 × 400 claims fit the 2,000 seeded rows.
+ */
+export const CLAIM_SEGMENTS = 4;
 const RUN_MAX_MS = 60_000;
 
 export interface ClaimRunResult {
@@ -55,6 +59,8 @@ export interface ClaimRunResult {
   outbox: { pendingAfter: number; maxPending: number; lagP50: number | null; lagP95: number | null; lagMax: number | null };
   /** Successes per second of each run this result combines (the claim floor and the coordinator run in several, interleaved). */
   segmentsPerSecond: number[];
+  /** CPU the workerd process (Worker, coordinator, D1) and this Node process (load, fake instances) used while the runs went, ms. */
+  cpuMs: { workerd: number; node: number };
   /** Claim floor only: how many writes shared a commit, on average over its calls. */
   meanCommitSize?: number;
   /** Claim floor only: mean ms from a commit's first write to its `storage.sync()` resolving, per call. */
@@ -65,7 +71,7 @@ function summarizeRun(
   kind: ClaimRunResult["kind"],
   concurrency: number,
   run: LoadRun,
-): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "flushRoundTrips" | "flushStatements" | "outbox" | "segmentsPerSecond"> {
+): Omit<ClaimRunResult, "secondProvisions" | "rowsClaimed" | "d1RoundTrips" | "d1Statements" | "flushRoundTrips" | "flushStatements" | "outbox" | "segmentsPerSecond" | "cpuMs"> {
   const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
   const non2xx: Record<string, number> = {};
   for (const r of run.results) if (r.status >= 300 || r.status < 200) non2xx[r.status] = (non2xx[r.status] ?? 0) + 1;
@@ -136,13 +142,17 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
     // One closed-loop run, with the D1 round trips and statements made while it ran.
     const segment = async (c: number, total: number, request: () => LoadRequest) => {
       const c0 = await host.counters();
+      const [w0, n0] = [host.workerdCpuSeconds(), process.cpuUsage()];
       const run = await runLoad(host.url, { concurrency: c, total, maxMs: RUN_MAX_MS, request });
+      const n1 = process.cpuUsage(n0);
+      const cpuMs = { workerd: (host.workerdCpuSeconds() - w0) * 1000, node: (n1.user + n1.system) / 1000 };
       const c1 = await host.counters();
       // The outbox's flushes happen after the claims answered: counted apart from the claim path's own.
       const flushRoundTrips = c1.outboxRoundTrips! - c0.outboxRoundTrips!;
       const flushStatements = c1.outboxStatements! - c0.outboxStatements!;
       return {
         run,
+        cpuMs,
         d1RoundTrips: c1.d1RoundTrips! - c0.d1RoundTrips! - flushRoundTrips,
         d1Statements: c1.d1Statements! - c0.d1Statements! - flushStatements,
         flushRoundTrips,
@@ -164,15 +174,17 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
         d1Statements: segs.reduce((a, s) => a + s.d1Statements, 0),
         flushRoundTrips: segs.reduce((a, s) => a + s.flushRoundTrips, 0),
         flushStatements: segs.reduce((a, s) => a + s.flushStatements, 0),
+        cpuMs: { workerd: segs.reduce((a, s) => a + s.cpuMs.workerd, 0), node: segs.reduce((a, s) => a + s.cpuMs.node, 0) },
         // The lag samples restart with each concurrency's claim runs, so the last segment's figures cover them all.
         outbox: segs.at(-1)!.outbox,
         segmentsPerSecond: segs.map((s) => (s.run.results.filter((r) => r.status >= 200 && r.status < 300).length / s.run.wallMs) * 1000),
       };
     };
     const measured = async (kind: ClaimRunResult["kind"], c: number, total: number, request: () => LoadRequest) => combine(kind, c, [await segment(c, total, request)]);
+    const cpuPer = (r: ClaimRunResult) => `${(r.cpuMs.workerd / r.ok).toFixed(2)} ms, node ${(r.cpuMs.node / r.ok).toFixed(2)} ms`;
     const refLog = (r: ClaimRunResult) =>
       log(
-        `claims ${r.kind.padEnd(11)} c=${String(r.concurrency).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(2)} ms, pool p50 ${r.poolPart?.p50.toFixed(2) ?? "–"} ms, D1 ${r.d1RoundTrips} round trips`,
+        `claims ${r.kind.padEnd(11)} c=${String(r.concurrency).padStart(3)}: ${r.ok}/${r.sent} ok, ${r.perSecond.toFixed(0)}/s, p50 ${r.latency.p50.toFixed(2)} ms, pool p50 ${r.poolPart?.p50.toFixed(2) ?? "–"} ms, D1 ${r.d1RoundTrips} round trips, CPU per call workerd ${cpuPer(r)}`,
       );
 
     for (const c of CONCURRENCY) {
@@ -183,7 +195,7 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       runs.push(doNoop);
       refLog(doNoop);
 
-      // Claim runs sandwiched between claim-floor runs (floor, claims, floor, claims, floor): the
+      // Claim runs sandwiched between claim-floor runs (floor, claims, floor, …, floor): the
       // shared machine's load drifts within seconds, and the ratio is what is compared.
       await reseed();
       await host.counters(true);
@@ -210,7 +222,7 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       runs.push(coordinator, floor);
       refLog(floor);
       log(
-        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements); claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s, mean commit size ${floor.meanCommitSize.toFixed(1)}, ${floor.meanCommitMs.toFixed(1)} ms`,
+        `claims coordinator c=${String(c).padStart(3)}: ${coordinator.ok}/${coordinator.sent} ok, ${coordinator.perSecond.toFixed(0)}/s (segments ${coordinator.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}), p50 ${coordinator.latency.p50.toFixed(1)} ms, pool p50 ${coordinator.poolPart?.p50.toFixed(1)} ms, double ${coordinator.doubleAssigned}, rows claimed ${coordinator.rowsClaimed}, D1 ${coordinator.d1RoundTrips} round trips (${coordinator.d1Statements} statements), CPU per claim workerd ${cpuPer(coordinator)}; claim floor segments ${floor.segmentsPerSecond.map((x) => x.toFixed(0)).join(", ")}/s, mean commit size ${floor.meanCommitSize.toFixed(1)}, ${floor.meanCommitMs.toFixed(1)} ms`,
       );
 
       await reseed();

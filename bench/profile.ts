@@ -1,4 +1,7 @@
-import { createFakeOutbound } from "./lib/fake-outbound.ts";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../local/worker-host.ts";
+import { createFakeOutbound, FAKE_BASE } from "./lib/fake-outbound.ts";
 import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
 import { runLoad } from "./lib/load.ts";
 import { clearInstances, seedRows } from "./lib/seed.ts";
@@ -40,7 +43,7 @@ async function cdp(wsUrl: string) {
   };
 }
 
-export async function profileClaims(concurrency = 64, total = 800): Promise<void> {
+export async function profileClaims(concurrency = 64, total = 800, route: "claim" | "floor" = "claim"): Promise<void> {
   const fake = createFakeOutbound();
   const host = await startBenchHost({ outboundService: fake.handle, inspectorPort: INSPECTOR_PORT });
   try {
@@ -53,6 +56,13 @@ export async function profileClaims(concurrency = 64, total = 800): Promise<void
     const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
     const body = JSON.stringify({ agentName: "Bench", instructions: "be brief" });
     await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body }) });
+    let warmN = 0;
+    await runLoad(host.url, {
+      concurrency: 4,
+      total: 50,
+      maxMs: 10_000,
+      request: () => ({ method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id: `pw-${++warmN}`, url: `${FAKE_BASE}/inst/pw-${warmN}` }) }),
+    });
 
     const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as { id: string; title?: string; webSocketDebuggerUrl: string }[];
     const target = targets.find((t) => /pool/i.test(t.title ?? t.id)) ?? targets[0]!;
@@ -60,12 +70,22 @@ export async function profileClaims(concurrency = 64, total = 800): Promise<void
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 200 });
     await session.send("Profiler.start");
-    const run = await runLoad(host.url, { concurrency, total, maxMs: 60_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body }) });
+    let floorN = 0;
+    const request =
+      route === "floor"
+        ? () => {
+            const id = `pf-${++floorN}`;
+            return { method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }) };
+          }
+        : () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body });
+    const cpu0 = host.workerdCpuSeconds();
+    const run = await runLoad(host.url, { concurrency, total, maxMs: 60_000, request });
+    const cpuMs = (host.workerdCpuSeconds() - cpu0) * 1000;
     const { profile } = (await session.send("Profiler.stop")) as { profile: { nodes: ProfileNode[] } };
     session.close();
 
     const ok = run.results.filter((r) => r.status === 200).length;
-    console.log(`${ok}/${run.results.length} claims ok at c=${concurrency}, ${((ok / run.wallMs) * 1000).toFixed(0)}/s`);
+    console.log(`${ok}/${run.results.length} ${route} calls ok at c=${concurrency}, ${((ok / run.wallMs) * 1000).toFixed(0)}/s, workerd CPU ${(cpuMs / ok).toFixed(2)} ms per call`);
     const all = profile.nodes.reduce((a, n) => a + n.hitCount, 0);
     const byFn = new Map<string, number>();
     const byFile = new Map<string, number>();
@@ -100,6 +120,8 @@ export async function profileClaims(concurrency = 64, total = 800): Promise<void
         .slice(0, k)
         .map(([name, n]) => `${((n / all) * 100).toFixed(1).padStart(5)} %  ${name}`)
         .join("\n");
+    // For comparing two runs (a claim's and the floor's) function by function.
+    writeFileSync(join(ROOT, `bench/.out/profile-${route}.json`), JSON.stringify({ calls: ok, samples: all, self: Object.fromEntries(byFn), inclusive: Object.fromEntries(inclusive) }));
     console.log(`\nself time, by function (${all} samples):\n${top(byFn, 40)}`);
     console.log(`\ninclusive time, by function name:\n${top(inclusive, 60)}`);
   } finally {

@@ -16,7 +16,7 @@ import { int, ms } from "./lib/stats.ts";
  */
 if (process.argv[2] === "profile") {
   const { profileClaims } = await import("./profile.ts");
-  await profileClaims(Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 800));
+  await profileClaims(Number(process.argv[3] ?? 64), Number(process.argv[4] ?? 800), process.argv[5] === "floor" ? "floor" : "claim");
   process.exit(0);
 }
 const ALL = ["size", "claims", "tick", "live", "boot"] as const;
@@ -123,13 +123,14 @@ if (results.claims) {
     );
   out();
   out(
-    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, claims, floor; ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are the round trips the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims, without the outbox's flushes, which are counted apart (the bind reaches D1 after the claim answered; \`durable-objects/pool-coordinator/outbox.ts\`). D1 lag: from a bind's commit in the coordinator to D1's acknowledgement, over the concurrency's claims.`,
+    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, …, floor: ${CLAIM_SEGMENTS} claim runs between ${CLAIM_SEGMENTS + 1} floor runs, ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are the round trips the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims, without the outbox's flushes, which are counted apart (the bind reaches D1 after the claim answered; \`durable-objects/pool-coordinator/outbox.ts\`). D1 lag: from a bind's commit in the coordinator to D1's acknowledgement, over the concurrency's claims.`,
   );
   out();
   out(
-    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | floor commits: mean writes, mean ms (write → sync) | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | outbox flushes: round trips (statements) per claim | D1 lag p50 / p95 / max ms, most pending | naive: D1 round trips per claim |",
+    "| c | DO RPC no-op req/s, p50 ms | claim floor req/s (segments) | claim floor p50 ms, its pool part p50 ms | floor commits: mean writes, mean ms (write → sync) | claims/s (segments) | claims ÷ claim floor | D1 round trips (statements) per claim | outbox flushes: round trips (statements) per claim | D1 lag p50 / p95 / max ms, most pending | workerd CPU ms per call: floor, claim (floor ÷ claim) | naive: D1 round trips per claim |",
   );
-  out("|---|---|---|---|---|---|---|---|---|---|---|");
+  out("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  const cpu = (r: ClaimRunResult) => r.cpuMs.workerd / r.ok;
   const seg = (r: ClaimRunResult) => r.segmentsPerSecond.map((x) => int(x)).join(", ");
   const lag = (r: ClaimRunResult) => (r.outbox.lagP50 === null ? "–" : `${int(r.outbox.lagP50)} / ${int(r.outbox.lagP95 ?? NaN)} / ${int(r.outbox.lagMax ?? NaN)}, ${r.outbox.maxPending}`);
   for (const c of [...new Set(runs.map((r) => r.concurrency))]) {
@@ -139,7 +140,7 @@ if (results.claims) {
     const v = get("naive", c);
     if (!o || !f || !k) continue;
     out(
-      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${ms(f.meanCommitSize ?? NaN)}, ${ms(f.meanCommitMs ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${(k.flushRoundTrips / k.ok).toFixed(2)} (${(k.flushStatements / k.ok).toFixed(2)}) | ${lag(k)} | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
+      `| ${c} | ${int(o.perSecond)}, ${ms(o.latency.p50, 2)} | ${int(f.perSecond)} (${seg(f)}) | ${ms(f.latency.p50, 2)}, ${ms(f.poolPart?.p50 ?? NaN, 2)} | ${ms(f.meanCommitSize ?? NaN)}, ${ms(f.meanCommitMs ?? NaN)} | ${int(k.perSecond)} (${seg(k)}) | ${(k.perSecond / f.perSecond).toFixed(2)} | ${(k.d1RoundTrips / k.ok).toFixed(2)} (${(k.d1Statements / k.ok).toFixed(2)}) | ${(k.flushRoundTrips / k.ok).toFixed(2)} (${(k.flushStatements / k.ok).toFixed(2)}) | ${lag(k)} | ${ms(cpu(f), 2)}, ${ms(cpu(k), 2)} (${(cpu(f) / cpu(k)).toFixed(2)}) | ${v ? (v.d1RoundTrips / v.ok).toFixed(2) : "–"} |`,
     );
   }
   out();
@@ -151,6 +152,10 @@ if (results.claims) {
   if (k64 && f64)
     out(
       `- Claim ceiling ratio: ${(k64.perSecond / f64.perSecond).toFixed(2)} (${int(k64.perSecond)} claims/s at c=64 ÷ ${int(f64.perSecond)} claim floor req/s, interleaved) [≥ 0.9] → ${verdict(k64.perSecond / f64.perSecond >= 0.9)}`,
+    );
+  if (k64 && f64)
+    out(
+      `- workerd CPU per call at c=64: claim ${ms(cpu(k64), 2)} ms, claim floor ${ms(cpu(f64), 2)} ms (floor ÷ claim ${(cpu(f64) / cpu(k64)).toFixed(2)}): Worker, coordinator and D1 share the workerd process's one busy thread here, so the ceiling ratio follows this one, less the machine's drift between segments`,
     );
   if (k1)
     out(

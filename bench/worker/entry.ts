@@ -43,9 +43,9 @@ export class PoolCoordinator extends ProductionCoordinator {
     return (await this.idleQueue.refill(database(this.env.DB))).size;
   }
 
-  async benchOutbox(reset = false): Promise<OutboxView> {
+  async benchOutbox(reset = false): Promise<OutboxView & { commits: number; committedWrites: number }> {
     await this.outbox.flush();
-    const view = outboxView(this.outbox.stats, this.outbox.pending());
+    const view = { ...outboxView(this.outbox.stats, this.outbox.pending()), commits: this.commit.stats.commits, committedWrites: this.commit.stats.writes };
     if (reset) {
       this.outbox.stats.lagMs.length = 0;
       this.outbox.stats.maxPending = emptyOutboxStats().maxPending;

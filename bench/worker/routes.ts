@@ -74,6 +74,8 @@ benchRoutes.get("/counters", async (c) => {
   const counters = (globalThis as { __benchCounters?: Record<string, number> }).__benchCounters ?? {};
   return c.json({
     ...counters,
+    coordinatorCommits: outbox.commits,
+    coordinatorCommittedWrites: outbox.committedWrites,
     outboxRoundTrips: outbox.roundTrips,
     outboxStatements: outbox.statements,
     outboxPending: outbox.pending,

@@ -46,7 +46,7 @@ const CREATE_CONCURRENCY = 4;
  */
 export class PoolCoordinator extends DurableObject<Env> {
   private readonly pool: PoolContext;
-  private readonly commit: GroupCommit;
+  protected readonly commit: GroupCommit;
   /** Protected for the benchmark's subclass, which reseeds D1 behind the coordinator and resyncs it. */
   protected readonly idleQueue: IdleQueue;
   private readonly claimRecords: ClaimRecords;
@@ -78,8 +78,8 @@ export class PoolCoordinator extends DurableObject<Env> {
     super(ctx, env);
     this.pool = createPoolContext(env);
     this.claimRecords = new ClaimRecords(ctx.storage);
-    this.commit = new GroupCommit(ctx.storage);
     this.outbox = new Outbox(ctx.storage, () => this.pool.env.DB);
+    this.commit = new GroupCommit(ctx.storage, () => this.outbox.reload());
     this.idleQueue = new IdleQueue(
       ctx.storage,
       (id) => this.claimsNotInD1.has(id),
@@ -347,9 +347,10 @@ export class PoolCoordinator extends DurableObject<Env> {
     return { breaker: this.breakerView(), lastTick: this.lastTick, nextTickAt: await this.ctx.storage.getAlarm() };
   }
 
-  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView; outbox: OutboxView; idleQueue: { size: number; drift: number } }> {
+  async getMetrics(): Promise<PoolMetrics & { breaker: BreakerView; outbox: OutboxView; idleQueue: { size: number; drift: number }; commits: GroupCommit["stats"] }> {
     return {
       ...this.metrics,
+      commits: { ...this.commit.stats },
       breaker: this.breakerView(),
       outbox: outboxView(this.outbox.stats, this.outbox.pending()),
       idleQueue: { size: this.idleQueue.size(), drift: this.idleQueue.drift },

@@ -27,7 +27,7 @@ export interface OutboxStats {
   dropped: number;
   /** The most statements ever waiting at once. */
   maxPending: number;
-  /** ms from a statement's write in the coordinator to D1's acknowledgement, last LAG_SAMPLES of them. */
+  /** ms from a statement's write in the coordinator to D1's acknowledgement, the latest at the end (LAG_SAMPLES to twice that many kept). */
   lagMs: number[];
 }
 
@@ -52,7 +52,7 @@ export interface OutboxView {
 }
 
 export function outboxView(stats: OutboxStats, pending: number): OutboxView {
-  const sorted = [...stats.lagMs].sort((a, b) => a - b);
+  const sorted = stats.lagMs.slice(-LAG_SAMPLES).sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
   const { lagMs: _samples, ...counters } = stats;
   return { ...counters, pending, lagMs: sorted.length ? { p50: at(0.5), p95: at(0.95), max: sorted[sorted.length - 1]! } : null };
@@ -104,6 +104,12 @@ type Send = { entries: Entry[]; statement: D1PreparedStatement; many: boolean };
  */
 export class Outbox {
   private readonly sql: SqlStorage;
+  /**
+   * The table's rows, in seq order, mirrored in memory: a flush round takes them from here
+   * rather than reading them back (the table is what survives a reset; see `reload`).
+   */
+  private queue: Entry[] = [];
+  private nextSeq = 1;
   /** Entries per instance, mirrored in memory: the tick asks for every row it looks at. */
   private readonly waiting = new Map<string, number>();
   /** When D1 last acknowledged a statement of each instance (recent ones): a D1 read begun before that may not show it. */
@@ -127,15 +133,27 @@ export class Outbox {
         // Already there.
       }
     }
-    for (const r of this.sql.exec<{ instance_id: string; n: number }>("SELECT instance_id, count(*) AS n FROM d1_outbox GROUP BY instance_id")) {
-      this.waiting.set(r.instance_id, Number(r.n));
-    }
+    this.reload();
+  }
+
+  /** Memory from the table: at the start, and after a commit of the coordinator's storage failed (what it added may not be there). */
+  reload(): void {
+    this.queue = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts, shape FROM d1_outbox ORDER BY seq").toArray();
+    this.nextSeq = Number(this.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM d1_outbox").one().seq ?? 0) + 1;
+    // AUTOINCREMENT never reuses a seq, even of deleted rows: stay above those too.
+    for (const r of this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'd1_outbox'")) this.nextSeq = Math.max(this.nextSeq, Number(r.seq) + 1);
+    this.waiting.clear();
+    for (const e of this.queue) this.waiting.set(e.instance_id, (this.waiting.get(e.instance_id) ?? 0) + 1);
   }
 
   /** Synchronous: commits with whatever else the caller writes in this turn. Call `flush()` after. */
   add(instanceId: string, statement: OutboxStatement): void {
-    const { sql, params, shape = null } = "toSQL" in statement ? statement.toSQL() : statement;
-    this.sql.exec("INSERT INTO d1_outbox (instance_id, sql, params, created_at, shape) VALUES (?, ?, ?, ?, ?)", instanceId, sql, JSON.stringify(params), this.now(), shape);
+    const { sql: text, params, shape = null } = "toSQL" in statement ? statement.toSQL() : statement;
+    // A write of a known shape goes as `transitionSetSql(shape)` even alone: its own text need not be stored.
+    const sql = shape !== null && transitionSetSql(shape) !== null ? "" : text;
+    const entry: Entry = { seq: this.nextSeq++, instance_id: instanceId, sql, params: JSON.stringify(params), created_at: this.now(), attempts: 0, shape };
+    this.sql.exec("INSERT INTO d1_outbox (seq, instance_id, sql, params, created_at, shape) VALUES (?, ?, ?, ?, ?, ?)", entry.seq, instanceId, sql, entry.params, entry.created_at, shape);
+    this.queue.push(entry);
     this.waiting.set(instanceId, (this.waiting.get(instanceId) ?? 0) + 1);
     this.stats.maxPending = Math.max(this.stats.maxPending, this.pending());
   }
@@ -193,7 +211,8 @@ export class Outbox {
 
   /** One batch; true when it sent everything it took and more may be waiting. */
   private async round(): Promise<boolean> {
-    const entries = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts, shape FROM d1_outbox ORDER BY seq LIMIT ?", STATEMENTS_PER_ROUND).toArray();
+    // Rounds run one at a time and only they remove entries, so these stay at the queue's head until this round ends.
+    const entries = this.queue.slice(0, STATEMENTS_PER_ROUND);
     if (entries.length === 0) return false;
     const d1 = this.d1();
     const sends = this.plan(d1, entries);
@@ -224,7 +243,9 @@ export class Outbox {
       try {
         this.stats.roundTrips++;
         this.stats.statements++;
-        this.done(e, (await this.single(d1, e).run()).meta.changes ?? 0);
+        const send = this.statementFor(d1, [e]);
+        const result = await send.statement.all();
+        this.done(e, send.many ? result.results.length : (result.meta.changes ?? 0));
       } catch (err) {
         blocked.add(e.instance_id);
         this.refused(e, (err as Error).message);
@@ -233,8 +254,11 @@ export class Outbox {
     return false;
   }
 
-  private single(d1: D1Database, e: Entry): D1PreparedStatement {
-    return d1.prepare(e.sql).bind(...(JSON.parse(e.params) as unknown[]));
+  /** One statement for entries of one shape (`many`: RETURNING names the rows that moved), or for one entry of no known shape. */
+  private statementFor(d1: D1Database, entries: Entry[]): Send {
+    const setSql = entries[0]!.shape ? transitionSetSql(entries[0]!.shape) : null;
+    if (setSql) return { entries, statement: d1.prepare(setSql).bind(`[${entries.map((e) => e.params).join(",")}]`), many: true };
+    return { entries, statement: d1.prepare(entries[0]!.sql).bind(...(JSON.parse(entries[0]!.params) as unknown[])), many: false };
   }
 
   /**
@@ -245,27 +269,24 @@ export class Outbox {
    */
   private plan(d1: D1Database, entries: Entry[]): Send[] {
     const layerOf = new Map<string, number>();
-    const groups = new Map<string, { layer: number; entries: Entry[]; setSql: string | null }>();
+    const groups = new Map<string, { layer: number; entries: Entry[] }>();
     for (const e of entries) {
       const layer = (layerOf.get(e.instance_id) ?? -1) + 1;
       layerOf.set(e.instance_id, layer);
-      const setSql = e.shape ? transitionSetSql(e.shape) : null;
-      const key = setSql ? `${layer} ${e.shape}` : `${layer} #${e.seq}`;
+      const key = e.shape && transitionSetSql(e.shape) ? `${layer} ${e.shape}` : `${layer} #${e.seq}`;
       const group = groups.get(key);
       if (group) group.entries.push(e);
-      else groups.set(key, { layer, entries: [e], setSql });
+      else groups.set(key, { layer, entries: [e] });
     }
-    return [...groups.values()]
-      .sort((a, b) => a.layer - b.layer)
-      .map((g) =>
-        g.setSql && g.entries.length > 1
-          ? { entries: g.entries, statement: d1.prepare(g.setSql).bind(`[${g.entries.map((e) => e.params).join(",")}]`), many: true }
-          : { entries: g.entries, statement: this.single(d1, g.entries[0]!), many: false },
-      );
+    return [...groups.values()].sort((a, b) => a.layer - b.layer).map((g) => this.statementFor(d1, g.entries));
   }
 
   private remove(e: Entry, deleted = false): void {
     if (!deleted) this.sql.exec("DELETE FROM d1_outbox WHERE seq = ?", e.seq);
+    const at = this.queue.indexOf(e);
+    // Not there: `reload` replaced the queue meanwhile and counted from the table afresh.
+    if (at < 0) return;
+    this.queue.splice(at, 1);
     const left = (this.waiting.get(e.instance_id) ?? 1) - 1;
     if (left > 0) this.waiting.set(e.instance_id, left);
     else this.waiting.delete(e.instance_id);
@@ -287,7 +308,8 @@ export class Outbox {
       log.warn("outbox statement matched no row in D1 (the instance had moved on)", { instanceId: e.instance_id });
     }
     this.stats.lagMs.push(this.now() - e.created_at);
-    if (this.stats.lagMs.length > LAG_SAMPLES) this.stats.lagMs.splice(0, this.stats.lagMs.length - LAG_SAMPLES);
+    // Trimmed in halves, not per sample (a shift per sample moves every other one); outboxView reads the last LAG_SAMPLES.
+    if (this.stats.lagMs.length >= 2 * LAG_SAMPLES) this.stats.lagMs.splice(0, this.stats.lagMs.length - LAG_SAMPLES);
   }
 
   private refused(e: Entry, error: string): void {
@@ -298,5 +320,6 @@ export class Outbox {
       return;
     }
     this.sql.exec("UPDATE d1_outbox SET attempts = attempts + 1, last_error = ? WHERE seq = ?", error.slice(0, 500), e.seq);
+    e.attempts++;
   }
 }

@@ -24,13 +24,23 @@ async function whileD1RefusesBinds<T>(steps: () => Promise<T>): Promise<T> {
 
 const held = () => runInDurableObject(coordinatorStub(), (_i, state) => state.storage.sql.exec("SELECT instance_id, attempts, last_error FROM d1_outbox ORDER BY seq").toArray());
 const metrics = async () => (await api("/metrics")).text();
+const commitFigures = (text: string) => ({
+  commits: Number(/^pool_coordinator_commits_total (\d+)$/m.exec(text)?.[1] ?? NaN),
+  writes: Number(/^pool_coordinator_committed_writes_total (\d+)$/m.exec(text)?.[1] ?? NaN),
+});
 const statusOf = async (id: string) => (await env.DB.prepare("SELECT status FROM instances WHERE id = ?").bind(id).first<{ status: string }>())?.status;
 
 describe("the claim's bind through the outbox", () => {
   it("the operator reads the bind at once, with its event, and the outbox is empty after", async () => {
     await fillPool(2);
+    const commitsBefore = commitFigures(await metrics());
     const first = await claim("ob-1");
     expect(first.status).toBe(200);
+    // The reservation and the bind (with its idempotency record): two writes, in at most two commits.
+    const commitsAfter = commitFigures(await metrics());
+    expect(commitsAfter.writes - commitsBefore.writes).toBe(2);
+    expect(commitsAfter.commits - commitsBefore.commits).toBeGreaterThanOrEqual(1);
+    expect(commitsAfter.commits - commitsBefore.commits).toBeLessThanOrEqual(2);
     const view = (await json(api(`/api/pool/instances/${first.body.instanceId}`))).body;
     expect(view.status).toBe("claimed");
     expect(view.conversationId).toBe(first.body.conversationId);

@@ -50,6 +50,10 @@ metricsRoutes.get("/metrics", requirePoolKey(), async (c) => {
   metric("pool_idle_queue_drift_total", "counter", "Queue entries the coordinator found no longer idle in D1 (with no claim holding them) and dropped, since it started.", [
     `pool_idle_queue_drift_total ${m.idleQueue.drift}`,
   ]);
+  metric("pool_coordinator_commits_total", "counter", "Commits of the coordinator's own storage by its group commit (claims' writes share them), since it started.", [
+    `pool_coordinator_commits_total ${m.commits.commits}`,
+  ]);
+  metric("pool_coordinator_committed_writes_total", "counter", "Writes those commits carried (÷ commits: how many shared each).", [`pool_coordinator_committed_writes_total ${m.commits.writes}`]);
   const ob = m.outbox;
   metric("pool_outbox_pending", "gauge", "Claim writes (reservations, binds, failures) the coordinator holds that D1 has not acknowledged yet (after this scrape's flush).", [
     `pool_outbox_pending ${pendingInOutbox}`,
