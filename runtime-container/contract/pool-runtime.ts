@@ -33,6 +33,9 @@ const encoder = new TextEncoder();
 const utf8Bytes = (s: string): number => encoder.encode(s).byteLength;
 export const jsonBytes = (value: unknown): number => utf8Bytes(JSON.stringify(value));
 
+// One decoder for every call: a non-streaming decode starts afresh each time, and a fatal error leaves nothing behind.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /**
  * Reads a request body as UTF-8, refusing what is not: a lenient decoder turns each bad byte
  * into U+FFFD (3 bytes), so 30,000 bytes of 0xFF would silently become 90 KB of replacement
@@ -40,7 +43,7 @@ export const jsonBytes = (value: unknown): number => utf8Bytes(JSON.stringify(va
  */
 export function decodeUtf8(bytes: ArrayBuffer | Uint8Array): string | null {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     return null;
   }

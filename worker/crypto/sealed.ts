@@ -5,6 +5,7 @@
  * additional data so a sealed value copied onto another row does not open.
  */
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
 function deriveKey(secret: string): Promise<CryptoKey> {
@@ -39,7 +40,7 @@ export async function open(secret: string, sealed: string, context: string): Pro
   if (version !== "v1" || !iv || !data) throw new Error("sealed value has an unknown format");
   const key = await deriveKey(secret);
   const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(iv), additionalData: encoder.encode(context) }, key, fromBase64Url(data));
-  return new TextDecoder().decode(plain);
+  return decoder.decode(plain);
 }
 
 export function randomToken(bytes = 32): string {
