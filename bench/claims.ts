@@ -27,6 +27,14 @@ export const KEYED_CLAIMS = 100;
 export const CLAIM_SEGMENTS = 4;
 const RUN_MAX_MS = 60_000;
 
+/** One claim-floor call. Each provisions the fresh fake instance `id` (a second provision of one would be a 409). */
+export const floorCall = (id: string, headers: Record<string, string>): LoadRequest => ({
+  method: "POST",
+  path: "/_bench/floor",
+  headers,
+  body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }),
+});
+
 export interface ClaimRunResult {
   kind: "noop" | "d1one" | "doNoop" | "floor" | "coordinator" | "coordinatorKeyed" | "naive";
   concurrency: number;
@@ -127,18 +135,14 @@ export async function benchClaims(log: (s: string) => void = console.error): Pro
       concurrency: 4,
       total: 40,
       maxMs: 10_000,
-      request: (i) => ({ method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id: `warm-${i}`, url: `${FAKE_BASE}/inst/warm-${i}` }) }),
+      request: (i) => floorCall(`warm-${i}`, auth),
     });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody }) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }) });
     const metricsBefore = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
 
-    // Each floor call provisions a fresh fake instance (a second provision would be a 409).
     let floorN = 0;
-    const floorRequest = () => {
-      const id = `floor-${++floorN}`;
-      return { method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }) };
-    };
+    const floorRequest = () => floorCall(`floor-${++floorN}`, auth);
     // One closed-loop run, with the D1 round trips and statements made while it ran.
     const segment = async (c: number, total: number, request: () => LoadRequest) => {
       const c0 = await host.counters();

@@ -1,7 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../local/worker-host.ts";
-import { createFakeOutbound, FAKE_BASE } from "./lib/fake-outbound.ts";
+import { floorCall } from "./claims.ts";
+import { createFakeOutbound } from "./lib/fake-outbound.ts";
 import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
 import { runLoad } from "./lib/load.ts";
 import { clearInstances, seedRows } from "./lib/seed.ts";
@@ -56,13 +57,7 @@ export async function profileClaims(concurrency = 64, total = 800, route: "claim
     const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
     const body = JSON.stringify({ agentName: "Bench", instructions: "be brief" });
     await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body }) });
-    let warmN = 0;
-    await runLoad(host.url, {
-      concurrency: 4,
-      total: 50,
-      maxMs: 10_000,
-      request: () => ({ method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id: `pw-${++warmN}`, url: `${FAKE_BASE}/inst/pw-${warmN}` }) }),
-    });
+    await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: (i) => floorCall(`pw-${i}`, auth) });
 
     const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as { id: string; title?: string; webSocketDebuggerUrl: string }[];
     const target = targets.find((t) => /pool/i.test(t.title ?? t.id)) ?? targets[0]!;
@@ -70,14 +65,7 @@ export async function profileClaims(concurrency = 64, total = 800, route: "claim
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 200 });
     await session.send("Profiler.start");
-    let floorN = 0;
-    const request =
-      route === "floor"
-        ? () => {
-            const id = `pf-${++floorN}`;
-            return { method: "POST", path: "/_bench/floor", headers: auth, body: JSON.stringify({ id, url: `${FAKE_BASE}/inst/${id}` }) };
-          }
-        : () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body });
+    const request = route === "floor" ? (i: number) => floorCall(`pf-${i}`, auth) : () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body });
     const cpu0 = host.workerdCpuSeconds();
     const run = await runLoad(host.url, { concurrency, total, maxMs: 60_000, request });
     const cpuMs = (host.workerdCpuSeconds() - cpu0) * 1000;

@@ -139,9 +139,9 @@ export class Outbox {
   /** Memory from the table: at the start, and after a commit of the coordinator's storage failed (what it added may not be there). */
   reload(): void {
     this.queue = this.sql.exec<Entry>("SELECT seq, instance_id, sql, params, created_at, attempts, shape FROM d1_outbox ORDER BY seq").toArray();
-    this.nextSeq = Number(this.sql.exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM d1_outbox").one().seq ?? 0) + 1;
-    // AUTOINCREMENT never reuses a seq, even of deleted rows: stay above those too.
-    for (const r of this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'd1_outbox'")) this.nextSeq = Math.max(this.nextSeq, Number(r.seq) + 1);
+    // AUTOINCREMENT's record of the largest seq ever used (also of rows deleted since), kept for explicit seqs too.
+    const [last] = this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'd1_outbox'").toArray();
+    this.nextSeq = Number(last?.seq ?? 0) + 1;
     this.waiting.clear();
     for (const e of this.queue) this.waiting.set(e.instance_id, (this.waiting.get(e.instance_id) ?? 0) + 1);
   }
