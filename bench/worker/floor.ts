@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { GroupCommit } from "../../durable-objects/pool-coordinator/group-commit";
 import { createInstanceClient } from "../../worker/instances/client";
+import { SharedDeadlines } from "../../worker/lib/deadlines";
 
 /**
  * The benchmark's reference Durable Object (issue 17): what a coordinated, durable claim cannot
@@ -23,7 +24,8 @@ export interface FloorAnswer {
 }
 
 export class BenchFloor extends DurableObject<Env> {
-  private readonly instances = createInstanceClient();
+  // The same client and timeouts a claim's provision call goes through (durable-objects/pool-coordinator/context.ts).
+  private readonly instances = createInstanceClient({ deadlines: new SharedDeadlines() });
   // The coordinator's own group commit, so the floor commits its writes the way a claim does.
   private readonly commits: GroupCommit;
 

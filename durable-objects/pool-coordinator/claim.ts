@@ -308,14 +308,14 @@ async function provisionReserved(
     );
     // The probe only counts while the provision has not answered: an answer settles it either way,
     // and one within READINESS_PROBE_DELAY_MS means no probe is sent at all.
-    let probeTimer: ReturnType<typeof setTimeout> | null = null;
+    let cancelProbe = () => {};
     const probe = new Promise<{ probe: ProbeResult }>((resolve) => {
-      probeTimer = setTimeout(() => {
+      cancelProbe = ctx.deadlines.after(READINESS_PROBE_DELAY_MS, () => {
         void ctx.instances.health(reserved.url, READINESS_PROBE_TIMEOUT_MS).then((result) => resolve({ probe: result }));
-      }, READINESS_PROBE_DELAY_MS);
+      });
     });
     const first = await Promise.race([provision.then((provisioned) => ({ provisioned })), probe]);
-    if (probeTimer !== null) clearTimeout(probeTimer);
+    cancelProbe();
     const skip = "probe" in first ? probeVerdict(first.probe) : null;
     if (skip) {
       abandon.abort();

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { database, type Database } from "../../worker/db/client";
 import { settings as settingsTable } from "../../worker/db/schema";
 import { createInstanceClient, type InstanceClient } from "../../worker/instances/client";
+import { type Deadlines, SharedDeadlines } from "../../worker/lib/deadlines";
 import { defaultSettings, type PoolSettings, PoolSettingsSchema } from "../../worker/domain/settings";
 import { computeProvider, type ComputeProvider } from "../../worker/providers/compute";
 import { instanceResources, type InstanceResources } from "../../worker/providers/resources";
@@ -17,18 +18,23 @@ export interface PoolContext {
   compute: ComputeProvider;
   resources: InstanceResources;
   instances: InstanceClient;
+  /** The coordinator's timeouts and delays (the instance calls', the readiness probe's), on one timer. */
+  deadlines: Deadlines;
   /** Asked before an idle instance is moved by anything but a claim (./idle-queue.ts). */
   idle: IdleGate;
   now: () => number;
 }
 
 export function createPoolContext(env: Env): PoolContext {
+  // The coordinator's I/O context outlives its requests, so one timer can serve them all.
+  const deadlines = new SharedDeadlines();
   return {
     env,
     db: database(env.DB),
     compute: computeProvider(env),
     resources: instanceResources(env),
-    instances: createInstanceClient(),
+    instances: createInstanceClient({ deadlines }),
+    deadlines,
     idle: OPEN_GATE,
     now: Date.now,
   };

@@ -9,6 +9,7 @@ import {
   type ProvisionResult,
   ProvisionResultSchema,
 } from "../../runtime-container/contract/pool-runtime";
+import { type Deadlines, perCallDeadlines, timeoutSignal } from "../lib/deadlines";
 
 /**
  * The pool's side of the runtime container's HTTP contract (runtime-container/contract/):
@@ -32,22 +33,28 @@ export interface InstanceClientOptions {
   fetch?: typeof fetch;
   healthTimeoutMs?: number;
   provisionTimeoutMs?: number;
+  /** Where the calls' timeouts are kept: the coordinator passes its own shared ones (worker/lib/deadlines.ts). */
+  deadlines?: Deadlines;
 }
 
 export function createInstanceClient(opts: InstanceClientOptions = {}) {
   const doFetch = opts.fetch ?? fetch;
+  const deadlines = opts.deadlines ?? perCallDeadlines;
   const url = (base: string, path: string) => `${base.replace(/\/$/, "")}${path}`;
 
   return {
     async health(baseUrl: string, timeoutMs = opts.healthTimeoutMs ?? 5_000): Promise<HealthCheck> {
+      const timeout = timeoutSignal(deadlines, timeoutMs);
       try {
-        const res = await doFetch(url(baseUrl, "/pool/health"), { signal: AbortSignal.timeout(timeoutMs) });
+        const res = await doFetch(url(baseUrl, "/pool/health"), { signal: timeout.signal });
         const body = HealthSchema.safeParse(await res.json().catch(() => null));
         if (!body.success) return { ok: false, reason: `health answered ${res.status} with an unexpected body` };
         if (!res.ok || !body.data.ready) return { ok: false, reason: `not ready (${res.status})` };
         return { ok: true, health: body.data };
       } catch (err) {
         return { ok: false, reason: `health check failed: ${(err as Error).name === "TimeoutError" ? "timed out" : (err as Error).message}` };
+      } finally {
+        timeout.clear();
       }
     },
 
@@ -58,13 +65,13 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
       if (size > PROVISION_BODY_MAX_BYTES) {
         return { ok: false, kind: "failed", reason: `provision body of ${size} bytes exceeds the instances' ${PROVISION_BODY_MAX_BYTES}` };
       }
+      const timeout = timeoutSignal(deadlines, opts.provisionTimeoutMs ?? 75_000);
       try {
-        const timeout = AbortSignal.timeout(opts.provisionTimeoutMs ?? 75_000);
         const res = await doFetch(url(baseUrl, "/pool/provision"), {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
           body: JSON.stringify(req),
-          signal: abandon ? AbortSignal.any([timeout, abandon]) : timeout,
+          signal: abandon ? AbortSignal.any([timeout.signal, abandon]) : timeout.signal,
         });
         if (res.status === 409) return { ok: false, kind: "already_bound", reason: "instance answered 409: already bound" };
         if (!res.ok) {
@@ -90,20 +97,25 @@ export function createInstanceClient(opts: InstanceClientOptions = {}) {
       } catch (err) {
         if ((err as Error).name === "TimeoutError") return { ok: false, kind: "timed_out", reason: "provision failed: timed out" };
         return { ok: false, kind: "unreachable", reason: `provision got no answer: ${(err as Error).message}` };
+      } finally {
+        timeout.clear();
       }
     },
 
     async convosStatus(baseUrl: string, token: string): Promise<ConvosStatus | null> {
+      const timeout = timeoutSignal(deadlines, opts.healthTimeoutMs ?? 5_000);
       try {
         const res = await doFetch(url(baseUrl, "/convos/status"), {
           headers: { authorization: `Bearer ${token}` },
-          signal: AbortSignal.timeout(opts.healthTimeoutMs ?? 5_000),
+          signal: timeout.signal,
         });
         if (!res.ok) return null;
         const body = ConvosStatusSchema.safeParse(await res.json().catch(() => null));
         return body.success ? body.data : null;
       } catch {
         return null;
+      } finally {
+        timeout.clear();
       }
     },
   };

@@ -11,6 +11,7 @@ import { database } from "../../../worker/db/client";
 import { phoneNumbers } from "../../../worker/db/schema";
 import { defaultSettings } from "../../../worker/domain/settings";
 import { createInstanceClient } from "../../../worker/instances/client";
+import { perCallDeadlines } from "../../../worker/lib/deadlines";
 import { createRailwayProvider } from "../../../worker/providers/compute/railway";
 import type { TokenBucket } from "../../../worker/providers/http";
 import { instanceResources } from "../../../worker/providers/resources";
@@ -44,6 +45,7 @@ export function providerContext(overrides: { limiter?: TokenBucket; envOverrides
     }),
     resources: instanceResources(e, FAST),
     instances: createInstanceClient({ healthTimeoutMs: 500 }),
+    deadlines: perCallDeadlines,
     now: Date.now,
   };
 }
