@@ -1,6 +1,5 @@
 import { and, eq } from "drizzle-orm";
 import type { ClaimRequest, ClaimResponse } from "../../worker/api/schemas";
-import { open } from "../../worker/crypto/sealed";
 import { sha256Hex } from "../../worker/crypto/compare";
 import { renderTransition, type TransitionRequest } from "../../worker/db/instances";
 import { instances, templates, type InstanceRow } from "../../worker/db/schema";
@@ -291,7 +290,8 @@ async function provisionReserved(
     return { skipped: skip };
   };
 
-  const token = await open(ctx.env.POOL_ENCRYPTION_KEY, reserved.gatewayTokenSealed, reserved.id);
+  // Opened when the instance was admitted to the queue (./idle-queue.ts), not while the claim waits.
+  const token = await reserved.token;
   const abandon = new AbortController();
   const attempt = await instanceCall(async (): Promise<{ provisioned: ProvisionOutcome } | { skip: Untouched }> => {
     const provision = ctx.instances.provision(

@@ -8,7 +8,18 @@ export interface QueuedInstance {
   readyAt: number;
   url: string;
   gatewayTokenSealed: string;
+  /** The gateway token, opened when the instance was admitted: a pre-warmed instance is ready to provision, token and all. */
+  token: Promise<string>;
 }
+
+interface Entry extends Omit<QueuedInstance, "token"> {
+  admittedAt: number;
+  /** Started at admission; null for entries loaded at the coordinator's start (opened when taken, so a start does not open thousands at once). */
+  token: Promise<string> | null;
+}
+
+/** Opens an instance's sealed gateway token (worker/crypto/sealed.ts, bound to its id). */
+export type OpenToken = (sealed: string, instanceId: string) => Promise<string>;
 
 /**
  * The coordinator's side of "may this instance leave idle?", for every path that moves an idle
@@ -37,7 +48,8 @@ const DDL = [
     token_sealed TEXT NOT NULL,
     admitted_at INTEGER NOT NULL
   )`,
-  "CREATE INDEX IF NOT EXISTS idle_queue_order_idx ON idle_queue (ready_at, id)",
+  // The order lives in memory (`IdleQueue.order`); an index would only cost each take and admission a write.
+  "DROP INDEX IF EXISTS idle_queue_order_idx",
   // Invites being joined by a claim: a second claim of the same invite is refused while the first holds it.
   "CREATE TABLE IF NOT EXISTS claim_joins (join_url TEXT PRIMARY KEY NOT NULL, instance_id TEXT NOT NULL)",
 ];
@@ -54,9 +66,11 @@ export interface RefillResult {
 }
 
 /**
- * The idle instances a claim may take, in the coordinator's own SQLite. A claim takes the
- * oldest-ready one synchronously, so two claims can never take the same one and a claim costs
- * no D1 round trip; the reservation reaches D1 through the outbox (./outbox.ts).
+ * The idle instances a claim may take, in the coordinator's own SQLite and mirrored in memory in
+ * claim order. A claim takes the oldest-ready one synchronously, so two claims can never take the
+ * same one and a claim costs no D1 round trip (nor a search of the table: one delete by key);
+ * the reservation reaches D1 through the outbox (./outbox.ts). The table is what a restart
+ * loads the mirror from.
  *
  * D1 stays the record: `reconcile` compares the queue with D1's idle rows (the ones every tick
  * reads anyway; `refill` reads them when a claim finds the queue empty), adds what D1 has and the queue lacks, and drops
@@ -67,6 +81,11 @@ export class IdleQueue implements IdleGate {
   private readonly sql: SqlStorage;
   private readonly releasedAt = new Map<string, number>();
   private refilling: Promise<RefillResult> | null = null;
+  /** The queued instances by id; `order` may still hold entries taken out of here (skipped when reached). */
+  private readonly byId = new Map<string, Entry>();
+  /** Entries by (ready_at, id) from `head` on: the next claim takes `order[head]`. */
+  private order: Entry[] = [];
+  private head = 0;
   drift = 0;
 
   /**
@@ -77,22 +96,38 @@ export class IdleQueue implements IdleGate {
     storage: DurableObjectStorage,
     private readonly isHeld: (id: string) => boolean,
     private readonly d1BehindSince: (id: string, readAt: number) => boolean,
+    private readonly openToken: OpenToken,
     private readonly now: () => number = Date.now,
   ) {
     this.sql = storage.sql;
     for (const statement of DDL) this.sql.exec(statement);
+    for (const r of this.sql.exec<QueueRow>("SELECT id, ready_at, url, token_sealed, admitted_at FROM idle_queue ORDER BY ready_at, id")) {
+      const entry: Entry = { id: r.id, readyAt: r.ready_at, url: r.url, gatewayTokenSealed: r.token_sealed, admittedAt: r.admitted_at, token: null };
+      this.byId.set(entry.id, entry);
+      this.order.push(entry);
+    }
   }
 
   size(): number {
-    return Number(this.sql.exec("SELECT count(*) AS n FROM idle_queue").one().n);
+    return this.byId.size;
   }
 
   /** The oldest-ready idle instance, out of the queue; null when it is empty. Synchronous. */
   take(): QueuedInstance | null {
-    const [row] = this.sql
-      .exec<QueueRow>("DELETE FROM idle_queue WHERE id = (SELECT id FROM idle_queue ORDER BY ready_at, id LIMIT 1) RETURNING id, ready_at, url, token_sealed, admitted_at")
-      .toArray();
-    return row ? { id: row.id, readyAt: row.ready_at, url: row.url, gatewayTokenSealed: row.token_sealed } : null;
+    while (this.head < this.order.length) {
+      const entry = this.order[this.head++]!;
+      if (this.byId.get(entry.id) !== entry) continue;
+      this.byId.delete(entry.id);
+      this.sql.exec("DELETE FROM idle_queue WHERE id = ?", entry.id);
+      // Taken entries are dropped from the front in one go, not one shift per claim.
+      if (this.head > 1024 && this.head * 2 > this.order.length) {
+        this.order = this.order.slice(this.head);
+        this.head = 0;
+      }
+      const { admittedAt: _at, token, ...instance } = entry;
+      return { ...instance, token: token ?? this.open(entry) };
+    }
+    return null;
   }
 
   release(id: string): boolean {
@@ -103,6 +138,7 @@ export class IdleQueue implements IdleGate {
 
   /** Out of the queue whether or not a claim holds it (an operator's kill): no claim takes it from here on. */
   forget(id: string): void {
+    this.byId.delete(id);
     this.sql.exec("DELETE FROM idle_queue WHERE id = ?", id);
     this.releasedAt.set(id, this.now());
   }
@@ -119,6 +155,43 @@ export class IdleQueue implements IdleGate {
       row.gatewayTokenSealed,
       now,
     );
+    const queued = this.byId.get(row.id);
+    if (queued) queued.admittedAt = now;
+    else this.enqueue({ id: row.id, readyAt: row.readyAt ?? now, url: row.url, gatewayTokenSealed: row.gatewayTokenSealed, admittedAt: now, token: null });
+  }
+
+  /** Everything out of the queue, memory and table (the benchmark's reseed, which replaces D1's rows wholesale). */
+  clear(): void {
+    this.sql.exec("DELETE FROM idle_queue");
+    this.byId.clear();
+    this.order = [];
+    this.head = 0;
+  }
+
+  /** Into memory at its place in claim order, its token opening already. */
+  private enqueue(entry: Entry): void {
+    this.open(entry);
+    this.byId.set(entry.id, entry);
+    let lo = this.head;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const other = this.order[mid]!;
+      if (other.readyAt < entry.readyAt || (other.readyAt === entry.readyAt && other.id < entry.id)) lo = mid + 1;
+      else hi = mid;
+    }
+    // Admissions are mostly the newest-ready: appended, not spliced.
+    if (lo === this.order.length) this.order.push(entry);
+    else this.order.splice(lo, 0, entry);
+  }
+
+  private open(entry: Entry): Promise<string> {
+    if (!entry.token) {
+      entry.token = this.openToken(entry.gatewayTokenSealed, entry.id);
+      // A token that does not open fails the claim that takes it (as it did when opened there), not the admission.
+      entry.token.catch(() => {});
+    }
+    return entry.token;
   }
 
   /** This claim's instance holds the invite (call `joinHeld` first, in the same synchronous write). */
@@ -170,26 +243,20 @@ export class IdleQueue implements IdleGate {
     const idle = new Map(rows.map((r) => [r.id, r]));
     for (const [id, at] of this.releasedAt) if (!idle.has(id) || now - at > RELEASE_MEMORY_MS) this.releasedAt.delete(id);
     let removed = 0;
-    for (const q of this.sql.exec<QueueRow>("SELECT id, admitted_at FROM idle_queue").toArray()) {
+    for (const q of [...this.byId.values()]) {
       // Admitted after the read began: D1 may not have shown it yet.
-      if (idle.has(q.id) || this.uncertain(q.id, readAt) || q.admitted_at >= readAt) continue;
+      if (idle.has(q.id) || this.uncertain(q.id, readAt) || q.admittedAt >= readAt) continue;
+      this.byId.delete(q.id);
       this.sql.exec("DELETE FROM idle_queue WHERE id = ?", q.id);
       removed++;
     }
     let added = 0;
     for (const r of rows) {
-      if (!r.url || !r.gatewayTokenSealed || this.uncertain(r.id, readAt) || this.releasedAt.has(r.id)) continue;
-      const inserted = this.sql
-        .exec(
-          "INSERT INTO idle_queue (id, ready_at, url, token_sealed, admitted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING id",
-          r.id,
-          r.readyAt ?? now,
-          r.url,
-          r.gatewayTokenSealed,
-          now,
-        )
-        .toArray();
-      added += inserted.length;
+      if (!r.url || !r.gatewayTokenSealed || this.byId.has(r.id) || this.uncertain(r.id, readAt) || this.releasedAt.has(r.id)) continue;
+      const readyAt = r.readyAt ?? now;
+      this.sql.exec("INSERT INTO idle_queue (id, ready_at, url, token_sealed, admitted_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", r.id, readyAt, r.url, r.gatewayTokenSealed, now);
+      this.enqueue({ id: r.id, readyAt, url: r.url, gatewayTokenSealed: r.gatewayTokenSealed, admittedAt: now, token: null });
+      added++;
     }
     this.drift += removed;
     return { added, removed, size: this.size() };

@@ -18,6 +18,7 @@ import { railwayState } from "../../worker/providers/compute/railway";
 import type { ServiceObservation } from "../../worker/providers/compute/types";
 import { checkInstance } from "./instance-check";
 import { runClaim, type ClaimTimings } from "./claim";
+import { open } from "../../worker/crypto/sealed";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
 import { createInstance } from "./create-instance";
 import { recordJoinReport } from "./join-report";
@@ -84,6 +85,7 @@ export class PoolCoordinator extends DurableObject<Env> {
       ctx.storage,
       (id) => this.claimsNotInD1.has(id),
       (id, readAt) => this.outbox.behindFor(id, readAt),
+      (sealed, id) => open(this.pool.env.POOL_ENCRYPTION_KEY, sealed, id),
     );
     this.pool.idle = this.idleQueue;
     ctx.blockConcurrencyWhile(async () => {

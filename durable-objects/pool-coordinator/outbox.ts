@@ -72,7 +72,8 @@ const DDL = [
     last_error TEXT,
     shape TEXT
   )`,
-  "CREATE INDEX IF NOT EXISTS d1_outbox_instance_idx ON d1_outbox (instance_id, seq)",
+  // Per-instance lookups are answered from memory (`Outbox.waiting`): an index would only cost each write.
+  "DROP INDEX IF EXISTS d1_outbox_instance_idx",
 ];
 /** Columns added after the table first shipped: ADD COLUMN fails when a store already has them. */
 const ADDED_COLUMNS = ["ALTER TABLE d1_outbox ADD COLUMN shape TEXT"];

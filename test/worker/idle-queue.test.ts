@@ -60,8 +60,9 @@ describe("the coordinator's queue of idle instances", () => {
   it("a claim that finds the queue empty looks in D1 before answering pool_empty", async () => {
     await fillPool(2);
     const idle = (await rowsIn("idle")).map((r) => r.id).sort();
-    // D1 has idle instances this coordinator has not queued (readied by an earlier one, say).
+    // D1 has idle instances this coordinator has not queued (readied by an earlier one, say): it starts with none.
     await runInDurableObject(coordinatorStub(), (_i, state) => state.storage.sql.exec("DELETE FROM idle_queue"));
+    await abortAllDurableObjects();
     const res = await claim();
     expect(res.status).toBe(200);
     expect(idle).toContain(res.body.instanceId);
