@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "../local/worker-host.ts";
-import { benchClaims, CLAIM_SEGMENTS, CLAIMS_PER_RUN, IDLE_ROWS, KEYED_CLAIMS, NOOP_PER_RUN, type ClaimRunResult } from "./claims.ts";
+import { benchClaims, CEILING_SEGMENTS, CLAIM_SEGMENTS, CLAIMS_PER_RUN, type ColocatedCeiling, IDLE_ROWS, KEYED_CLAIMS, NOOP_PER_RUN, type ClaimRunResult } from "./claims.ts";
 import { benchBoot, benchLive, type BootResult, type LiveResult } from "./live.ts";
 import { benchSize, type SizeResult } from "./size.ts";
 import { benchTick, type TickResult } from "./tick.ts";
@@ -58,7 +58,14 @@ const machine = {
 };
 log(`bench: ${sections.join(", ")} on ${machine.nproc} cores, ${machine.memGiB} GiB, node ${machine.node}, load ${machine.loadStart}`);
 
-const results: { claims?: { runs: ClaimRunResult[]; metricsDelta: string }; tick?: TickResult[]; live?: LiveResult; boot?: BootResult[]; size?: SizeResult; errors: Record<string, string> } = {
+const results: {
+  claims?: { runs: ClaimRunResult[]; metricsDelta: string; colocated: ColocatedCeiling };
+  tick?: TickResult[];
+  live?: LiveResult;
+  boot?: BootResult[];
+  size?: SizeResult;
+  errors: Record<string, string>;
+} = {
   errors: {},
 };
 for (const s of sections) {
@@ -91,7 +98,11 @@ if (results.claims) {
   const runs = results.claims.runs;
   const get = (kind: ClaimRunResult["kind"], c: number) => runs.find((r) => r.kind === kind && r.concurrency === c);
   out(
-    `### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each concurrency's claim runs; ${CLAIM_SEGMENTS} × ${CLAIMS_PER_RUN} claims, ${NOOP_PER_RUN} no-op requests per concurrency)`,
+    `### 1. Claims (${IDLE_ROWS.toLocaleString("en-US")} idle rows before each concurrency's claim runs; ${CLAIM_SEGMENTS} × ${CLAIMS_PER_RUN} claims per concurrency, ${CEILING_SEGMENTS} × ${CLAIMS_PER_RUN} at c=64, ${NOOP_PER_RUN} no-op requests)`,
+  );
+  out();
+  out(
+    "D1 runs in a workerd process of its own, reached through `bench/worker/remote-d1.ts` one HTTP request per D1 call, as production's D1 is a service apart; the last of issue 17's measures repeats the claim ceiling with Miniflare's default, D1 on the Worker's thread.",
   );
   out();
   out(
@@ -123,7 +134,7 @@ if (results.claims) {
     );
   out();
   out(
-    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, …, floor: ${CLAIM_SEGMENTS} claim runs between ${CLAIM_SEGMENTS + 1} floor runs, ${CLAIMS_PER_RUN} requests each, the 2,000 idle rows seeded once before them), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are the round trips the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims, without the outbox's flushes, which are counted apart (the bind reaches D1 after the claim answered; \`durable-objects/pool-coordinator/outbox.ts\`). D1 lag: from a bind's commit in the coordinator to D1's acknowledgement, over the concurrency's claims.`,
+    `Reference routes of issue 17, in the same run, per c: the DO RPC no-op, then the claim floor and the claims alternating (floor, claims, floor, …, floor: ${CLAIM_SEGMENTS} claim runs between ${CLAIM_SEGMENTS + 1} floor runs, ${CEILING_SEGMENTS} between ${CEILING_SEGMENTS + 1} at c=64, ${CLAIMS_PER_RUN} requests each, ${IDLE_ROWS.toLocaleString("en-US")} idle rows seeded before every ${CLAIM_SEGMENTS} claim runs), then the naive route. The claim floor is one durable row write in a Durable Object's own SQLite, group-committed across concurrent calls, plus one provision call to the fake instance through the claim's instance client and outbound path (\`bench/worker/floor.ts\`). Rates combine all segments (successes ÷ their summed wall time); the segments' own rates are in brackets. D1 counts are the round trips the Worker and the coordinator made during the claim runs (\`bench/worker/counting-d1.ts\`), ÷ successful claims, without the outbox's flushes, which are counted apart (the bind reaches D1 after the claim answered; \`durable-objects/pool-coordinator/outbox.ts\`). D1 lag: from a bind's commit in the coordinator to D1's acknowledgement, over the concurrency's claims.`,
   );
   out();
   out(
@@ -155,8 +166,12 @@ if (results.claims) {
     );
   if (k64 && f64)
     out(
-      `- workerd CPU per call at c=64: claim ${ms(cpu(k64), 2)} ms, claim floor ${ms(cpu(f64), 2)} ms (floor ÷ claim ${(cpu(f64) / cpu(k64)).toFixed(2)}): Worker, coordinator and D1 share the workerd process's one busy thread here, so the ceiling ratio follows this one, less the machine's drift between segments`,
+      `- workerd CPU per call at c=64: claim ${ms(cpu(k64), 2)} ms, claim floor ${ms(cpu(f64), 2)} ms (floor ÷ claim ${(cpu(f64) / cpu(k64)).toFixed(2)}): the Worker and the coordinator share the workerd process's one busy thread, so the ceiling ratio follows this one, less the machine's drift between segments; D1's own process ${ms(k64.cpuMs.d1 / k64.ok, 2)} ms per claim (the outbox's flushes)`,
     );
+  const colocated = results.claims.colocated;
+  out(
+    `- Claim ceiling ratio with D1 on the Worker's thread (Miniflare's default, not production's layout): ${(colocated.claimsPerSecond / colocated.floorPerSecond).toFixed(2)} (${int(colocated.claimsPerSecond)} ÷ ${int(colocated.floorPerSecond)} req/s at c=64, ${2 * CLAIM_SEGMENTS} claim runs between ${2 * CLAIM_SEGMENTS + 1} floor runs; workerd CPU per call claim ${ms(colocated.claimCpuMs, 2)} ms, floor ${ms(colocated.floorCpuMs, 2)} ms): D1's SQLite work for the flushes then runs on the coordinator's thread`,
+  );
   if (k1)
     out(
       `- D1 round trips per claim: ${(k1.d1RoundTrips / k1.ok).toFixed(2)} (serial, c=1: ${k1.d1RoundTrips} round trips carrying ${k1.d1Statements} statements for ${k1.ok} claims; every c is in the table; the outbox's flushes apart: ${k1.flushRoundTrips} round trips carrying ${k1.flushStatements} statements) [0] → ${verdict(k1.d1RoundTrips === 0 && runs.filter((r) => r.kind === "coordinator").every((r) => r.d1RoundTrips === 0))}`,

@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { Plugin } from "esbuild";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { applyMigrations, bundleWorker, ROOT, wranglerWorkerOptions } from "../../local/worker-host.ts";
+import { transformSync } from "esbuild";
 
 /**
  * The Worker as local/worker-host.ts runs it (Miniflare's API, wrangler.toml bindings,
@@ -43,8 +44,10 @@ export interface BenchHost {
   postJson<T>(path: string, body: unknown): Promise<{ status: number; body: T; ms: number }>;
   /** D1 counters and the coordinator's outbox figures (after a flush); `reset` restarts the outbox's lag samples. */
   counters(reset?: boolean): Promise<Record<string, number>>;
-  /** CPU seconds (user+system) the workerd process has used so far (Linux /proc), or NaN. */
+  /** CPU seconds (user+system) the Worker's workerd process has used so far (Linux /proc), or NaN. */
   workerdCpuSeconds(): number;
+  /** The same for D1's own process when it runs apart (`d1: "remote"`); 0 when D1 shares the Worker's. */
+  d1CpuSeconds(): number;
   dispose(): Promise<void>;
 }
 
@@ -55,6 +58,11 @@ export async function startBenchHost(opts: {
   replace?: Record<string, string>;
   /** Opens V8's inspector on this port (bench/profile.ts). */
   inspectorPort?: number;
+  /**
+   * "remote": D1 in a second workerd process, as production's D1 is a service of its own
+   * (bench/worker/remote-d1.ts says why); "local" (the default): Miniflare's D1 on the Worker's own thread.
+   */
+  d1?: "local" | "remote";
 }): Promise<BenchHost> {
   // BENCH_REPLACE="<module path suffix>=<file>,…" swaps modules for an experiment without touching the tree.
   const fromEnv = Object.fromEntries(
@@ -65,7 +73,8 @@ export async function startBenchHost(opts: {
   );
   const scriptPath = await bundleBenchWorker(undefined, { ...fromEnv, ...(opts.replace ?? {}) });
   const workerOptions = wranglerWorkerOptions();
-  const { modulesRules: _rules, ...fromWrangler } = workerOptions as Record<string, unknown>;
+  const { modulesRules: _rules, d1Databases, ...fromWrangler } = workerOptions as Record<string, unknown>;
+  const remote = opts.d1 === "remote" ? await startRemoteD1(String(fromWrangler.compatibilityDate)) : null;
   const before = new Set(workerdPids());
   const mf = new Miniflare(
     convertV4MiniflareOptions({
@@ -76,6 +85,8 @@ export async function startBenchHost(opts: {
         ...((workerOptions as { durableObjects?: object }).durableObjects ?? {}),
         BENCH_FLOOR: { className: "BenchFloor", useSQLite: true },
       },
+      // With D1 apart this process has none: every D1 call goes through BENCH_D1 (bench/worker/entry.ts).
+      ...(remote ? { serviceBindings: { BENCH_D1: { external: { address: remote.address, http: {} } } } } : { d1Databases }),
       bindings: {
         ...((workerOptions as { bindings?: object }).bindings ?? {}),
         POOL_API_KEY: BENCH_POOL_KEY,
@@ -103,7 +114,7 @@ export async function startBenchHost(opts: {
     } as Parameters<typeof convertV4MiniflareOptions>[0]),
   );
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const db = await mf.getD1Database("DB");
+  const db = remote ? remote.db : await mf.getD1Database("DB");
   await applyMigrations(db as never);
   const pid = workerdPids().find((p) => !before.has(p));
   const auth = { authorization: `Bearer ${BENCH_POOL_KEY}` };
@@ -126,17 +137,42 @@ export async function startBenchHost(opts: {
       const res = await fetch(`${url}/_bench/counters${reset ? "?reset=1" : ""}`, { headers: auth });
       return (await res.json()) as Record<string, number>;
     },
-    workerdCpuSeconds() {
-      if (!pid) return NaN;
-      try {
-        const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-        return (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        return NaN;
-      }
+    workerdCpuSeconds: () => cpuSeconds(pid),
+    d1CpuSeconds: () => (remote ? cpuSeconds(remote.pid) : 0),
+    dispose: async () => {
+      await mf.dispose();
+      await remote?.mf.dispose();
     },
-    dispose: () => mf.dispose(),
   };
+}
+
+/** A second Miniflare whose Worker runs forwarded D1 calls on its own D1 (`serveRemoteD1`, bench/worker/remote-d1.ts). */
+async function startRemoteD1(compatibilityDate: string) {
+  const before = new Set(workerdPids());
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      script: transformSync(readFileSync(join(ROOT, "bench/worker/remote-d1.ts"), "utf8"), { loader: "ts", format: "esm" }).code,
+      compatibilityDate,
+      d1Databases: { DB: "bench-remote-d1" },
+      host: "127.0.0.1",
+      port: 0,
+      cf: false,
+      log: new Log(LogLevel.WARN),
+    } as Parameters<typeof convertV4MiniflareOptions>[0]),
+  );
+  const url = new URL(await mf.ready);
+  return { mf, address: `127.0.0.1:${url.port}`, db: await mf.getD1Database("DB"), pid: workerdPids().find((p) => !before.has(p)) };
+}
+
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function workerdPids(): number[] {

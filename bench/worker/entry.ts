@@ -9,6 +9,7 @@ import worker from "../../worker/index";
 import { emptyOutboxStats, outboxView, type OutboxView } from "../../durable-objects/pool-coordinator/outbox";
 import { database } from "../../worker/db/client";
 import { countingD1, emptyD1Counters, type D1Counters } from "./counting-d1";
+import { remoteD1 } from "./remote-d1";
 import { benchRoutes } from "./routes";
 
 export { BenchFloor } from "./floor";
@@ -19,7 +20,9 @@ const counted = new WeakMap<object, Env>();
 function countedEnv(env: Env): Env {
   let wrapped = counted.get(env);
   if (!wrapped) {
-    wrapped = { ...env, DB: countingD1(env.DB, counters) };
+    // BENCH_D1: D1 in its own process (bench/lib/host.ts `d1: "remote"`), reached as production reaches D1, one request per call.
+    const bench = env as Env & { BENCH_D1?: Fetcher };
+    wrapped = { ...env, DB: countingD1(bench.BENCH_D1 ? remoteD1(bench.BENCH_D1) : env.DB, counters) };
     counted.set(env, wrapped);
   }
   return wrapped;
@@ -39,7 +42,7 @@ export class PoolCoordinator extends ProductionCoordinator {
   /** The benchmark replaces D1's rows behind the coordinator's back (a writer no pool has): drop what the queue holds and load D1's idle rows. */
   async benchResync(): Promise<number> {
     await this.outbox.flush();
-    this.ctx.storage.sql.exec("DELETE FROM idle_queue");
+    this.idleQueue.clear();
     return (await this.idleQueue.refill(database(this.env.DB))).size;
   }
 

@@ -17,7 +17,7 @@ import { type DeploymentEvent, orderEvent, type ServiceEventMemory } from "../..
 import { railwayState } from "../../worker/providers/compute/railway";
 import type { ServiceObservation } from "../../worker/providers/compute/types";
 import { checkInstance } from "./instance-check";
-import { runClaim, type ClaimTimings } from "./claim";
+import { type ClaimHooks, runClaim, type ClaimTimings } from "./claim";
 import { open } from "../../worker/crypto/sealed";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
 import { createInstance } from "./create-instance";
@@ -126,25 +126,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     const promise = (async () => {
       await this.armAlarm();
       const settings = await this.settings();
-      return runClaim(
-        this.pool,
-        settings,
-        input.request,
-        input.template,
-        key,
-        input.actor ?? "api",
-        {
-          onEmpty: () => this.replenishOnEmpty(),
-          onSkip: (reason) => bump(this.metrics.claimSkips, reason),
-          inFlight: this.inFlightClaims,
-          released: this.releasedClaims,
-          outbox: this.outbox,
-          idle: this.idleQueue,
-          commit: this.commit,
-          records: this.claimRecords,
-        },
-        timings,
-      );
+      return runClaim(this.pool, settings, input.request, input.template, key, input.actor ?? "api", this.claimHooks(), timings);
     })();
     if (key) this.claimsByKey.set(key, { body, promise });
     try {
@@ -161,6 +143,22 @@ export class PoolCoordinator extends DurableObject<Env> {
     } finally {
       if (key) this.claimsByKey.delete(key);
     }
+  }
+
+  private hooks: ClaimHooks | null = null;
+  /** What every claim is handed: built once, not per claim. */
+  private claimHooks(): ClaimHooks {
+    this.hooks ??= {
+      onEmpty: () => this.replenishOnEmpty(),
+      onSkip: (reason) => bump(this.metrics.claimSkips, reason),
+      inFlight: this.inFlightClaims,
+      released: this.releasedClaims,
+      outbox: this.outbox,
+      idle: this.idleQueue,
+      commit: this.commit,
+      records: this.claimRecords,
+    };
+    return this.hooks;
   }
 
   // --- operator actions --------------------------------------------------------------------
