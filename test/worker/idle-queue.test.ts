@@ -57,6 +57,23 @@ describe("the coordinator's queue of idle instances", () => {
     expect(next.body.instanceId).not.toBe(a);
   });
 
+  it("an instance back from a failed claim is the next one taken (it is still the oldest ready), and the order survives a restart", async () => {
+    await fillPool(3);
+    const agents = (await json(api("/api/pool/agents?status=idle"))).body.agents as { id: string; readyAt: number }[];
+    const order = agents.sort((a, b) => a.readyAt - b.readyAt || a.id.localeCompare(b.id)).map((a) => a.id);
+    expect(order).toHaveLength(3);
+    // The oldest is taken, fails clean and comes back behind the two still queued.
+    await setFaults({ provisionStatus: 500 });
+    const failed = await claim();
+    expect(failed.status).toBe(502);
+    expect(failed.body.error.details.instanceId).toBe(order[0]);
+    await setFaults({});
+    expect((await claim()).body.instanceId).toBe(order[0]);
+    await abortAllDurableObjects();
+    expect((await claim()).body.instanceId).toBe(order[1]);
+    expect(await queued()).toEqual([order[2]]);
+  });
+
   it("a claim that finds the queue empty looks in D1 before answering pool_empty", async () => {
     await fillPool(2);
     const idle = (await rowsIn("idle")).map((r) => r.id).sort();
