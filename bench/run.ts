@@ -102,7 +102,7 @@ if (results.claims) {
   );
   out();
   out(
-    "D1 runs in a workerd process of its own, reached through `bench/worker/remote-d1.ts` one HTTP request per D1 call, as production's D1 is a service apart; the last of issue 17's measures repeats the claim ceiling with Miniflare's default, D1 on the Worker's thread.",
+    "D1 runs in a workerd process of its own, reached through `bench/worker/remote-d1.ts` one HTTP request per D1 call, as production's D1 is a service apart; among issue 17's measures below, the claim ceiling is repeated with Miniflare's default, D1 on the Worker's thread.",
   );
   out();
   out(
