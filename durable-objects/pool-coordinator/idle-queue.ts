@@ -101,8 +101,20 @@ export class IdleQueue implements IdleGate {
   ) {
     this.sql = storage.sql;
     for (const statement of DDL) this.sql.exec(statement);
+    this.reload();
+  }
+
+  /**
+   * Memory from the table: at the start, and after a commit of the coordinator's storage failed
+   * (a take or an admission it rolled back has already changed memory). Tokens already opened are kept.
+   */
+  reload(): void {
+    const opened = new Map([...this.byId.values()].map((e) => [e.id, e.token] as const));
+    this.byId.clear();
+    this.order = [];
+    this.head = 0;
     for (const r of this.sql.exec<QueueRow>("SELECT id, ready_at, url, token_sealed, admitted_at FROM idle_queue ORDER BY ready_at, id")) {
-      const entry: Entry = { id: r.id, readyAt: r.ready_at, url: r.url, gatewayTokenSealed: r.token_sealed, admittedAt: r.admitted_at, token: null };
+      const entry: Entry = { id: r.id, readyAt: r.ready_at, url: r.url, gatewayTokenSealed: r.token_sealed, admittedAt: r.admitted_at, token: opened.get(r.id) ?? null };
       this.byId.set(entry.id, entry);
       this.order.push(entry);
     }

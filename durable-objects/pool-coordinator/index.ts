@@ -80,7 +80,11 @@ export class PoolCoordinator extends DurableObject<Env> {
     this.pool = createPoolContext(env);
     this.claimRecords = new ClaimRecords(ctx.storage);
     this.outbox = new Outbox(ctx.storage, () => this.pool.env.DB);
-    this.commit = new GroupCommit(ctx.storage, () => this.outbox.reload());
+    // A failed commit rolled back what its writes did to the tables: memory beside them follows.
+    this.commit = new GroupCommit(ctx.storage, () => {
+      this.outbox.reload();
+      this.idleQueue.reload();
+    });
     this.idleQueue = new IdleQueue(
       ctx.storage,
       (id) => this.claimsNotInD1.has(id),

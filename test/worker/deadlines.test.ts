@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createInstanceClient } from "../../worker/instances/client";
+import { createHttpClient } from "../../worker/providers/http";
 import { type Deadlines, perCallDeadlines, SharedDeadlines } from "../../worker/lib/deadlines";
 
 /**
@@ -46,6 +47,17 @@ describe.each([
     expect(await client.convosStatus("http://inst.test", "token")).toBeNull();
     expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
   });
+});
+
+describe("provider calls' timeouts", () => {
+  it(`${PAST_THE_LIMIT} provider requests in one I/O context all succeed, and one that never answers still times out`, async () => {
+    const client = createHttpClient({ provider: "test", baseUrl: "http://provider.test", headers: {}, fetch: (async () => Response.json({ ok: true })) as typeof fetch, retries: 0 });
+    let failures = 0;
+    for (let i = 0; i < PAST_THE_LIMIT; i++) await client.request({ method: "GET", path: "/x", what: "read" }).catch(() => failures++);
+    expect(failures).toBe(0);
+    const stalled = createHttpClient({ provider: "test", baseUrl: "http://provider.test", headers: {}, fetch: hanging, timeoutMs: 30, retries: 0 });
+    await expect(stalled.request({ method: "GET", path: "/x", what: "read" })).rejects.toThrow(/read \(GET \/x\) timed out after 30 ms/);
+  }, 120_000);
 });
 
 describe("SharedDeadlines", () => {

@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, coordinatorStub, counts, fillPool, json, setFaults, supervisorControl, supervisorState, tick } from "./helpers";
 import { checkInvariants, expireAllDeadlines, rowsIn, sleep, until } from "./reliability/support";
+import { GroupCommit } from "../../durable-objects/pool-coordinator/group-commit";
+import type { IdleQueue } from "../../durable-objects/pool-coordinator/idle-queue";
 
 /**
  * Claims take idle instances from the coordinator's own queue (durable-objects/pool-coordinator/
@@ -72,6 +74,36 @@ describe("the coordinator's queue of idle instances", () => {
     await abortAllDurableObjects();
     expect((await claim()).body.instanceId).toBe(order[1]);
     expect(await queued()).toEqual([order[2]]);
+  });
+
+  it("a take whose commit fails is undone in memory as in the table: the instance stays claimable, first in line", async () => {
+    await fillPool(2);
+    const before = await queued();
+    let taken: string | undefined;
+    await runInDurableObject(coordinatorStub(), async (instance, state) => {
+      const queue = (instance as unknown as { idleQueue: IdleQueue }).idleQueue;
+      // Storage that rolls back what the writes did and reports the commit failed, as a full disk would.
+      const failing = {
+        transactionSync: (write: () => unknown) =>
+          state.storage.transactionSync(() => {
+            write();
+            throw new Error("disk full");
+          }),
+        sync: async () => {},
+      } as unknown as DurableObjectStorage;
+      const commit = new GroupCommit(failing, () => queue.reload());
+      await expect(
+        commit.run(() => {
+          taken = queue.take()?.id;
+        }),
+      ).rejects.toThrow("disk full");
+      expect(queue.size()).toBe(before.length);
+    });
+    expect(taken).toBeDefined();
+    expect(await queued()).toEqual(before);
+    const next = await claim();
+    expect(next.status).toBe(200);
+    expect(next.body.instanceId).toBe(taken);
   });
 
   it("a claim that finds the queue empty looks in D1 before answering pool_empty", async () => {

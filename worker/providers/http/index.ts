@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { ProviderError } from "../compute/types";
 import type { TokenBucket } from "./token-bucket";
+import { perCallDeadlines, timeoutSignal } from "../../lib/deadlines";
 
 export { TokenBucket, type TokenBucketOptions } from "./token-bucket";
 
@@ -80,6 +81,17 @@ export function createHttpClient(opts: HttpClientOptions) {
   const fail = (message: string, status?: number, retryable = false) => new ProviderError(opts.provider, scrub(message), status, retryable);
 
   async function request<S extends z.ZodType | undefined = undefined>(spec: RequestSpec<S>): Promise<HttpResult<S extends z.ZodType ? z.infer<S> : unknown>> {
+    // Each attempt's timeout ends with the request, body read and all: one left armed would hold
+    // one of the 10,000 timers a Durable Object's I/O context may have (worker/lib/deadlines.ts).
+    const timeouts: (() => void)[] = [];
+    try {
+      return await attempts(spec, timeouts);
+    } finally {
+      for (const clear of timeouts) clear();
+    }
+  }
+
+  async function attempts<S extends z.ZodType | undefined>(spec: RequestSpec<S>, timeouts: (() => void)[]): Promise<HttpResult<S extends z.ZodType ? z.infer<S> : unknown>> {
     const url = new URL(base + spec.path);
     for (const [k, v] of Object.entries(spec.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
     const idempotent = spec.idempotent ?? (spec.method === "GET" || spec.method === "DELETE" || spec.method === "PUT");
@@ -91,6 +103,8 @@ export function createHttpClient(opts: HttpClientOptions) {
         if (denied) throw fail(`${label} not sent: ${denied}`, 429, true);
       }
       let res: Response;
+      const timeout = timeoutSignal(perCallDeadlines, opts.timeoutMs ?? 15_000);
+      timeouts.push(timeout.clear);
       try {
         res = await doFetch(url.toString(), {
           method: spec.method,
@@ -101,7 +115,7 @@ export function createHttpClient(opts: HttpClientOptions) {
             ...spec.headers,
           },
           body: spec.body !== undefined ? JSON.stringify(spec.body) : undefined,
-          signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+          signal: timeout.signal,
         });
       } catch (err) {
         const timedOut = (err as Error).name === "TimeoutError" || (err as Error).name === "AbortError";
