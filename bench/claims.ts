@@ -1,5 +1,5 @@
 import { createFakeOutbound, FAKE_BASE } from "./lib/fake-outbound.ts";
-import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
+import { BENCH_POOL_KEY, type BenchHost, startBenchHost } from "./lib/host.ts";
 import { runLoad, serverTiming, type LoadRequest, type LoadRun } from "./lib/load.ts";
 import { clearInstances, countWhere, seedRows } from "./lib/seed.ts";
 import { summarize, type Summary } from "./lib/stats.ts";
@@ -31,7 +31,7 @@ export const CLAIM_SEGMENTS = 4;
  * one tree). The pool is reseeded every CLAIM_SEGMENTS claim runs, outside the timed segments.
  */
 export const CEILING_SEGMENTS = 12;
-export const segmentsAt = (c: number) => (c === 64 ? CEILING_SEGMENTS : CLAIM_SEGMENTS);
+const segmentsAt = (c: number) => (c === 64 ? CEILING_SEGMENTS : CLAIM_SEGMENTS);
 const RUN_MAX_MS = 60_000;
 
 /** One claim-floor call. Each provisions the fresh fake instance `id` (a second provision of one would be a 409). */
@@ -123,30 +123,45 @@ export interface ColocatedCeiling {
 }
 
 /**
- * `d1`: where D1 runs (bench/lib/host.ts). The figures of record take it apart, as production's
- * D1 is a service of its own: on the Worker's thread its SQLite work for the outbox's flushes
- * would count against the coordinator's ceiling (bench/worker/remote-d1.ts).
+ * Replaces D1's instances with IDLE_ROWS idle ones (ids `<prefix><seedN × 10⁶ + i>`, never reused)
+ * and has the coordinator reload its queue: seeded behind its back, it would not know of them.
  */
-export async function benchClaims(log: (s: string) => void = console.error, d1: "local" | "remote" = "remote"): Promise<{ runs: ClaimRunResult[]; metricsDelta: string; colocated: ColocatedCeiling }> {
+async function seedIdle(host: BenchHost, prefix: string, seedN: number): Promise<void> {
+  await clearInstances(host.db);
+  const base = seedN * 1_000_000;
+  await seedRows(
+    host.db,
+    Array.from({ length: IDLE_ROWS }, (_, i) => ({ id: `${prefix}${base + i}`, status: "idle", readyAt: Date.now() - 600_000 + i, lastHealthAt: Date.now() })),
+  );
+  const resync = await host.postJson<{ queued: number }>("/_bench/resync", {});
+  if (resync.status !== 200 || resync.body.queued !== IDLE_ROWS) throw new Error(`the coordinator queued ${JSON.stringify(resync.body)} of ${IDLE_ROWS} seeded idle rows`);
+}
+
+/** One claim, as every claim run sends it. */
+export const claimCall = (headers: Record<string, string>): LoadRequest => ({
+  method: "POST",
+  path: "/api/pool/claim",
+  headers,
+  body: JSON.stringify({ agentName: "Bench", instructions: "be brief" }),
+});
+
+/**
+ * D1 runs apart (bench/lib/host.ts `d1: "remote"`), as production's D1 is a service of its own:
+ * on the Worker's thread its SQLite work for the outbox's flushes would count against the
+ * coordinator's ceiling (bench/worker/remote-d1.ts). The ceiling with D1 on that thread is
+ * measured first, on a host of its own, for comparison.
+ */
+export async function benchClaims(log: (s: string) => void = console.error): Promise<{ runs: ClaimRunResult[]; metricsDelta: string; colocated: ColocatedCeiling }> {
   const colocated = await benchColocatedCeiling(log);
   const fake = createFakeOutbound();
-  const host = await startBenchHost({ outboundService: fake.handle, d1 });
+  const host = await startBenchHost({ outboundService: fake.handle, d1: "remote" });
   const runs: ClaimRunResult[] = [];
   let seedN = 0;
   const reseed = async () => {
-    await clearInstances(host.db);
     fake.reset();
-    const base = ++seedN * 1_000_000;
-    await seedRows(
-      host.db,
-      Array.from({ length: IDLE_ROWS }, (_, i) => ({ id: `i${base + i}`, status: "idle", readyAt: Date.now() - 600_000 + i, lastHealthAt: Date.now() })),
-    );
-    // Seeded straight into D1, behind the coordinator: it reloads its queue of claimable instances from D1.
-    const resync = await host.postJson<{ queued: number }>("/_bench/resync", {});
-    if (resync.status !== 200 || resync.body.queued !== IDLE_ROWS) throw new Error(`the coordinator queued ${JSON.stringify(resync.body)} of ${IDLE_ROWS} seeded idle rows`);
+    await seedIdle(host, "i", ++seedN);
   };
   const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
-  const claimBody = JSON.stringify({ agentName: "Bench", instructions: "be brief" });
   try {
     // Warm-up: JIT, DO instantiation, D1 statement caches.
     await reseed();
@@ -159,7 +174,7 @@ export async function benchClaims(log: (s: string) => void = console.error, d1: 
       maxMs: 10_000,
       request: (i) => floorCall(`warm-${i}`, auth),
     });
-    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody }) });
+    await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => claimCall(auth) });
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: () => ({ method: "POST", path: "/_bench/naive-claim", headers: auth, body: "{}" }) });
     const metricsBefore = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
 
@@ -238,7 +253,7 @@ export async function benchClaims(log: (s: string) => void = console.error, d1: 
           await count();
           await reseed();
         }
-        claimSegs.push(await segment(c, CLAIMS_PER_RUN, () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: claimBody })));
+        claimSegs.push(await segment(c, CLAIMS_PER_RUN, () => claimCall(auth)));
         floorSegs.push(await segment(c, CLAIMS_PER_RUN, floorRequest));
       }
       await count();
@@ -278,12 +293,7 @@ export async function benchClaims(log: (s: string) => void = console.error, d1: 
     const metricsAfter = await (await fetch(`${host.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_POOL_KEY}` } })).text();
     // The same claims with an Idempotency-Key (a fresh key each), serially: the D1 work a key adds.
     await reseed();
-    const keyed = await measured("coordinatorKeyed", 1, KEYED_CLAIMS, () => ({
-      method: "POST",
-      path: "/api/pool/claim",
-      headers: { ...auth, "idempotency-key": `bench-${crypto.randomUUID()}` },
-      body: claimBody,
-    }));
+    const keyed = await measured("coordinatorKeyed", 1, KEYED_CLAIMS, () => claimCall({ ...auth, "idempotency-key": `bench-${crypto.randomUUID()}` }));
     runs.push({ ...keyed, secondProvisions: [...fake.provisions.values()].reduce((a, n) => a + Math.max(0, n - 1), 0), rowsClaimed: await countWhere(host.db, "status = 'claimed'") });
     log(`claims keyed       c=  1: ${keyed.ok}/${keyed.sent} ok, ${keyed.perSecond.toFixed(0)}/s, D1 ${keyed.d1RoundTrips} round trips (${keyed.d1Statements} statements)`);
     return { runs, metricsDelta: histogramDelta(metricsBefore, metricsAfter, "pool_claim_pool_seconds"), colocated };
@@ -319,19 +329,11 @@ async function benchColocatedCeiling(log: (s: string) => void): Promise<Colocate
   const fake = createFakeOutbound();
   const host = await startBenchHost({ outboundService: fake.handle, d1: "local" });
   const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
-  const claim = (): LoadRequest => ({ method: "POST", path: "/api/pool/claim", headers: auth, body: JSON.stringify({ agentName: "Bench", instructions: "be brief" }) });
+  const claim = () => claimCall(auth);
   let n = 0;
   const floor = () => floorCall(`colocated-${++n}`, auth);
-  let seeded = 0;
-  const reseed = async () => {
-    await clearInstances(host.db);
-    const base = ++seeded * 1_000_000;
-    await seedRows(
-      host.db,
-      Array.from({ length: IDLE_ROWS }, (_, i) => ({ id: `l${base + i}`, status: "idle", readyAt: Date.now() - 600_000 + i, lastHealthAt: Date.now() })),
-    );
-    await host.postJson("/_bench/resync", {});
-  };
+  let seedN = 0;
+  const reseed = () => seedIdle(host, "l", ++seedN);
   try {
     await reseed();
     await runLoad(host.url, { concurrency: 4, total: 40, maxMs: 10_000, request: floor });

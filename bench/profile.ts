@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../local/worker-host.ts";
-import { floorCall } from "./claims.ts";
+import { claimCall, floorCall } from "./claims.ts";
 import { createFakeOutbound } from "./lib/fake-outbound.ts";
 import { BENCH_POOL_KEY, startBenchHost } from "./lib/host.ts";
 import { runLoad } from "./lib/load.ts";
@@ -55,8 +55,7 @@ export async function profileClaims(concurrency = 64, total = 800, route: "claim
     );
     await host.postJson("/_bench/resync", {});
     const auth = { authorization: `Bearer ${BENCH_POOL_KEY}`, "content-type": "application/json" };
-    const body = JSON.stringify({ agentName: "Bench", instructions: "be brief" });
-    await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body }) });
+    await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: () => claimCall(auth) });
     await runLoad(host.url, { concurrency: 4, total: 50, maxMs: 10_000, request: (i) => floorCall(`pw-${i}`, auth) });
 
     const targets = (await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json()) as { id: string; title?: string; webSocketDebuggerUrl: string }[];
@@ -65,7 +64,7 @@ export async function profileClaims(concurrency = 64, total = 800, route: "claim
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 200 });
     await session.send("Profiler.start");
-    const request = route === "floor" ? (i: number) => floorCall(`pf-${i}`, auth) : () => ({ method: "POST", path: "/api/pool/claim", headers: auth, body });
+    const request = route === "floor" ? (i: number) => floorCall(`pf-${i}`, auth) : () => claimCall(auth);
     const cpu0 = host.workerdCpuSeconds();
     const run = await runLoad(host.url, { concurrency, total, maxMs: 60_000, request });
     const cpuMs = (host.workerdCpuSeconds() - cpu0) * 1000;

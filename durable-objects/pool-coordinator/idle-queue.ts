@@ -255,7 +255,8 @@ export class IdleQueue implements IdleGate {
     const idle = new Map(rows.map((r) => [r.id, r]));
     for (const [id, at] of this.releasedAt) if (!idle.has(id) || now - at > RELEASE_MEMORY_MS) this.releasedAt.delete(id);
     let removed = 0;
-    for (const q of [...this.byId.values()]) {
+    // Deleting the entry being visited is safe in a Map iteration.
+    for (const q of this.byId.values()) {
       // Admitted after the read began: D1 may not have shown it yet.
       if (idle.has(q.id) || this.uncertain(q.id, readAt) || q.admittedAt >= readAt) continue;
       this.byId.delete(q.id);

@@ -15,10 +15,10 @@ import { joinRunningTick } from "../../worker/domain/tick-guard";
 import { log } from "../../worker/lib/log";
 import { type DeploymentEvent, orderEvent, type ServiceEventMemory } from "../../worker/domain/deployment-events";
 import { railwayState } from "../../worker/providers/compute/railway";
+import { open } from "../../worker/crypto/sealed";
 import type { ServiceObservation } from "../../worker/providers/compute/types";
 import { checkInstance } from "./instance-check";
 import { type ClaimHooks, runClaim, type ClaimTimings } from "./claim";
-import { open } from "../../worker/crypto/sealed";
 import { createPoolContext, loadSettings, saveSettings, type PoolContext } from "./context";
 import { createInstance } from "./create-instance";
 import { recordJoinReport } from "./join-report";
@@ -50,6 +50,7 @@ export class PoolCoordinator extends DurableObject<Env> {
   protected readonly commit: GroupCommit;
   /** Protected for the benchmark's subclass, which reseeds D1 behind the coordinator and resyncs it. */
   protected readonly idleQueue: IdleQueue;
+  private readonly claimHooks: ClaimHooks;
   private readonly claimRecords: ClaimRecords;
   /** Protected for the benchmark's subclass (bench/worker/entry.ts), which reads its figures. */
   protected readonly outbox: Outbox;
@@ -92,6 +93,17 @@ export class PoolCoordinator extends DurableObject<Env> {
       (sealed, id) => open(this.pool.env.POOL_ENCRYPTION_KEY, sealed, id),
     );
     this.pool.idle = this.idleQueue;
+    // What every claim is handed: built once, not per claim.
+    this.claimHooks = {
+      onEmpty: () => this.replenishOnEmpty(),
+      onSkip: (reason) => bump(this.metrics.claimSkips, reason),
+      inFlight: this.inFlightClaims,
+      released: this.releasedClaims,
+      outbox: this.outbox,
+      idle: this.idleQueue,
+      commit: this.commit,
+      records: this.claimRecords,
+    };
     ctx.blockConcurrencyWhile(async () => {
       this.breaker = (await ctx.storage.get<BreakerState>("breaker")) ?? closedBreaker;
       this.metrics = { ...emptyMetrics(), ...((await ctx.storage.get<PoolMetrics>("metrics")) ?? {}) };
@@ -130,7 +142,7 @@ export class PoolCoordinator extends DurableObject<Env> {
     const promise = (async () => {
       await this.armAlarm();
       const settings = await this.settings();
-      return runClaim(this.pool, settings, input.request, input.template, key, input.actor ?? "api", this.claimHooks(), timings);
+      return runClaim(this.pool, settings, input.request, input.template, key, input.actor ?? "api", this.claimHooks, timings);
     })();
     if (key) this.claimsByKey.set(key, { body, promise });
     try {
@@ -147,22 +159,6 @@ export class PoolCoordinator extends DurableObject<Env> {
     } finally {
       if (key) this.claimsByKey.delete(key);
     }
-  }
-
-  private hooks: ClaimHooks | null = null;
-  /** What every claim is handed: built once, not per claim. */
-  private claimHooks(): ClaimHooks {
-    this.hooks ??= {
-      onEmpty: () => this.replenishOnEmpty(),
-      onSkip: (reason) => bump(this.metrics.claimSkips, reason),
-      inFlight: this.inFlightClaims,
-      released: this.releasedClaims,
-      outbox: this.outbox,
-      idle: this.idleQueue,
-      commit: this.commit,
-      records: this.claimRecords,
-    };
-    return this.hooks;
   }
 
   // --- operator actions --------------------------------------------------------------------

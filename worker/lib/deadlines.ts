@@ -4,7 +4,7 @@
  *
  * Why not `AbortSignal.timeout`: its timer stays active until it fires, long after the call it
  * guarded has answered, and workerd allows an I/O context 10,000 active timers. A Durable
- * Object's I/O context outlives its requests, so at ~135 claims/s with a 75 s provision timeout
+ * Object's I/O context outlives its requests, so at ~133 claims/s with a 75 s provision timeout
  * the coordinator could set no timer at all: every claim failed until old ones ran out. Here a
  * call that finished cancels its deadline at once.
  */
@@ -51,7 +51,7 @@ export class SharedDeadlines implements Deadlines {
     };
   }
 
-  /** Deadlines not yet fired nor cancelled (for tests and /metrics). */
+  /** Deadlines not yet fired nor cancelled. */
   get size(): number {
     return this.pending.size;
   }
